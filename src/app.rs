@@ -1,0 +1,166 @@
+//! The composition root: open the store (migrating it), load the server secret, announce the
+//! setup URL on a fresh install, build the routes, serve until the shutdown token fires, then
+//! let the store writer finish what is in flight.
+
+use crate::config::Config;
+use crate::domain::throttle::{Throttle, ThrottlePolicy};
+use crate::store::{Store, StoreError};
+use crate::web::metrics::Metrics;
+use crate::web::state::{AppState, now_ms, random_hex};
+use poem::Server;
+use poem::listener::{Acceptor, AcceptorExt, RustlsCertificate, RustlsConfig, TcpAcceptor};
+use std::io::Write;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Io(String),
+}
+
+/// Open the store off the async threads (opening may run migrations).
+pub async fn open_store(data_dir: &Path) -> Result<Store, AppError> {
+    let dir = data_dir.to_path_buf();
+    tokio::task::spawn_blocking(move || Store::open(&dir))
+        .await
+        .map_err(|e| AppError::Io(e.to_string()))?
+        .map_err(AppError::from)
+}
+
+/// The server secret (`secret.key` in the data dir, 32 random bytes, mode 0600), created on
+/// first start.
+pub fn load_secret(data_dir: &Path) -> Result<[u8; 32], AppError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = data_dir.join("secret.key");
+    match std::fs::read(&path) {
+        Ok(bytes) => bytes.try_into().map_err(|_| AppError::Io(format!("{} is damaged (not 32 bytes): delete it to make a new one (everyone signs in again)", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut secret = [0u8; 32];
+            getrandom::fill(&mut secret).map_err(|e| AppError::Io(format!("no randomness: {e}")))?;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+                .map_err(|e| AppError::Io(format!("cannot create {}: {e}", path.display())))?;
+            f.write_all(&secret).and_then(|_| f.sync_all()).map_err(|e| AppError::Io(format!("cannot write {}: {e}", path.display())))?;
+            Ok(secret)
+        }
+        Err(e) => Err(AppError::Io(format!("cannot read {}: {e}", path.display()))),
+    }
+}
+
+fn tls_config(config: &Config) -> Result<Option<RustlsConfig>, AppError> {
+    let Some(files) = &config.tls else {
+        return Ok(None);
+    };
+    let read = |p: &Path| {
+        std::fs::read(p).map_err(|e| AppError::Io(format!("cannot read {}: {e}", p.display())))
+    };
+    let cert = RustlsCertificate::new()
+        .cert(read(&files.cert)?)
+        .key(read(&files.key)?);
+    Ok(Some(RustlsConfig::new().fallback(cert)))
+}
+
+/// Run Parley on `listener` until `shutdown` is cancelled.
+pub async fn serve(
+    config: Arc<Config>,
+    listener: tokio::net::TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), AppError> {
+    let store = open_store(&config.data_dir).await?;
+    let secret = load_secret(&config.data_dir)?;
+    let setup_token = if store.owner_exists()? {
+        None
+    } else {
+        let token = random_hex(16);
+        tracing::warn!(
+            "No owner account yet. Create it in a browser at {}/setup/{token} (this link works once), or stop the server and run `parley owner create --email EMAIL`.",
+            config.public_url
+        );
+        Some(token)
+    };
+    let state = AppState {
+        config: config.clone(),
+        store: store.clone(),
+        secret: Arc::new(secret),
+        throttle: Arc::new(Mutex::new(Throttle::new(ThrottlePolicy {
+            free_failures: config.login_free_failures,
+            ..Default::default()
+        }))),
+        setup_token: Arc::new(Mutex::new(setup_token)),
+        metrics: Arc::new(Metrics::default()),
+    };
+    let housekeeping = tokio::spawn(housekeeping(state.clone(), shutdown.clone()));
+    let app = crate::web::routes(state);
+    let addr = listener
+        .local_addr()
+        .map_err(|e| AppError::Io(e.to_string()))?;
+    let acceptor = TcpAcceptor::from_tokio(listener).map_err(|e| AppError::Io(e.to_string()))?;
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        "Parley listening on {scheme}://{addr}"
+    );
+    let result = match tls_config(&config)? {
+        Some(tls) => {
+            let stream = futures_util::stream::once(async move { tls })
+                .chain(futures_util::stream::pending());
+            run(acceptor.rustls(Box::pin(stream)), app, shutdown.clone()).await
+        }
+        None => run(acceptor, app, shutdown.clone()).await,
+    };
+    shutdown.cancel();
+    let _ = housekeeping.await;
+    store.close().await;
+    tracing::info!("Parley stopped");
+    result
+}
+
+use futures_util::StreamExt;
+
+async fn run(
+    acceptor: impl Acceptor + 'static,
+    app: impl poem::Endpoint + 'static,
+    shutdown: CancellationToken,
+) -> Result<(), AppError> {
+    Server::new_with_acceptor(acceptor)
+        .name("parley")
+        .run_with_graceful_shutdown(
+            app,
+            shutdown.cancelled_owned(),
+            Some(Duration::from_secs(10)),
+        )
+        .await
+        .map_err(|e| AppError::Io(e.to_string()))
+}
+
+/// Periodic clean-up: expired sessions, old sign-in failures.
+async fn housekeeping(state: AppState, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {
+                match state.store.purge_sessions(now_ms()).await {
+                    Ok(n) if n > 0 => tracing::info!(removed = n, "expired sessions removed"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "session clean-up failed"),
+                }
+                if let Ok(mut t) = state.throttle.lock() {
+                    t.forget_old(now_ms());
+                }
+            }
+        }
+    }
+}

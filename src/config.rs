@@ -1,0 +1,465 @@
+//! Configuration in two layers: `FileConfig` is exactly the TOML file (unknown keys rejected,
+//! every key optional), and `validate()` turns it into the runtime `Config` with resolved paths,
+//! checked files and cross-field rules. Every error names the key, and the line when there is
+//! a file. The commented default file is `packaging/parley.toml`, embedded here.
+
+use serde::Deserialize;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+/// The commented default configuration (`parley config default`).
+pub const DEFAULT_CONFIG: &str = include_str!("../packaging/parley.toml");
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    #[serde(default)]
+    server: ServerSection,
+    #[serde(default)]
+    storage: StorageSection,
+    #[serde(default)]
+    tls: TlsSection,
+    #[serde(default)]
+    log: LogSection,
+    #[serde(default)]
+    auth: AuthSection,
+    #[serde(default)]
+    limits: LimitsSection,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServerSection {
+    #[serde(default = "default_listen")]
+    listen: SocketAddr,
+    #[serde(default)]
+    public_url: Option<Spanned<String>>,
+    #[serde(default)]
+    trusted_proxies: Vec<IpAddr>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StorageSection {
+    #[serde(default = "default_data_dir")]
+    data_dir: Spanned<PathBuf>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct TlsSection {
+    cert: Option<Spanned<PathBuf>>,
+    key: Option<Spanned<PathBuf>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LogSection {
+    #[serde(default = "default_level")]
+    level: Spanned<String>,
+    #[serde(default)]
+    format: LogFormat,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuthSection {
+    #[serde(default = "default_session_hours")]
+    session_lifetime_hours: Spanned<u32>,
+    #[serde(default = "default_free_failures")]
+    login_free_failures: u32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitsSection {
+    #[serde(default = "default_max_body")]
+    max_body_bytes: Spanned<usize>,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+fn default_data_dir() -> Spanned<PathBuf> {
+    Spanned::new(0..0, PathBuf::from("./parley-data"))
+}
+fn default_level() -> Spanned<String> {
+    Spanned::new(0..0, "info".into())
+}
+fn default_session_hours() -> Spanned<u32> {
+    Spanned::new(0..0, 168)
+}
+fn default_free_failures() -> u32 {
+    5
+}
+fn default_max_body() -> Spanned<usize> {
+    Spanned::new(0..0, 65536)
+}
+
+macro_rules! section_defaults {
+    ($($t:ty),*) => {$(
+        impl Default for $t {
+            fn default() -> Self {
+                toml::from_str("").expect("an empty section takes every default")
+            }
+        }
+    )*};
+}
+section_defaults!(
+    ServerSection,
+    StorageSection,
+    LogSection,
+    AuthSection,
+    LimitsSection
+);
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Clone, Debug)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// The validated runtime configuration, passed around as `Arc<Config>`.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub public_url: String,
+    pub trusted_proxies: Vec<IpAddr>,
+    pub data_dir: PathBuf,
+    pub tls: Option<TlsFiles>,
+    pub log_level: String,
+    pub log_format: LogFormat,
+    pub session_lifetime_ms: u64,
+    pub login_free_failures: u32,
+    pub max_body_bytes: usize,
+}
+
+/// Where a value came from, for error messages: "(line N)" inside a file, nothing otherwise.
+struct Source<'a> {
+    text: &'a str,
+    file: Option<&'a Path>,
+}
+
+impl Source<'_> {
+    fn at<T>(&self, v: &Spanned<T>) -> String {
+        match self.file {
+            Some(_) if v.span().end > 0 => {
+                let line = self.text[..v.span().start.min(self.text.len())]
+                    .matches('\n')
+                    .count()
+                    + 1;
+                format!(" (line {line})")
+            }
+            _ => String::new(),
+        }
+    }
+}
+
+impl Config {
+    /// Read and validate `file`, or the embedded default when `None`.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let text = match file {
+            Some(p) => std::fs::read_to_string(p).map_err(|e| {
+                ConfigError(format!(
+                    "cannot read the configuration file {}: {e}",
+                    p.display()
+                ))
+            })?,
+            None => DEFAULT_CONFIG.to_string(),
+        };
+        Config::parse(&text, file)
+    }
+
+    /// Parse and validate configuration text (`file` only names it in messages).
+    pub fn parse(text: &str, file: Option<&Path>) -> Result<Config, ConfigError> {
+        let name = file
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "the default configuration".into());
+        let fc: FileConfig =
+            toml::from_str(text).map_err(|e| ConfigError(format!("{name}: {e}")))?;
+        fc.validate(&Source { text, file })
+            .map_err(|m| ConfigError(format!("{name}: {m}")))
+    }
+}
+
+impl FileConfig {
+    fn validate(self, src: &Source<'_>) -> Result<Config, String> {
+        let tls = match (self.tls.cert, self.tls.key) {
+            (None, None) => None,
+            (Some(c), None) => {
+                return Err(format!(
+                    "[tls] cert is set{} but [tls] key is not: set both, or neither for plain HTTP",
+                    src.at(&c)
+                ));
+            }
+            (None, Some(k)) => {
+                return Err(format!(
+                    "[tls] key is set{} but [tls] cert is not: set both, or neither for plain HTTP",
+                    src.at(&k)
+                ));
+            }
+            (Some(c), Some(k)) => {
+                check_pem(&c, src, "cert")?;
+                check_pem(&k, src, "key")?;
+                Some(TlsFiles {
+                    cert: c.into_inner(),
+                    key: k.into_inner(),
+                })
+            }
+        };
+        let level = self.log.level;
+        if tracing_subscriber::EnvFilter::try_new(level.get_ref()).is_err() {
+            return Err(format!(
+                "[log] level = {:?}{} is not a log filter: use error, warn, info, debug or trace",
+                level.get_ref(),
+                src.at(&level)
+            ));
+        }
+        let hours = self.auth.session_lifetime_hours;
+        if !(1..=8760).contains(hours.get_ref()) {
+            return Err(format!(
+                "[auth] session_lifetime_hours{} must be from 1 to 8760",
+                src.at(&hours)
+            ));
+        }
+        let body = self.limits.max_body_bytes;
+        if !(1024..=10 * 1024 * 1024).contains(body.get_ref()) {
+            return Err(format!(
+                "[limits] max_body_bytes{} must be from 1024 to 10485760",
+                src.at(&body)
+            ));
+        }
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let public_url = match self.server.public_url {
+            Some(u) => {
+                let s = u.get_ref().trim().trim_end_matches('/');
+                let ok = (s.starts_with("http://") || s.starts_with("https://"))
+                    && s.len() > "https://".len()
+                    && !s.contains(char::is_whitespace);
+                if !ok {
+                    return Err(format!(
+                        "[server] public_url{} must be an http:// or https:// address such as \"https://chat.example.com\"",
+                        src.at(&u)
+                    ));
+                }
+                s.to_string()
+            }
+            None => {
+                let host = match self.server.listen.ip() {
+                    ip if ip.is_unspecified() => "localhost".to_string(),
+                    IpAddr::V6(ip) => format!("[{ip}]"),
+                    ip => ip.to_string(),
+                };
+                format!("{scheme}://{host}:{}", self.server.listen.port())
+            }
+        };
+        let data_dir = self.storage.data_dir;
+        check_data_dir(data_dir.get_ref()).map_err(|e| {
+            format!(
+                "[storage] data_dir = {:?}{}: {e}; create the directory and give the user running Parley write access, or choose another",
+                data_dir.get_ref().display().to_string(),
+                src.at(&data_dir)
+            )
+        })?;
+        Ok(Config {
+            listen: self.server.listen,
+            public_url,
+            trusted_proxies: self.server.trusted_proxies,
+            data_dir: data_dir.into_inner(),
+            tls,
+            log_level: level.into_inner(),
+            log_format: self.log.format,
+            session_lifetime_ms: u64::from(*hours.get_ref()) * 3_600_000,
+            login_free_failures: self.auth.login_free_failures,
+            max_body_bytes: *body.get_ref(),
+        })
+    }
+}
+
+fn check_pem(v: &Spanned<PathBuf>, src: &Source<'_>, key: &str) -> Result<(), String> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let path = v.get_ref();
+    let fail = |what: String| {
+        format!(
+            "[tls] {key} = {:?}{}: {what}",
+            path.display().to_string(),
+            src.at(v)
+        )
+    };
+    let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read it: {e}")))?;
+    let ok = if key == "cert" {
+        CertificateDer::pem_slice_iter(&bytes)
+            .next()
+            .is_some_and(|c| c.is_ok())
+    } else {
+        PrivateKeyDer::from_pem_slice(&bytes).is_ok()
+    };
+    if ok {
+        Ok(())
+    } else {
+        let wanted = if key == "cert" {
+            "PEM certificate (-----BEGIN CERTIFICATE-----)"
+        } else {
+            "PEM private key"
+        };
+        Err(fail(format!("this file holds no {wanted}")))
+    }
+}
+
+/// Create the directory when missing and prove it is writable.
+pub fn check_data_dir(dir: &Path) -> Result<(), std::io::Error> {
+    std::fs::create_dir_all(dir)?;
+    let probe = dir.join(".parley-write-test");
+    std::fs::write(&probe, b"ok")?;
+    std::fs::remove_file(&probe)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_in(dir: &Path, body: &str) -> Result<Config, String> {
+        let text = format!(
+            "[storage]\ndata_dir = {:?}\n{body}",
+            dir.join("data").display().to_string()
+        );
+        Config::parse(&text, Some(Path::new("test.toml"))).map_err(|e| e.0)
+    }
+
+    #[test]
+    fn the_embedded_default_file_states_the_defaults_of_the_code() {
+        let file: FileConfig = toml::from_str(DEFAULT_CONFIG).expect("the default file parses");
+        let empty: FileConfig = toml::from_str("").expect("an empty file parses");
+        for fc in [&file, &empty] {
+            assert_eq!(fc.server.listen, default_listen());
+            assert_eq!(fc.storage.data_dir.get_ref(), Path::new("./parley-data"));
+            assert_eq!(fc.log.level.get_ref(), "info");
+            assert_eq!(fc.log.format, LogFormat::Text);
+            assert_eq!(*fc.auth.session_lifetime_hours.get_ref(), 168);
+            assert_eq!(fc.auth.login_free_failures, 5);
+            assert_eq!(*fc.limits.max_body_bytes.get_ref(), 65536);
+            assert!(fc.tls.cert.is_none() && fc.server.public_url.is_none());
+        }
+    }
+
+    #[test]
+    fn an_unknown_key_is_named_with_its_line() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let err = parse_in(
+            dir.path(),
+            "[server]\nlisten = \"127.0.0.1:1\"\nlisen = \"x\"\n",
+        )
+        .err()
+        .expect("refused");
+        assert!(err.contains("lisen"), "{err}");
+        assert!(err.contains("line 5"), "{err}");
+    }
+
+    #[test]
+    fn a_wrong_type_is_named() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let err = parse_in(dir.path(), "[auth]\nsession_lifetime_hours = \"long\"\n")
+            .err()
+            .expect("refused");
+        assert!(err.contains("session_lifetime_hours"), "{err}");
+        let err = parse_in(dir.path(), "[server]\nlisten = \"nowhere\"\n")
+            .err()
+            .expect("refused");
+        assert!(err.contains("listen"), "{err}");
+        let err = parse_in(dir.path(), "[log]\nformat = \"xml\"\n")
+            .err()
+            .expect("refused");
+        assert!(err.contains("format") && err.contains("json"), "{err}");
+    }
+
+    #[test]
+    fn tls_needs_both_files_and_readable_pem() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let err = parse_in(dir.path(), "[tls]\ncert = \"/nonexistent/cert.pem\"\n")
+            .err()
+            .expect("refused");
+        assert!(err.contains("[tls] key is not"), "{err}");
+        let err = parse_in(
+            dir.path(),
+            "[tls]\ncert = \"/nonexistent/c.pem\"\nkey = \"/nonexistent/k.pem\"\n",
+        )
+        .err()
+        .expect("refused");
+        assert!(
+            err.contains("[tls] cert") && err.contains("cannot read") && err.contains("line 5"),
+            "{err}"
+        );
+        let junk = dir.path().join("junk.pem");
+        std::fs::write(&junk, "hello").expect("write");
+        let body = format!(
+            "[tls]\ncert = {:?}\nkey = {:?}\n",
+            junk.display().to_string(),
+            junk.display().to_string()
+        );
+        let err = parse_in(dir.path(), &body).err().expect("refused");
+        assert!(err.contains("holds no PEM certificate"), "{err}");
+    }
+
+    #[test]
+    fn an_unwritable_data_dir_is_named() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("a-file");
+        std::fs::write(&file, "x").expect("write");
+        let text = format!(
+            "[storage]\ndata_dir = {:?}\n",
+            file.join("sub").display().to_string()
+        );
+        let err = Config::parse(&text, Some(Path::new("t.toml")))
+            .err()
+            .expect("refused")
+            .0;
+        assert!(
+            err.contains("[storage] data_dir") && err.contains("line 2"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn bad_values_are_explained() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let err = parse_in(dir.path(), "[log]\nlevel = \"loud=\"\n")
+            .err()
+            .expect("refused");
+        assert!(err.contains("[log] level"), "{err}");
+        let err = parse_in(dir.path(), "[server]\npublic_url = \"chat.example.com\"\n")
+            .err()
+            .expect("refused");
+        assert!(err.contains("public_url"), "{err}");
+        let err = parse_in(dir.path(), "[limits]\nmax_body_bytes = 10\n")
+            .err()
+            .expect("refused");
+        assert!(err.contains("max_body_bytes"), "{err}");
+    }
+
+    #[test]
+    fn public_url_defaults_from_listen_and_tls() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let c = parse_in(dir.path(), "[server]\nlisten = \"0.0.0.0:9000\"\n").expect("valid");
+        assert_eq!(c.public_url, "http://localhost:9000");
+        let c = parse_in(
+            dir.path(),
+            "[server]\npublic_url = \"https://chat.example.com/\"\n",
+        )
+        .expect("valid");
+        assert_eq!(c.public_url, "https://chat.example.com");
+    }
+}

@@ -1,0 +1,159 @@
+//! Schema versions without SQL: `META["schema_version"]` and an ordered, append-only list of
+//! steps. Each step runs in its own transaction that also bumps the version. A file newer than
+//! this binary knows is refused; before the first step on an existing file, the file is copied
+//! to `parley.redb.pre-v{N}` so an upgrade can always be undone.
+
+use super::{StoreError, tables};
+use redb::{Database, ReadableDatabase, WriteTransaction};
+use std::path::Path;
+
+#[derive(Clone, Copy)]
+pub struct Step {
+    /// The version this step produces.
+    pub to: u64,
+    pub what: &'static str,
+    pub run: fn(&WriteTransaction) -> Result<(), StoreError>,
+}
+
+/// Every step, in order. Append only: never edit or reorder a released step.
+pub const STEPS: &[Step] = &[Step {
+    to: 1,
+    what: "organization, sites, users, departments, campaigns, sessions",
+    run: v1,
+}];
+
+/// The version this binary writes.
+pub fn latest(steps: &[Step]) -> u64 {
+    steps.last().map(|s| s.to).unwrap_or(0)
+}
+
+fn v1(txn: &WriteTransaction) -> Result<(), StoreError> {
+    txn.open_table(tables::SITES)?;
+    txn.open_table(tables::GROUPS)?;
+    txn.open_table(tables::USERS)?;
+    txn.open_table(tables::USER_EMAILS)?;
+    txn.open_table(tables::DEPARTMENTS)?;
+    txn.open_table(tables::CAMPAIGNS)?;
+    txn.open_table(tables::SESSIONS)?;
+    Ok(())
+}
+
+/// The schema version stored in `db` (0 for a new, empty file).
+pub fn version(db: &Database) -> Result<u64, StoreError> {
+    let txn = db.begin_read()?;
+    let meta = match txn.open_table(tables::META) {
+        Ok(t) => t,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(0),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(meta.get("schema_version")?.map(|v| v.value()).unwrap_or(0))
+}
+
+/// Bring `db` (stored at `path`) to the latest version of `steps`.
+pub fn run(db: &Database, path: &Path, steps: &[Step]) -> Result<(), StoreError> {
+    let found = version(db)?;
+    let known = latest(steps);
+    if found > known {
+        return Err(StoreError::TooNew {
+            path: path.to_path_buf(),
+            found,
+            known,
+        });
+    }
+    let pending: Vec<&Step> = steps.iter().filter(|s| s.to > found).collect();
+    if pending.is_empty() {
+        return Ok(());
+    }
+    if found > 0 {
+        let backup = path.with_extension(format!("redb.pre-v{}", pending[0].to));
+        std::fs::copy(path, &backup).map_err(|e| {
+            StoreError::Storage(format!(
+                "cannot copy {} to {} before migrating: {e}",
+                path.display(),
+                backup.display()
+            ))
+        })?;
+        tracing::info!(backup = %backup.display(), "copied the store before migrating");
+    }
+    for step in pending {
+        let txn = db.begin_write()?;
+        (step.run)(&txn)?;
+        txn.open_table(tables::META)?
+            .insert("schema_version", step.to)?;
+        txn.commit()?;
+        tracing::info!(version = step.to, what = step.what, "store migrated");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use redb::TableDefinition;
+
+    const EXTRA: TableDefinition<u64, u64> = TableDefinition::new("test_extra-1");
+
+    fn v2(txn: &WriteTransaction) -> Result<(), StoreError> {
+        txn.open_table(EXTRA)?.insert(1, 2)?;
+        Ok(())
+    }
+
+    const TWO: &[Step] = &[
+        STEPS[0],
+        Step {
+            to: 2,
+            what: "extra",
+            run: v2,
+        },
+    ];
+
+    #[test]
+    fn a_new_file_gets_every_step_without_a_copy() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("parley.redb");
+        let db = Database::create(&path).expect("create");
+        run(&db, &path, STEPS).expect("migrate");
+        assert_eq!(version(&db).ok(), Some(latest(STEPS)));
+        assert_eq!(
+            std::fs::read_dir(dir.path()).expect("ls").count(),
+            1,
+            "no copy for a new file"
+        );
+    }
+
+    #[test]
+    fn an_old_file_is_copied_then_upgraded_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("parley.redb");
+        let db = Database::create(&path).expect("create");
+        run(&db, &path, STEPS).expect("v1");
+        run(&db, &path, TWO).expect("v2");
+        assert_eq!(version(&db).ok(), Some(2));
+        assert!(dir.path().join("parley.redb.pre-v2").exists());
+        // Running again is a no-op: the step's insert would otherwise be repeated harmlessly,
+        // but the version check keeps it from running at all.
+        run(&db, &path, TWO).expect("again");
+        assert_eq!(version(&db).ok(), Some(2));
+    }
+
+    #[test]
+    fn a_newer_file_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("parley.redb");
+        let db = Database::create(&path).expect("create");
+        run(&db, &path, TWO).expect("v2");
+        let err = run(&db, &path, STEPS).err().expect("refused");
+        assert!(
+            matches!(
+                err,
+                StoreError::TooNew {
+                    found: 2,
+                    known: 1,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("newer"));
+    }
+}

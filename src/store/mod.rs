@@ -1,0 +1,177 @@
+//! The store: the only module that imports redb. One file, one writer thread that batches every
+//! pending write into one durable transaction (group commit), and reads straight from MVCC
+//! snapshots. Site-owned data is reached through [`SiteStore`], a handle bound to one site.
+
+mod codec;
+pub mod migrate;
+mod org;
+mod site;
+pub mod tables;
+mod writer;
+
+pub use org::SessionRecord;
+pub use site::SiteStore;
+
+use redb::{
+    Database, DatabaseError, ReadTransaction, ReadableDatabase, ReadableTable, WriteTransaction,
+};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A rule of the data refused the write; `field` names the form field to blame.
+    #[error("{message}")]
+    Conflict {
+        field: &'static str,
+        message: String,
+    },
+    #[error(
+        "the store {0} is in use by another process: is the Parley server running? Stop it first (or, to create the owner, use the setup URL it printed)"
+    )]
+    Locked(PathBuf),
+    #[error(
+        "the store {path} has schema version {found}, newer than this Parley knows ({known}): run the newer Parley, or restore a backup made by this version"
+    )]
+    TooNew {
+        path: PathBuf,
+        found: u64,
+        known: u64,
+    },
+    #[error("a stored record is unreadable: {0}")]
+    Corrupt(String),
+    #[error("storage error: {0}")]
+    Storage(String),
+    #[error("the store is shut down")]
+    Closed,
+}
+
+impl StoreError {
+    pub fn conflict(field: &'static str, message: impl Into<String>) -> StoreError {
+        StoreError::Conflict {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+macro_rules! storage_errors {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self {
+                StoreError::Storage(e.to_string())
+            }
+        }
+    )*};
+}
+storage_errors!(
+    redb::Error,
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError,
+    redb::SetDurabilityError
+);
+
+/// Counters the metrics endpoint reads.
+#[derive(Debug, Default)]
+pub struct StoreStats {
+    pub commits: AtomicU64,
+    pub writes: AtomicU64,
+}
+
+struct Inner {
+    db: Arc<Database>,
+    writer: writer::Handle,
+    path: PathBuf,
+    stats: Arc<StoreStats>,
+}
+
+/// A cheap, cloneable handle to the open store.
+#[derive(Clone)]
+pub struct Store(Arc<Inner>);
+
+/// The store's file inside the data directory.
+pub fn db_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("parley.redb")
+}
+
+impl Store {
+    /// Open (or create) the store in `data_dir`, run pending migrations, start the writer.
+    pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        let path = db_path(data_dir);
+        let db = match Database::create(&path) {
+            Ok(db) => db,
+            Err(DatabaseError::DatabaseAlreadyOpen) => return Err(StoreError::Locked(path)),
+            Err(e) => return Err(e.into()),
+        };
+        migrate::run(&db, &path, migrate::STEPS)?;
+        let db = Arc::new(db);
+        let stats = Arc::new(StoreStats::default());
+        let writer = writer::spawn(db.clone(), stats.clone());
+        Ok(Store(Arc::new(Inner {
+            db,
+            writer,
+            path,
+            stats,
+        })))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0.path
+    }
+
+    pub fn stats(&self) -> &StoreStats {
+        &self.0.stats
+    }
+
+    /// Run `f` in the next group-committed write transaction; its result comes back after the
+    /// commit is durable. Contract: a job that returns `Err` must not have written anything
+    /// (check first, then write), because its batch-mates still commit.
+    pub async fn write<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&WriteTransaction) -> Result<R, StoreError> + Send + 'static,
+    {
+        self.0.writer.submit(f).await
+    }
+
+    /// Read from a consistent snapshot. Keep `f` short: a live snapshot pins old pages.
+    pub fn read<R>(
+        &self,
+        f: impl FnOnce(&ReadTransaction) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        let txn = self.0.db.begin_read()?;
+        f(&txn)
+    }
+
+    /// Wait until every write submitted before this call is committed, then stop the writer.
+    pub async fn close(&self) {
+        self.0.writer.close().await;
+    }
+
+    /// The handle for one site's data. The web layer takes it only from an authorized principal.
+    pub fn site(&self, site: parley_ids::SiteId) -> SiteStore {
+        SiteStore::new(self.clone(), site)
+    }
+
+    /// Commits so far (for metrics).
+    pub fn commit_count(&self) -> u64 {
+        self.0.stats.commits.load(Ordering::Relaxed)
+    }
+}
+
+use crate::domain::ids as parley_ids;
+
+/// Take the next id of a kind from its counter in `META`.
+fn next_id(txn: &WriteTransaction, kind: &str) -> Result<u64, StoreError> {
+    let mut meta = txn.open_table(tables::META)?;
+    let key = format!("next_{kind}");
+    let id = meta.get(key.as_str())?.map(|v| v.value()).unwrap_or(1);
+    meta.insert(key.as_str(), id + 1)?;
+    Ok(id)
+}

@@ -1,0 +1,37 @@
+//! Every redb table Parley has, in one place. Names are `key_value-version`; changing a key or
+//! value type means a new name and a migration step. Values are `&[u8]` in the versioned codec
+//! of `codec.rs`, never derived redb types.
+//!
+//! Tenancy: every site-owned record is keyed by `(site, id)`, so one site's records are one
+//! contiguous range and a lookup with another site's id finds nothing. Organization-level
+//! records (sites, groups, the sign-in index, sessions) are keyed by their own id.
+
+use redb::TableDefinition;
+
+/// name -> number. `schema_version`, and the id counters `next_<kind>`.
+pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+
+/// site id -> `Site`.
+pub const SITES: TableDefinition<u64, &[u8]> = TableDefinition::new("siteid_site-1");
+
+/// group id -> `Group`. Every listed site exists (deleting a site edits its groups).
+pub const GROUPS: TableDefinition<u64, &[u8]> = TableDefinition::new("groupid_group-1");
+
+/// (site id, user id) -> `User`. The owner lives under site 0.
+pub const USERS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("siteid_userid_user-1");
+
+/// lower-cased email -> (site id, user id): the sign-in index, unique across the organization.
+/// Kept in the same transaction as `USERS`.
+pub const USER_EMAILS: TableDefinition<&str, (u64, u64)> =
+    TableDefinition::new("email_siteid_userid-1");
+
+/// (site id, department id) -> `Department`.
+pub const DEPARTMENTS: TableDefinition<(u64, u64), &[u8]> =
+    TableDefinition::new("siteid_departmentid_department-1");
+
+/// (site id, campaign id) -> `Campaign`.
+pub const CAMPAIGNS: TableDefinition<(u64, u64), &[u8]> =
+    TableDefinition::new("siteid_campaignid_campaign-1");
+
+/// sha256(session token) -> `SessionRecord`. The token itself is only in the browser's cookie.
+pub const SESSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("tokenhash_session-1");

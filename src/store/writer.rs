@@ -1,0 +1,119 @@
+//! The single writer: a dedicated thread that drains every pending job into one durable write
+//! transaction, commits once, then answers each job. Durability costs one fsync per batch.
+//! Results travel back only after the commit, so nothing is acknowledged that could roll back.
+
+use super::{StoreError, StoreStats};
+use redb::{Database, Durability, WriteTransaction};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc;
+use tokio::sync::oneshot;
+
+/// Upper bound of jobs in one transaction: keeps one batch's latency bounded under load.
+const MAX_BATCH: usize = 256;
+
+type Finish = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
+type Job = Box<dyn FnOnce(&WriteTransaction) -> Finish + Send>;
+
+enum Msg {
+    Job(Job),
+    Close(oneshot::Sender<()>),
+}
+
+pub(super) struct Handle {
+    tx: mpsc::Sender<Msg>,
+}
+
+pub(super) fn spawn(db: Arc<Database>, stats: Arc<StoreStats>) -> Handle {
+    let (tx, rx) = mpsc::channel::<Msg>();
+    std::thread::Builder::new()
+        .name("parley-store-writer".into())
+        .spawn(move || run(&db, &stats, &rx))
+        .expect("spawn the store writer thread");
+    Handle { tx }
+}
+
+impl Handle {
+    pub(super) async fn submit<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&WriteTransaction) -> Result<R, StoreError> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move |txn| {
+            let out = f(txn);
+            Box::new(move |committed: Result<(), StoreError>| {
+                let _ = tx.send(committed.and(out));
+            })
+        });
+        self.tx
+            .send(Msg::Job(job))
+            .map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    pub(super) async fn close(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Msg::Close(tx)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+fn run(db: &Database, stats: &StoreStats, rx: &mpsc::Receiver<Msg>) {
+    let mut closing = None;
+    while closing.is_none() {
+        let Ok(first) = rx.recv() else { return };
+        let mut batch = Vec::new();
+        match first {
+            Msg::Job(j) => batch.push(j),
+            Msg::Close(done) => closing = Some(done),
+        }
+        while closing.is_none() && batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(Msg::Job(j)) => batch.push(j),
+                Ok(Msg::Close(done)) => closing = Some(done),
+                Err(_) => break,
+            }
+        }
+        if !batch.is_empty() {
+            commit_batch(db, stats, batch);
+        }
+    }
+    if let Some(done) = closing {
+        tracing::debug!("store writer: drained and closed");
+        let _ = done.send(());
+    }
+}
+
+fn commit_batch(db: &Database, stats: &StoreStats, batch: Vec<Job>) {
+    let n = batch.len() as u64;
+    let txn = match begin(db) {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::error!(error = %e, "store: cannot begin a write transaction");
+            for job in batch {
+                // The job never ran: hand it a transaction-less failure.
+                drop(job);
+            }
+            return;
+        }
+    };
+    let finishers: Vec<Finish> = batch.into_iter().map(|job| job(&txn)).collect();
+    let result = txn.commit().map_err(StoreError::from);
+    if let Err(e) = &result {
+        tracing::error!(error = %e, "store: commit failed; {n} writes not applied");
+    } else {
+        stats.commits.fetch_add(1, Ordering::Relaxed);
+        stats.writes.fetch_add(n, Ordering::Relaxed);
+    }
+    for finish in finishers {
+        finish(result.clone());
+    }
+}
+
+fn begin(db: &Database) -> Result<WriteTransaction, StoreError> {
+    let mut txn = db.begin_write()?;
+    txn.set_durability(Durability::Immediate)?;
+    Ok(txn)
+}

@@ -1,0 +1,108 @@
+//! A site's transfer settings and its default campaign for cross-site transfers.
+
+use super::{conflict_to_form, html, html_invalid, see_other};
+use crate::domain::forms::SettingsForm;
+use crate::domain::model::{Campaign, Site};
+use crate::domain::validate::FormErrors;
+use crate::store::SiteStore;
+use crate::web::auth::{Admin, Principal};
+use crate::web::csrf::CsrfToken;
+use crate::web::error::WebError;
+use crate::web::http::HtmlForm;
+use crate::web::layout::{Layout, Notice};
+use crate::web::state::AppState;
+use askama::Template;
+use poem::web::{Data, Path, Query};
+use poem::{Response, handler};
+
+#[derive(Template)]
+#[template(path = "admin/settings.html")]
+struct SettingsPage {
+    l: Layout,
+    site: Site,
+    form: SettingsForm,
+    campaigns: Vec<Campaign>,
+    /// The campaign that serves cross-site transfers now (chosen, or the first created).
+    serving: Option<String>,
+    errors: FormErrors,
+}
+
+impl SettingsPage {
+    fn chosen(&self, c: &Campaign) -> bool {
+        self.form.default_campaign == c.id.0.to_string()
+    }
+}
+
+fn page(
+    p: &Principal,
+    csrf: &CsrfToken,
+    scope: &SiteStore,
+    form: Option<SettingsForm>,
+    errors: FormErrors,
+    notice: &Notice,
+) -> Result<SettingsPage, WebError> {
+    let site = scope.site()?;
+    let campaigns = scope.campaigns()?;
+    let serving = site
+        .cross_site_campaign(&campaigns)
+        .and_then(|id| campaigns.iter().find(|c| c.id == id))
+        .map(|c| c.name.clone());
+    let form = form.unwrap_or_else(|| SettingsForm {
+        default_campaign: site
+            .default_campaign
+            .map(|c| c.0.to_string())
+            .unwrap_or_default(),
+        warm_timeout_secs: site.transfer.warm_timeout_secs.to_string(),
+        notify_visitor: site.transfer.notify_visitor.then(|| "on".into()),
+        transcript_cross_site: site.transfer.transcript_cross_site.then(|| "on".into()),
+    });
+    Ok(SettingsPage {
+        l: Layout::new("Settings", csrf, Some(p))
+            .in_site(&site)
+            .tab("settings")
+            .notice(notice),
+        site,
+        form,
+        campaigns,
+        serving,
+        errors,
+    })
+}
+
+#[handler]
+pub fn show(
+    Admin(p): Admin,
+    csrf: CsrfToken,
+    state: Data<&AppState>,
+    Path(site): Path<u64>,
+    Query(n): Query<Notice>,
+) -> Result<Response, WebError> {
+    let scope = p.admin_scope(&state, site)?;
+    html(&page(&p, &csrf, &scope, None, FormErrors::default(), &n)?)
+}
+
+#[handler]
+pub async fn save(
+    Admin(p): Admin,
+    csrf: CsrfToken,
+    state: Data<&AppState>,
+    Path(site): Path<u64>,
+    HtmlForm(form): HtmlForm<SettingsForm>,
+) -> Result<Response, WebError> {
+    let scope = p.admin_scope(&state, site)?;
+    let result = match form.validate() {
+        Ok(d) => scope.save_settings(d).await.map_err(conflict_to_form),
+        Err(e) => Err(Ok(e)),
+    };
+    match result {
+        Ok(_) => Ok(see_other(format!("/admin/sites/{site}/settings?ok=saved"))),
+        Err(errors) => html_invalid(&page(
+            &p,
+            &csrf,
+            &scope,
+            Some(form),
+            errors?,
+            &Notice::default(),
+        )?),
+    }
+}

@@ -1,0 +1,213 @@
+//! The JSON API (OpenAPI 3 document at `/api/openapi.json`). Authenticated by the same session
+//! cookie as the pages; site data only through the principal's site scope.
+
+use crate::domain::model::{Role, User};
+use crate::web::auth::Principal;
+use crate::web::state::AppState;
+use poem::Request;
+use poem::web::Data;
+use poem_openapi::auth::ApiKey;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi, OpenApiService, SecurityScheme, param::Path};
+
+/// The session cookie set at sign-in.
+#[derive(SecurityScheme)]
+#[oai(
+    ty = "api_key",
+    key_name = "parley_session",
+    key_in = "cookie",
+    checker = "session_checker"
+)]
+pub struct Session(Principal);
+
+async fn session_checker(req: &Request, _key: ApiKey) -> Option<Principal> {
+    req.extensions().get::<Principal>().cloned()
+}
+
+#[derive(Object)]
+struct ApiError {
+    /// Stable machine-readable code.
+    code: String,
+    message: String,
+}
+
+fn not_found() -> Json<ApiError> {
+    Json(ApiError {
+        code: "not_found".into(),
+        message: "No such object.".into(),
+    })
+}
+
+#[derive(Object)]
+struct Me {
+    id: u64,
+    name: String,
+    email: String,
+    /// `owner`, `admin` or `agent`.
+    role: String,
+    /// The person's site; 0 for the owner.
+    site: u64,
+}
+
+#[derive(Object)]
+struct Agent {
+    id: u64,
+    name: String,
+    email: String,
+    role: String,
+    skills: Vec<String>,
+    max_chats: u32,
+    active: bool,
+    departments: Vec<u64>,
+}
+
+#[derive(Object)]
+struct Department {
+    id: u64,
+    name: String,
+    /// `round_robin` or `least_busy`.
+    rule: String,
+    members: Vec<u64>,
+}
+
+#[derive(Object)]
+struct Campaign {
+    id: u64,
+    name: String,
+    /// `en`, `fr` or `de`.
+    language: String,
+    department: Option<u64>,
+    /// `disabled`, `with_invite` or `without_invite`.
+    proactive_mode: String,
+}
+
+#[derive(ApiResponse)]
+enum MeResponse {
+    #[oai(status = 200)]
+    Ok(Json<Me>),
+}
+
+#[derive(ApiResponse)]
+enum ListResponse<T: poem_openapi::types::ToJSON + Send + Sync> {
+    #[oai(status = 200)]
+    Ok(Json<Vec<T>>),
+    /// No such site, or not yours.
+    #[oai(status = 404)]
+    NotFound(Json<ApiError>),
+}
+
+pub struct Api;
+
+fn me_of(u: &User) -> Me {
+    Me {
+        id: u.id.0,
+        name: u.name.clone(),
+        email: u.email.clone(),
+        role: u.role.as_str().into(),
+        site: u.site.0,
+    }
+}
+
+/// The site a principal may read: owners any, others their own (agents included, read-only).
+fn readable(p: &Principal, state: &AppState, site: u64) -> Option<crate::store::SiteStore> {
+    match p.user.role {
+        Role::Owner | Role::Admin => p.admin_scope(state, site).ok(),
+        Role::Agent => (p.user.site.0 == site).then(|| state.store.site(p.user.site)),
+    }
+}
+
+#[OpenApi]
+impl Api {
+    /// The signed-in person.
+    #[oai(path = "/v1/me", method = "get")]
+    async fn me(&self, auth: Session) -> MeResponse {
+        MeResponse::Ok(Json(me_of(&auth.0.user)))
+    }
+
+    /// The agents and site admins of a site.
+    #[oai(path = "/v1/sites/:site/agents", method = "get")]
+    async fn agents(
+        &self,
+        auth: Session,
+        state: Data<&AppState>,
+        site: Path<u64>,
+    ) -> ListResponse<Agent> {
+        let Some(scope) = readable(&auth.0, &state, site.0) else {
+            return ListResponse::NotFound(not_found());
+        };
+        let (Ok(users), Ok(depts)) = (scope.users(), scope.departments()) else {
+            return ListResponse::NotFound(not_found());
+        };
+        ListResponse::Ok(Json(
+            users
+                .into_iter()
+                .map(|u| Agent {
+                    departments: depts
+                        .iter()
+                        .filter(|d| d.members.contains(&u.id))
+                        .map(|d| d.id.0)
+                        .collect(),
+                    id: u.id.0,
+                    name: u.name,
+                    email: u.email,
+                    role: u.role.as_str().into(),
+                    skills: u.skills,
+                    max_chats: u.max_chats,
+                    active: u.active,
+                })
+                .collect(),
+        ))
+    }
+
+    /// The departments of a site.
+    #[oai(path = "/v1/sites/:site/departments", method = "get")]
+    async fn departments(
+        &self,
+        auth: Session,
+        state: Data<&AppState>,
+        site: Path<u64>,
+    ) -> ListResponse<Department> {
+        let Some(Ok(depts)) = readable(&auth.0, &state, site.0).map(|s| s.departments()) else {
+            return ListResponse::NotFound(not_found());
+        };
+        ListResponse::Ok(Json(
+            depts
+                .into_iter()
+                .map(|d| Department {
+                    id: d.id.0,
+                    name: d.name,
+                    rule: d.rule.as_str().into(),
+                    members: d.members.iter().map(|m| m.0).collect(),
+                })
+                .collect(),
+        ))
+    }
+
+    /// The campaigns of a site.
+    #[oai(path = "/v1/sites/:site/campaigns", method = "get")]
+    async fn campaigns(
+        &self,
+        auth: Session,
+        state: Data<&AppState>,
+        site: Path<u64>,
+    ) -> ListResponse<Campaign> {
+        let Some(Ok(cs)) = readable(&auth.0, &state, site.0).map(|s| s.campaigns()) else {
+            return ListResponse::NotFound(not_found());
+        };
+        ListResponse::Ok(Json(
+            cs.into_iter()
+                .map(|c| Campaign {
+                    id: c.id.0,
+                    name: c.name,
+                    language: c.language.code().into(),
+                    department: c.department.map(|d| d.0),
+                    proactive_mode: c.proactive.mode.as_str().into(),
+                })
+                .collect(),
+        ))
+    }
+}
+
+pub fn service() -> OpenApiService<Api, ()> {
+    OpenApiService::new(Api, "Parley", env!("CARGO_PKG_VERSION")).server("/api")
+}

@@ -1,0 +1,97 @@
+//! Static files embedded in the binary (`static/`), served under a fingerprinted path
+//! `/static/<hash>/<name>` and cached forever; a stale hash still gets the file, uncached.
+
+use crate::web::error::WebError;
+use crate::web::state::hex;
+use poem::http::{StatusCode, header};
+use poem::web::Path;
+use poem::{IntoResponse, Response, handler};
+use rust_embed::RustEmbed;
+
+#[derive(RustEmbed)]
+#[folder = "static/"]
+pub struct Assets;
+
+fn fingerprint(name: &str) -> Option<String> {
+    Assets::get(name).map(|f| hex(&f.metadata.sha256_hash()[..6]))
+}
+
+/// The URL of an embedded file, for templates.
+pub fn url(name: &str) -> String {
+    format!(
+        "/static/{}/{name}",
+        fingerprint(name).unwrap_or_else(|| "missing".into())
+    )
+}
+
+fn content_type(name: &str) -> &'static str {
+    match name.rsplit('.').next().unwrap_or("") {
+        "css" => "text/css; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "ico" => "image/x-icon",
+        "woff2" => "font/woff2",
+        "json" => "application/json",
+        "html" => "text/html; charset=utf-8",
+        "ogg" => "audio/ogg",
+        "mp3" => "audio/mpeg",
+        _ => "application/octet-stream",
+    }
+}
+
+#[handler]
+pub fn serve(Path((hash, name)): Path<(String, String)>) -> Result<Response, WebError> {
+    let file = Assets::get(&name).ok_or(WebError::NotFound)?;
+    let current = hex(&file.metadata.sha256_hash()[..6]);
+    let cache = if hash == current {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    Ok(file
+        .data
+        .into_owned()
+        .with_content_type(content_type(&name))
+        .with_header(header::CACHE_CONTROL, cache)
+        .with_header(header::ETAG, format!("\"{current}\""))
+        .with_status(StatusCode::OK)
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_asset_the_templates_name_exists() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let mut checked = 0;
+        for entry in walk(&dir) {
+            let text = std::fs::read_to_string(&entry).unwrap_or_default();
+            for part in text.split("url(\"").skip(1) {
+                let name = part.split('"').next().unwrap_or_default();
+                assert!(
+                    Assets::get(name).is_some(),
+                    "{} names missing asset {name}",
+                    entry.display()
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 0, "no template names an asset through url()");
+    }
+
+    fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+        let mut out = vec![];
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p))
+            } else {
+                out.push(p)
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,425 @@
+//! Who is asking: server-side sessions (a random token in an HttpOnly cookie, its SHA-256 in
+//! the store), the `Principal` extractors, password hashing off the async threads, sign-in with
+//! throttling, sign-out, and the one-time setup page that creates the owner.
+
+use crate::domain::forms::AccountForm;
+use crate::domain::ids::SiteId;
+use crate::domain::model::{Role, User};
+use crate::domain::validate::FormErrors;
+use crate::store::{SessionRecord, SiteStore, StoreError};
+use crate::web::csrf::CsrfToken;
+use crate::web::error::WebError;
+use crate::web::http::{HtmlForm, client_ip, cookie, safe_next, set_cookie};
+use crate::web::layout::Layout;
+use crate::web::state::{AppState, now_ms, random_hex};
+use askama::Template;
+use poem::http::{StatusCode, header};
+use poem::web::{Data, Path, Query, Redirect};
+use poem::{Endpoint, FromRequest, IntoResponse, Request, RequestBody, Response, handler};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::sync::{Arc, OnceLock};
+
+pub const SESSION_COOKIE: &str = "parley_session";
+
+/// The signed-in person of this request.
+#[derive(Clone, Debug)]
+pub struct Principal {
+    pub user: User,
+    pub token_hash: [u8; 32],
+}
+
+impl Principal {
+    pub fn is_owner(&self) -> bool {
+        self.user.role == Role::Owner
+    }
+
+    /// The handle to `site`'s data, if this person may administer it. Anything else is 404,
+    /// so ids of other sites reveal nothing. This is the only way handlers get a `SiteStore`.
+    pub fn admin_scope(&self, state: &AppState, site: u64) -> Result<SiteStore, WebError> {
+        let site = SiteId(site);
+        let allowed = match self.user.role {
+            Role::Owner => site != SiteId::ORG && state.store.get_site(site).is_ok(),
+            Role::Admin => self.user.site == site,
+            Role::Agent => false,
+        };
+        if allowed {
+            Ok(state.store.site(site))
+        } else {
+            Err(WebError::NotFound)
+        }
+    }
+}
+
+impl<'a> FromRequest<'a> for Principal {
+    async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
+        match req.extensions().get::<Principal>() {
+            Some(p) => Ok(p.clone()),
+            None => {
+                let next = req
+                    .uri()
+                    .path_and_query()
+                    .map(|p| p.as_str().to_string())
+                    .unwrap_or_else(|| "/".into());
+                Err(WebError::SignIn { next }.into())
+            }
+        }
+    }
+}
+
+/// A principal allowed into the admin pages: the owner or a site admin.
+pub struct Admin(pub Principal);
+
+impl<'a> FromRequest<'a> for Admin {
+    async fn from_request(req: &'a Request, body: &mut RequestBody) -> poem::Result<Self> {
+        let p = Principal::from_request(req, body).await?;
+        match p.user.role {
+            Role::Owner | Role::Admin => Ok(Admin(p)),
+            Role::Agent => Err(WebError::Forbidden(
+                "The admin pages are for site admins and the owner. Agents work in the console.",
+            )
+            .into()),
+        }
+    }
+}
+
+/// The organization owner.
+pub struct Owner(pub Principal);
+
+impl<'a> FromRequest<'a> for Owner {
+    async fn from_request(req: &'a Request, body: &mut RequestBody) -> poem::Result<Self> {
+        let p = Principal::from_request(req, body).await?;
+        if p.is_owner() {
+            Ok(Owner(p))
+        } else {
+            Err(WebError::Forbidden("Only the organization owner can do this.").into())
+        }
+    }
+}
+
+fn token_hash(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// Middleware: attach the `Principal` when the session cookie names a live session.
+pub async fn load_session<E: Endpoint>(next: Arc<E>, mut req: Request) -> poem::Result<Response> {
+    if let (Some(state), Some(token)) = (
+        req.data::<AppState>().cloned(),
+        cookie(&req, SESSION_COOKIE),
+    ) {
+        let hash = token_hash(token);
+        if let Some((_, user)) = state
+            .store
+            .live_session(&hash, now_ms())
+            .map_err(WebError::from)?
+        {
+            req.extensions_mut().insert(Principal {
+                user,
+                token_hash: hash,
+            });
+        }
+    }
+    Ok(next.call(req).await?.into_response())
+}
+
+// ---- passwords ----
+
+pub async fn hash_password(password: String) -> Result<String, WebError> {
+    tokio::task::spawn_blocking(move || {
+        use argon2::PasswordHasher;
+        argon2::Argon2::default()
+            .hash_password(password.as_bytes())
+            .map(|h| h.to_string())
+    })
+    .await
+    .map_err(|e| WebError::Internal(e.to_string()))?
+    .map_err(|e| WebError::Internal(format!("password hashing: {e}")))
+}
+
+/// Check a password against a PHC string. With `None` (unknown account) a dummy hash is
+/// checked instead, so both cases take the same time and give the same answer.
+pub async fn verify_password(password: String, phc: Option<String>) -> bool {
+    let phc = match phc {
+        Some(p) => p,
+        None => dummy_hash().await,
+    };
+    tokio::task::spawn_blocking(move || {
+        use argon2::{PasswordHash, PasswordVerifier};
+        PasswordHash::new(&phc).is_ok_and(|h| {
+            argon2::Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+    })
+    .await
+    .unwrap_or(false)
+}
+
+async fn dummy_hash() -> String {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    if let Some(h) = DUMMY.get() {
+        return h.clone();
+    }
+    let h = hash_password(random_hex(16)).await.unwrap_or_default();
+    DUMMY.get_or_init(|| h).clone()
+}
+
+// ---- sessions ----
+
+/// Start a session for `user`: a new random token (so every sign-in rotates the cookie).
+pub async fn start_session(state: &AppState, user: &User) -> Result<String, WebError> {
+    let token = random_hex(32);
+    let now = now_ms();
+    let rec = SessionRecord {
+        site: user.site,
+        user: user.id,
+        epoch: user.session_epoch,
+        created_at: now,
+        expires_at: now + state.config.session_lifetime_ms,
+    };
+    state.store.create_session(token_hash(&token), rec).await?;
+    Ok(set_cookie(
+        SESSION_COOKIE,
+        &token,
+        Some(state.config.session_lifetime_ms / 1000),
+        state.https(),
+    ))
+}
+
+fn redirect_with_cookie(to: &str, cookie: String) -> Response {
+    Response::builder()
+        .status(StatusCode::SEE_OTHER)
+        .header(header::LOCATION, to)
+        .header(header::SET_COOKIE, cookie)
+        .finish()
+}
+
+/// Where a person lands after signing in.
+pub fn home(user: &User) -> String {
+    match user.role {
+        Role::Owner => "/admin/sites".into(),
+        Role::Admin => format!("/admin/sites/{}", user.site),
+        Role::Agent => "/account".into(),
+    }
+}
+
+// ---- sign in / sign out ----
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    l: Layout,
+    email: String,
+    next: String,
+    error: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct LoginQuery {
+    next: String,
+}
+
+#[handler]
+pub async fn login_page(
+    csrf: CsrfToken,
+    req: &Request,
+    Query(q): Query<LoginQuery>,
+) -> Result<Response, WebError> {
+    if let Some(p) = req.extensions().get::<Principal>() {
+        return Ok(Redirect::see_other(home(&p.user)).into_response());
+    }
+    let page = LoginPage {
+        l: Layout::new("Sign in", &csrf, None),
+        email: String::new(),
+        next: q.next,
+        error: None,
+    };
+    Ok(page
+        .render()?
+        .with_content_type("text/html; charset=utf-8")
+        .into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+    next: String,
+    csrf_token: String,
+}
+
+#[handler]
+pub async fn login(
+    csrf: CsrfToken,
+    req: &Request,
+    state: Data<&AppState>,
+    HtmlForm(form): HtmlForm<LoginForm>,
+) -> Result<Response, WebError> {
+    let _ = &form.csrf_token;
+    let email = form.email.trim().to_lowercase();
+    let account_key = format!("account:{email}");
+    let ip_key = format!(
+        "ip:{}",
+        client_ip(req, &state)
+            .map(|i| i.to_string())
+            .unwrap_or_default()
+    );
+    let render = |status: StatusCode, error: String| -> Result<Response, WebError> {
+        let page = LoginPage {
+            l: Layout::new("Sign in", &csrf, None),
+            email: form.email.clone(),
+            next: form.next.clone(),
+            error: Some(error),
+        };
+        Ok(page
+            .render()?
+            .with_content_type("text/html; charset=utf-8")
+            .with_status(status)
+            .into_response())
+    };
+    let wait = {
+        let t = state
+            .throttle
+            .lock()
+            .map_err(|_| WebError::Internal("throttle lock".into()))?;
+        t.wait_ms(&account_key, now_ms())
+            .max(t.wait_ms(&ip_key, now_ms()))
+    };
+    if wait > 0 {
+        let secs = wait.div_ceil(1000);
+        return render(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("Too many failed sign-ins. Try again in {secs} seconds."),
+        );
+    }
+    let user = state.store.user_by_email(&email)?;
+    let ok = verify_password(
+        form.password.clone(),
+        user.as_ref().map(|u| u.password_hash.clone()),
+    )
+    .await;
+    let user = match user {
+        Some(u) if ok && u.active => u,
+        _ => {
+            if let Ok(mut t) = state.throttle.lock() {
+                t.failed(&account_key, now_ms());
+                t.failed(&ip_key, now_ms());
+            }
+            state
+                .metrics
+                .logins_failed
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return render(StatusCode::UNAUTHORIZED, "Wrong email or password.".into());
+        }
+    };
+    if let Ok(mut t) = state.throttle.lock() {
+        t.succeeded(&account_key);
+    }
+    if let Some(old) = cookie(req, SESSION_COOKIE) {
+        state.store.delete_session(token_hash(old)).await?;
+    }
+    let set = start_session(&state, &user).await?;
+    let to = safe_next(&form.next)
+        .map(str::to_string)
+        .unwrap_or_else(|| home(&user));
+    Ok(redirect_with_cookie(&to, set))
+}
+
+#[handler]
+pub async fn logout(req: &Request, state: Data<&AppState>) -> Result<Response, WebError> {
+    if let Some(token) = cookie(req, SESSION_COOKIE) {
+        state.store.delete_session(token_hash(token)).await?;
+    }
+    Ok(redirect_with_cookie(
+        "/login",
+        set_cookie(SESSION_COOKIE, "", None, state.https()),
+    ))
+}
+
+// ---- first start: create the owner ----
+
+#[derive(Template)]
+#[template(path = "setup.html")]
+struct SetupPage {
+    l: Layout,
+    token: String,
+    form: AccountForm,
+    errors: FormErrors,
+}
+
+fn setup_allowed(state: &AppState, token: &str) -> Result<(), WebError> {
+    let current = state
+        .setup_token
+        .lock()
+        .map_err(|_| WebError::Internal("setup lock".into()))?;
+    match current.as_deref() {
+        Some(t) if t == token && !state.store.owner_exists()? => Ok(()),
+        _ => Err(WebError::NotFound),
+    }
+}
+
+#[handler]
+pub async fn setup_page(
+    csrf: CsrfToken,
+    state: Data<&AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, WebError> {
+    setup_allowed(&state, &token)?;
+    let page = SetupPage {
+        l: Layout::new("Create the owner account", &csrf, None),
+        token,
+        form: AccountForm::default(),
+        errors: FormErrors::default(),
+    };
+    Ok(page
+        .render()?
+        .with_content_type("text/html; charset=utf-8")
+        .into_response())
+}
+
+#[handler]
+pub async fn setup(
+    csrf: CsrfToken,
+    state: Data<&AppState>,
+    Path(token): Path<String>,
+    HtmlForm(form): HtmlForm<AccountForm>,
+) -> Result<Response, WebError> {
+    setup_allowed(&state, &token)?;
+    let rerender = |form: AccountForm, errors: FormErrors| -> Result<Response, WebError> {
+        let page = SetupPage {
+            l: Layout::new("Create the owner account", &csrf, None),
+            token: token.clone(),
+            form,
+            errors,
+        };
+        Ok(page
+            .render()?
+            .with_content_type("text/html; charset=utf-8")
+            .with_status(StatusCode::UNPROCESSABLE_ENTITY)
+            .into_response())
+    };
+    let draft = match form.validate() {
+        Ok(d) => d,
+        Err(e) => return rerender(form, e),
+    };
+    let hash = hash_password(draft.password).await?;
+    let user = match state
+        .store
+        .create_owner(draft.name, draft.email, hash, true, now_ms())
+        .await
+    {
+        Ok(u) => u,
+        Err(StoreError::Conflict { field, message }) => {
+            return rerender(form, FormErrors::single(field, message));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if let Ok(mut t) = state.setup_token.lock() {
+        *t = None;
+    }
+    tracing::info!(email = %user.email, "owner account created through the setup page");
+    let set = start_session(&state, &user).await?;
+    Ok(redirect_with_cookie("/admin/sites", set))
+}

@@ -1,0 +1,127 @@
+//! The web layer: the only importer of poem, askama and rust-embed. `routes()` is the whole URL
+//! map of Parley in one place.
+
+pub mod account;
+pub mod admin;
+pub mod api;
+pub mod assets;
+pub mod auth;
+pub mod csrf;
+pub mod error;
+pub mod http;
+pub mod layout;
+pub mod list;
+pub mod metrics;
+pub mod ops;
+pub mod state;
+
+use admin::{agents, campaigns, departments, groups, settings, sites};
+use poem::middleware::CatchPanic;
+use poem::web::Redirect;
+use poem::{Endpoint, EndpointExt, Route, get, handler, post};
+use state::AppState;
+
+#[handler]
+fn root() -> Redirect {
+    Redirect::see_other("/admin")
+}
+
+/// Until the real-time console lands, signed-in agents are sent to their account page.
+#[handler]
+fn console(_p: auth::Principal) -> Redirect {
+    Redirect::see_other("/account")
+}
+
+pub fn routes(state: AppState) -> impl Endpoint {
+    let api = api::service();
+    let spec = api.spec_endpoint();
+    const SITE: &str = "/admin/sites/:site<\\d+>";
+    let app = Route::new()
+        // --- operations ---
+        .at("/healthz", get(ops::healthz))
+        .at("/metrics", get(ops::metrics))
+        .at(
+            "/static/:hash/:name",
+            get(assets::serve).head(assets::serve),
+        )
+        // --- sign-in, first start, own account ---
+        .at("/", get(root))
+        .at("/login", get(auth::login_page).post(auth::login))
+        .at("/logout", post(auth::logout))
+        .at("/setup/:token", get(auth::setup_page).post(auth::setup))
+        .at("/account", get(account::show))
+        .at("/account/password", post(account::change_password))
+        .at("/console", get(console))
+        // --- owner: sites and cross-site groups ---
+        .at("/admin", get(admin::index))
+        .at("/admin/sites", get(sites::list).post(sites::create))
+        .at("/admin/sites/new", get(sites::new_page))
+        .at(SITE, get(sites::show))
+        .at(format!("{SITE}/rename"), post(sites::rename))
+        .at(
+            format!("{SITE}/delete"),
+            get(sites::delete_page).post(sites::delete),
+        )
+        .at("/admin/groups", get(groups::list).post(groups::create))
+        .at("/admin/groups/new", get(groups::new_page))
+        .at(
+            "/admin/groups/:id<\\d+>",
+            get(groups::edit_page).post(groups::update),
+        )
+        .at("/admin/groups/:id<\\d+>/delete", post(groups::delete))
+        // --- site admin: people, departments, campaigns, settings ---
+        .at(
+            format!("{SITE}/agents"),
+            get(agents::list).post(agents::create),
+        )
+        .at(format!("{SITE}/agents/new"), get(agents::new_page))
+        .at(
+            format!("{SITE}/agents/:id<\\d+>"),
+            get(agents::edit_page).post(agents::update),
+        )
+        .at(
+            format!("{SITE}/agents/:id<\\d+>/password"),
+            post(agents::set_password),
+        )
+        .at(
+            format!("{SITE}/departments"),
+            get(departments::list).post(departments::create),
+        )
+        .at(
+            format!("{SITE}/departments/new"),
+            get(departments::new_page),
+        )
+        .at(
+            format!("{SITE}/departments/:id<\\d+>"),
+            get(departments::edit_page).post(departments::update),
+        )
+        .at(
+            format!("{SITE}/departments/:id<\\d+>/delete"),
+            post(departments::delete),
+        )
+        .at(
+            format!("{SITE}/campaigns"),
+            get(campaigns::list).post(campaigns::create),
+        )
+        .at(format!("{SITE}/campaigns/new"), get(campaigns::new_page))
+        .at(
+            format!("{SITE}/campaigns/:id<\\d+>"),
+            get(campaigns::edit_page).post(campaigns::update),
+        )
+        .at(
+            format!("{SITE}/campaigns/:id<\\d+>/delete"),
+            post(campaigns::delete),
+        )
+        .at(
+            format!("{SITE}/settings"),
+            get(settings::show).post(settings::save),
+        )
+        // --- JSON API ---
+        .at("/api/openapi.json", spec)
+        .nest("/api", api);
+    app.around(csrf::guard)
+        .around(auth::load_session)
+        .around(ops::headers)
+        .with(CatchPanic::new())
+        .data(state)
+}

@@ -1,0 +1,51 @@
+//! What every handler can reach: the configuration, the store, the server secret, the sign-in
+//! throttle, the one-time setup token and the metrics. Cloned per request (all `Arc`s).
+
+use crate::config::Config;
+use crate::domain::throttle::Throttle;
+use crate::store::Store;
+use crate::web::metrics::Metrics;
+use std::sync::{Arc, Mutex};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Store,
+    /// 32 random bytes generated at first start (`secret.key`, mode 0600): keys CSRF tokens.
+    pub secret: Arc<[u8; 32]>,
+    pub throttle: Arc<Mutex<Throttle>>,
+    /// While no owner exists: the token of the one-time setup URL.
+    pub setup_token: Arc<Mutex<Option<String>>>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    pub fn https(&self) -> bool {
+        self.config.tls.is_some() || self.config.public_url.starts_with("https://")
+    }
+}
+
+/// Milliseconds since the Unix epoch: the web layer's clock, passed into the store and domain.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// `n` random bytes as lower-case hex (tokens for sessions, CSRF cookies, setup links).
+pub fn random_hex(n: usize) -> String {
+    let mut buf = vec![0u8; n];
+    getrandom::fill(&mut buf).expect("the operating system's random source works");
+    hex(&buf)
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
