@@ -38,7 +38,12 @@ pub fn load_secret(data_dir: &Path) -> Result<[u8; 32], AppError> {
     use std::os::unix::fs::OpenOptionsExt;
     let path = data_dir.join("secret.key");
     match std::fs::read(&path) {
-        Ok(bytes) => bytes.try_into().map_err(|_| AppError::Io(format!("{} is damaged (not 32 bytes): delete it to make a new one (everyone signs in again)", path.display()))),
+        Ok(bytes) => bytes.try_into().map_err(|_| {
+            AppError::Io(format!(
+                "{} is damaged (not 32 bytes): delete it to make a new one (everyone signs in again)",
+                path.display()
+            ))
+        }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let mut secret = [0u8; 32];
             getrandom::fill(&mut secret).map_err(|e| AppError::Io(format!("no randomness: {e}")))?;
@@ -48,7 +53,9 @@ pub fn load_secret(data_dir: &Path) -> Result<[u8; 32], AppError> {
                 .mode(0o600)
                 .open(&path)
                 .map_err(|e| AppError::Io(format!("cannot create {}: {e}", path.display())))?;
-            f.write_all(&secret).and_then(|_| f.sync_all()).map_err(|e| AppError::Io(format!("cannot write {}: {e}", path.display())))?;
+            f.write_all(&secret)
+                .and_then(|_| f.sync_all())
+                .map_err(|e| AppError::Io(format!("cannot write {}: {e}", path.display())))?;
             Ok(secret)
         }
         Err(e) => Err(AppError::Io(format!("cannot read {}: {e}", path.display()))),
@@ -59,21 +66,19 @@ fn tls_config(config: &Config) -> Result<Option<RustlsConfig>, AppError> {
     let Some(files) = &config.tls else {
         return Ok(None);
     };
-    let read = |p: &Path| {
-        std::fs::read(p).map_err(|e| AppError::Io(format!("cannot read {}: {e}", p.display())))
-    };
-    let cert = RustlsCertificate::new()
-        .cert(read(&files.cert)?)
-        .key(read(&files.key)?);
+    let read = |p: &Path| std::fs::read(p).map_err(|e| AppError::Io(format!("cannot read {}: {e}", p.display())));
+    let cert = RustlsCertificate::new().cert(read(&files.cert)?).key(read(&files.key)?);
     Ok(Some(RustlsConfig::new().fallback(cert)))
 }
 
 /// Run Parley on `listener` until `shutdown` is cancelled.
 pub async fn serve(
-    config: Arc<Config>,
+    config: Config,
     listener: tokio::net::TcpListener,
     shutdown: CancellationToken,
 ) -> Result<(), AppError> {
+    let addr = listener.local_addr().map_err(|e| AppError::Io(e.to_string()))?;
+    let config = Arc::new(config.bound_to(addr));
     let store = open_store(&config.data_dir).await?;
     let secret = load_secret(&config.data_dir)?;
     let setup_token = if store.owner_exists()? {
@@ -99,24 +104,13 @@ pub async fn serve(
     };
     let housekeeping = tokio::spawn(housekeeping(state.clone(), shutdown.clone()));
     let app = crate::web::routes(state);
-    let addr = listener
-        .local_addr()
-        .map_err(|e| AppError::Io(e.to_string()))?;
     let acceptor = TcpAcceptor::from_tokio(listener).map_err(|e| AppError::Io(e.to_string()))?;
-    let scheme = if config.tls.is_some() {
-        "https"
-    } else {
-        "http"
-    };
-    tracing::info!(
-        version = env!("CARGO_PKG_VERSION"),
-        "Parley listening on {scheme}://{addr}"
-    );
+    let scheme = if config.tls.is_some() { "https" } else { "http" };
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), "Parley listening on {scheme}://{addr}");
     let result = match tls_config(&config)? {
         Some(tls) => {
-            let stream = futures_util::stream::once(async move { tls })
-                .chain(futures_util::stream::pending());
-            run(acceptor.rustls(Box::pin(stream)), app, shutdown.clone()).await
+            let stream = futures_util::stream::once(async move { tls }).chain(futures_util::stream::pending());
+            run(ConfigFirst { inner: acceptor, started: false }.rustls(Box::pin(stream)), app, shutdown.clone()).await
         }
         None => run(acceptor, app, shutdown.clone()).await,
     };
@@ -136,13 +130,35 @@ async fn run(
 ) -> Result<(), AppError> {
     Server::new_with_acceptor(acceptor)
         .name("parley")
-        .run_with_graceful_shutdown(
-            app,
-            shutdown.cancelled_owned(),
-            Some(Duration::from_secs(10)),
-        )
+        .run_with_graceful_shutdown(app, shutdown.cancelled_owned(), Some(Duration::from_secs(10)))
         .await
         .map_err(|e| AppError::Io(e.to_string()))
+}
+
+/// poem's rustls acceptor races "load the TLS config" against "accept a connection"; a
+/// connection already waiting at start could win and be reset for want of a config. This
+/// wrapper makes the very first accept wait one scheduler turn, so the config always loads first.
+struct ConfigFirst<A> {
+    inner: A,
+    started: bool,
+}
+
+impl<A: Acceptor> Acceptor for ConfigFirst<A> {
+    type Io = A::Io;
+
+    fn local_addr(&self) -> Vec<poem::web::LocalAddr> {
+        self.inner.local_addr()
+    }
+
+    async fn accept(
+        &mut self,
+    ) -> std::io::Result<(Self::Io, poem::web::LocalAddr, poem::web::RemoteAddr, poem::http::uri::Scheme)> {
+        if !self.started {
+            self.started = true;
+            tokio::task::yield_now().await;
+        }
+        self.inner.accept().await
+    }
 }
 
 /// Periodic clean-up: expired sessions, old sign-in failures.

@@ -110,13 +110,7 @@ macro_rules! section_defaults {
         }
     )*};
 }
-section_defaults!(
-    ServerSection,
-    StorageSection,
-    LogSection,
-    AuthSection,
-    LimitsSection
-);
+section_defaults!(ServerSection, StorageSection, LogSection, AuthSection, LimitsSection);
 
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
@@ -137,6 +131,8 @@ pub struct TlsFiles {
 pub struct Config {
     pub listen: SocketAddr,
     pub public_url: String,
+    /// `public_url` was set in the file (otherwise it follows the address actually bound).
+    pub public_url_explicit: bool,
     pub trusted_proxies: Vec<IpAddr>,
     pub data_dir: PathBuf,
     pub tls: Option<TlsFiles>,
@@ -145,6 +141,26 @@ pub struct Config {
     pub session_lifetime_ms: u64,
     pub login_free_failures: u32,
     pub max_body_bytes: usize,
+}
+
+fn derived_url(listen: SocketAddr, tls: bool) -> String {
+    let scheme = if tls { "https" } else { "http" };
+    let host = match listen.ip() {
+        ip if ip.is_unspecified() => "localhost".to_string(),
+        IpAddr::V6(ip) => format!("[{ip}]"),
+        ip => ip.to_string(),
+    };
+    format!("{scheme}://{host}:{}", listen.port())
+}
+
+impl Config {
+    /// After binding (port 0 picks a free port): a derived `public_url` names the real port.
+    pub fn bound_to(mut self, addr: SocketAddr) -> Config {
+        if !self.public_url_explicit {
+            self.public_url = derived_url(addr, self.tls.is_some());
+        }
+        self
+    }
 }
 
 /// Where a value came from, for error messages: "(line N)" inside a file, nothing otherwise.
@@ -157,10 +173,7 @@ impl Source<'_> {
     fn at<T>(&self, v: &Spanned<T>) -> String {
         match self.file {
             Some(_) if v.span().end > 0 => {
-                let line = self.text[..v.span().start.min(self.text.len())]
-                    .matches('\n')
-                    .count()
-                    + 1;
+                let line = self.text[..v.span().start.min(self.text.len())].matches('\n').count() + 1;
                 format!(" (line {line})")
             }
             _ => String::new(),
@@ -172,12 +185,8 @@ impl Config {
     /// Read and validate `file`, or the embedded default when `None`.
     pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
         let text = match file {
-            Some(p) => std::fs::read_to_string(p).map_err(|e| {
-                ConfigError(format!(
-                    "cannot read the configuration file {}: {e}",
-                    p.display()
-                ))
-            })?,
+            Some(p) => std::fs::read_to_string(p)
+                .map_err(|e| ConfigError(format!("cannot read the configuration file {}: {e}", p.display())))?,
             None => DEFAULT_CONFIG.to_string(),
         };
         Config::parse(&text, file)
@@ -185,13 +194,9 @@ impl Config {
 
     /// Parse and validate configuration text (`file` only names it in messages).
     pub fn parse(text: &str, file: Option<&Path>) -> Result<Config, ConfigError> {
-        let name = file
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|| "the default configuration".into());
-        let fc: FileConfig =
-            toml::from_str(text).map_err(|e| ConfigError(format!("{name}: {e}")))?;
-        fc.validate(&Source { text, file })
-            .map_err(|m| ConfigError(format!("{name}: {m}")))
+        let name = file.map(|p| p.display().to_string()).unwrap_or_else(|| "the default configuration".into());
+        let fc: FileConfig = toml::from_str(text).map_err(|e| ConfigError(format!("{name}: {e}")))?;
+        fc.validate(&Source { text, file }).map_err(|m| ConfigError(format!("{name}: {m}")))
     }
 }
 
@@ -214,14 +219,11 @@ impl FileConfig {
             (Some(c), Some(k)) => {
                 check_pem(&c, src, "cert")?;
                 check_pem(&k, src, "key")?;
-                Some(TlsFiles {
-                    cert: c.into_inner(),
-                    key: k.into_inner(),
-                })
+                Some(TlsFiles { cert: c.into_inner(), key: k.into_inner() })
             }
         };
         let level = self.log.level;
-        if tracing_subscriber::EnvFilter::try_new(level.get_ref()).is_err() {
+        if !valid_log_filter(level.get_ref()) {
             return Err(format!(
                 "[log] level = {:?}{} is not a log filter: use error, warn, info, debug or trace",
                 level.get_ref(),
@@ -230,19 +232,13 @@ impl FileConfig {
         }
         let hours = self.auth.session_lifetime_hours;
         if !(1..=8760).contains(hours.get_ref()) {
-            return Err(format!(
-                "[auth] session_lifetime_hours{} must be from 1 to 8760",
-                src.at(&hours)
-            ));
+            return Err(format!("[auth] session_lifetime_hours{} must be from 1 to 8760", src.at(&hours)));
         }
         let body = self.limits.max_body_bytes;
         if !(1024..=10 * 1024 * 1024).contains(body.get_ref()) {
-            return Err(format!(
-                "[limits] max_body_bytes{} must be from 1024 to 10485760",
-                src.at(&body)
-            ));
+            return Err(format!("[limits] max_body_bytes{} must be from 1024 to 10485760", src.at(&body)));
         }
-        let scheme = if tls.is_some() { "https" } else { "http" };
+        let public_url_explicit = self.server.public_url.is_some();
         let public_url = match self.server.public_url {
             Some(u) => {
                 let s = u.get_ref().trim().trim_end_matches('/');
@@ -257,14 +253,7 @@ impl FileConfig {
                 }
                 s.to_string()
             }
-            None => {
-                let host = match self.server.listen.ip() {
-                    ip if ip.is_unspecified() => "localhost".to_string(),
-                    IpAddr::V6(ip) => format!("[{ip}]"),
-                    ip => ip.to_string(),
-                };
-                format!("{scheme}://{host}:{}", self.server.listen.port())
-            }
+            None => derived_url(self.server.listen, tls.is_some()),
         };
         let data_dir = self.storage.data_dir;
         check_data_dir(data_dir.get_ref()).map_err(|e| {
@@ -277,6 +266,7 @@ impl FileConfig {
         Ok(Config {
             listen: self.server.listen,
             public_url,
+            public_url_explicit,
             trusted_proxies: self.server.trusted_proxies,
             data_dir: data_dir.into_inner(),
             tls,
@@ -289,33 +279,32 @@ impl FileConfig {
     }
 }
 
+/// A level name, or comma-separated directives where a bare word must be a level (a typo such as
+/// "inf" would otherwise silently mean "everything from a module called inf").
+fn valid_log_filter(s: &str) -> bool {
+    const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+    let directives_ok = s.split(',').map(str::trim).all(|d| match d.split_once('=') {
+        Some((target, level)) => !target.is_empty() && LEVELS.contains(&level.to_ascii_lowercase().as_str()),
+        None => LEVELS.contains(&d.to_ascii_lowercase().as_str()),
+    });
+    directives_ok && tracing_subscriber::EnvFilter::try_new(s).is_ok()
+}
+
 fn check_pem(v: &Spanned<PathBuf>, src: &Source<'_>, key: &str) -> Result<(), String> {
     use rustls_pki_types::pem::PemObject;
     use rustls_pki_types::{CertificateDer, PrivateKeyDer};
     let path = v.get_ref();
-    let fail = |what: String| {
-        format!(
-            "[tls] {key} = {:?}{}: {what}",
-            path.display().to_string(),
-            src.at(v)
-        )
-    };
+    let fail = |what: String| format!("[tls] {key} = {:?}{}: {what}", path.display().to_string(), src.at(v));
     let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read it: {e}")))?;
     let ok = if key == "cert" {
-        CertificateDer::pem_slice_iter(&bytes)
-            .next()
-            .is_some_and(|c| c.is_ok())
+        CertificateDer::pem_slice_iter(&bytes).next().is_some_and(|c| c.is_ok())
     } else {
         PrivateKeyDer::from_pem_slice(&bytes).is_ok()
     };
     if ok {
         Ok(())
     } else {
-        let wanted = if key == "cert" {
-            "PEM certificate (-----BEGIN CERTIFICATE-----)"
-        } else {
-            "PEM private key"
-        };
+        let wanted = if key == "cert" { "PEM certificate (-----BEGIN CERTIFICATE-----)" } else { "PEM private key" };
         Err(fail(format!("this file holds no {wanted}")))
     }
 }
@@ -333,10 +322,7 @@ mod tests {
     use super::*;
 
     fn parse_in(dir: &Path, body: &str) -> Result<Config, String> {
-        let text = format!(
-            "[storage]\ndata_dir = {:?}\n{body}",
-            dir.join("data").display().to_string()
-        );
+        let text = format!("[storage]\ndata_dir = {:?}\n{body}", dir.join("data").display().to_string());
         Config::parse(&text, Some(Path::new("test.toml"))).map_err(|e| e.0)
     }
 
@@ -359,12 +345,7 @@ mod tests {
     #[test]
     fn an_unknown_key_is_named_with_its_line() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let err = parse_in(
-            dir.path(),
-            "[server]\nlisten = \"127.0.0.1:1\"\nlisen = \"x\"\n",
-        )
-        .err()
-        .expect("refused");
+        let err = parse_in(dir.path(), "[server]\nlisten = \"127.0.0.1:1\"\nlisen = \"x\"\n").err().expect("refused");
         assert!(err.contains("lisen"), "{err}");
         assert!(err.contains("line 5"), "{err}");
     }
@@ -372,44 +353,26 @@ mod tests {
     #[test]
     fn a_wrong_type_is_named() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let err = parse_in(dir.path(), "[auth]\nsession_lifetime_hours = \"long\"\n")
-            .err()
-            .expect("refused");
+        let err = parse_in(dir.path(), "[auth]\nsession_lifetime_hours = \"long\"\n").err().expect("refused");
         assert!(err.contains("session_lifetime_hours"), "{err}");
-        let err = parse_in(dir.path(), "[server]\nlisten = \"nowhere\"\n")
-            .err()
-            .expect("refused");
+        let err = parse_in(dir.path(), "[server]\nlisten = \"nowhere\"\n").err().expect("refused");
         assert!(err.contains("listen"), "{err}");
-        let err = parse_in(dir.path(), "[log]\nformat = \"xml\"\n")
-            .err()
-            .expect("refused");
+        let err = parse_in(dir.path(), "[log]\nformat = \"xml\"\n").err().expect("refused");
         assert!(err.contains("format") && err.contains("json"), "{err}");
     }
 
     #[test]
     fn tls_needs_both_files_and_readable_pem() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let err = parse_in(dir.path(), "[tls]\ncert = \"/nonexistent/cert.pem\"\n")
+        let err = parse_in(dir.path(), "[tls]\ncert = \"/nonexistent/cert.pem\"\n").err().expect("refused");
+        assert!(err.contains("[tls] key is not"), "{err}");
+        let err = parse_in(dir.path(), "[tls]\ncert = \"/nonexistent/c.pem\"\nkey = \"/nonexistent/k.pem\"\n")
             .err()
             .expect("refused");
-        assert!(err.contains("[tls] key is not"), "{err}");
-        let err = parse_in(
-            dir.path(),
-            "[tls]\ncert = \"/nonexistent/c.pem\"\nkey = \"/nonexistent/k.pem\"\n",
-        )
-        .err()
-        .expect("refused");
-        assert!(
-            err.contains("[tls] cert") && err.contains("cannot read") && err.contains("line 5"),
-            "{err}"
-        );
+        assert!(err.contains("[tls] cert") && err.contains("cannot read") && err.contains("line 4"), "{err}");
         let junk = dir.path().join("junk.pem");
         std::fs::write(&junk, "hello").expect("write");
-        let body = format!(
-            "[tls]\ncert = {:?}\nkey = {:?}\n",
-            junk.display().to_string(),
-            junk.display().to_string()
-        );
+        let body = format!("[tls]\ncert = {:?}\nkey = {:?}\n", junk.display().to_string(), junk.display().to_string());
         let err = parse_in(dir.path(), &body).err().expect("refused");
         assert!(err.contains("holds no PEM certificate"), "{err}");
     }
@@ -419,34 +382,24 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let file = dir.path().join("a-file");
         std::fs::write(&file, "x").expect("write");
-        let text = format!(
-            "[storage]\ndata_dir = {:?}\n",
-            file.join("sub").display().to_string()
-        );
-        let err = Config::parse(&text, Some(Path::new("t.toml")))
-            .err()
-            .expect("refused")
-            .0;
-        assert!(
-            err.contains("[storage] data_dir") && err.contains("line 2"),
-            "{err}"
-        );
+        let text = format!("[storage]\ndata_dir = {:?}\n", file.join("sub").display().to_string());
+        let err = Config::parse(&text, Some(Path::new("t.toml"))).err().expect("refused").0;
+        assert!(err.contains("[storage] data_dir") && err.contains("line 2"), "{err}");
     }
 
     #[test]
     fn bad_values_are_explained() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let err = parse_in(dir.path(), "[log]\nlevel = \"loud=\"\n")
-            .err()
-            .expect("refused");
-        assert!(err.contains("[log] level"), "{err}");
-        let err = parse_in(dir.path(), "[server]\npublic_url = \"chat.example.com\"\n")
-            .err()
-            .expect("refused");
+        for bad in ["loud", "inf", "parley=loud", "=info"] {
+            let err = parse_in(dir.path(), &format!("[log]\nlevel = {bad:?}\n")).err().expect("refused");
+            assert!(err.contains("[log] level"), "{err}");
+        }
+        for good in ["debug", "parley=debug,poem=info", "WARN"] {
+            assert!(parse_in(dir.path(), &format!("[log]\nlevel = {good:?}\n")).is_ok(), "{good}");
+        }
+        let err = parse_in(dir.path(), "[server]\npublic_url = \"chat.example.com\"\n").err().expect("refused");
         assert!(err.contains("public_url"), "{err}");
-        let err = parse_in(dir.path(), "[limits]\nmax_body_bytes = 10\n")
-            .err()
-            .expect("refused");
+        let err = parse_in(dir.path(), "[limits]\nmax_body_bytes = 10\n").err().expect("refused");
         assert!(err.contains("max_body_bytes"), "{err}");
     }
 
@@ -455,11 +408,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let c = parse_in(dir.path(), "[server]\nlisten = \"0.0.0.0:9000\"\n").expect("valid");
         assert_eq!(c.public_url, "http://localhost:9000");
-        let c = parse_in(
-            dir.path(),
-            "[server]\npublic_url = \"https://chat.example.com/\"\n",
-        )
-        .expect("valid");
+        let c = parse_in(dir.path(), "[server]\npublic_url = \"https://chat.example.com/\"\n").expect("valid");
         assert_eq!(c.public_url, "https://chat.example.com");
     }
 }

@@ -5,15 +5,14 @@
 use super::i18n::Lang;
 use super::ids::{CampaignId, DepartmentId, SiteId, UserId};
 use super::model::{
-    AllocationRule, FieldKind, PostChat, PrechatField, Proactive, ProactiveMode, Role,
-    SystemMessages, TransferSettings, WindowPosition, WindowStyle,
+    AllocationRule, FieldKind, PostChat, PrechatField, Proactive, ProactiveMode, Role, SystemMessages,
+    TransferSettings, WindowPosition, WindowStyle,
 };
 use super::validate::{self as v, FormErrors, NAME_MAX, TEXT_MAX};
 use serde::{Deserialize, Serialize};
 
 fn checked(b: &Option<String>) -> bool {
-    b.as_deref()
-        .is_some_and(|s| !s.is_empty() && s != "off" && s != "false")
+    b.as_deref().is_some_and(|s| !s.is_empty() && s != "off" && s != "false")
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
@@ -79,15 +78,8 @@ impl AccountForm {
         let mut e = FormErrors::default();
         let name = e.take("name", v::name(&self.name, NAME_MAX));
         let email = e.take("email", v::email(&self.email));
-        let password = e.take(
-            "password",
-            v::new_password(&self.password, &self.password_confirm),
-        );
-        e.finish(AccountDraft {
-            name,
-            email,
-            password,
-        })
+        let password = e.take("password", v::new_password(&self.password, &self.password_confirm));
+        e.finish(AccountDraft { name, email, password })
     }
 }
 
@@ -101,10 +93,7 @@ pub struct PasswordForm {
 impl PasswordForm {
     pub fn validate(&self) -> Result<String, FormErrors> {
         let mut e = FormErrors::default();
-        let p = e.take(
-            "password",
-            v::new_password(&self.password, &self.password_confirm),
-        );
+        let p = e.take("password", v::new_password(&self.password, &self.password_confirm));
         e.finish(p)
     }
 }
@@ -141,12 +130,7 @@ pub struct UserDraft {
 
 impl UserForm {
     pub fn blank() -> UserForm {
-        UserForm {
-            role: "agent".into(),
-            max_chats: "5".into(),
-            active: Some("on".into()),
-            ..Default::default()
-        }
+        UserForm { role: "agent".into(), max_chats: "5".into(), active: Some("on".into()), ..Default::default() }
     }
 
     pub fn is_active(&self) -> bool {
@@ -168,27 +152,14 @@ impl UserForm {
         let skills = e.take("skills", v::skills(&self.skills));
         let max_chats = e.take("max_chats", v::number(&self.max_chats, 1..=50));
         let password = if creating {
-            Some(e.take(
-                "password",
-                v::new_password(&self.password, &self.password_confirm),
-            ))
+            Some(e.take("password", v::new_password(&self.password, &self.password_confirm)))
         } else {
             None
         };
-        let mut departments: Vec<DepartmentId> =
-            self.departments.iter().copied().map(DepartmentId).collect();
+        let mut departments: Vec<DepartmentId> = self.departments.iter().copied().map(DepartmentId).collect();
         departments.sort();
         departments.dedup();
-        e.finish(UserDraft {
-            name,
-            email,
-            role,
-            skills,
-            max_chats,
-            active: self.is_active(),
-            departments,
-            password,
-        })
+        e.finish(UserDraft { name, email, role, skills, max_chats, active: self.is_active(), departments, password })
     }
 }
 
@@ -210,10 +181,7 @@ impl DepartmentForm {
     pub fn validate(&self) -> Result<DepartmentDraft, FormErrors> {
         let mut e = FormErrors::default();
         let name = e.take("name", v::name(&self.name, NAME_MAX));
-        let rule = match AllocationRule::ALL
-            .into_iter()
-            .find(|r| r.as_str() == self.rule)
-        {
+        let rule = match AllocationRule::ALL.into_iter().find(|r| r.as_str() == self.rule) {
             Some(r) => r,
             None => {
                 e.add("rule", "Choose an allocation rule.");
@@ -226,11 +194,7 @@ impl DepartmentForm {
                 members.push(m);
             }
         }
-        e.finish(DepartmentDraft {
-            name,
-            rule,
-            members,
-        })
+        e.finish(DepartmentDraft { name, rule, members })
     }
 }
 
@@ -257,10 +221,7 @@ impl SettingsForm {
     }
     pub fn validate(&self) -> Result<SettingsDraft, FormErrors> {
         let mut e = FormErrors::default();
-        let warm_timeout_secs = e.take(
-            "warm_timeout_secs",
-            v::number(&self.warm_timeout_secs, 5..=600),
-        );
+        let warm_timeout_secs = e.take("warm_timeout_secs", v::number(&self.warm_timeout_secs, 5..=600));
         let default_campaign = match self.default_campaign.trim() {
             "" => None,
             s => match s.parse() {
@@ -276,10 +237,7 @@ impl SettingsForm {
             notify_visitor: self.notify(),
             transcript_cross_site: self.transcript(),
         };
-        e.finish(SettingsDraft {
-            default_campaign,
-            transfer,
-        })
+        e.finish(SettingsDraft { default_campaign, transfer })
     }
 }
 
@@ -358,10 +316,7 @@ impl CampaignForm {
             })
             .filter(|r| !(r.key.trim().is_empty() && r.label.trim().is_empty()))
             .collect();
-        rows.extend((0..spare).map(|_| FieldRow {
-            kind: "text".into(),
-            ..Default::default()
-        }));
+        rows.extend((0..spare).map(|_| FieldRow { kind: "text".into(), ..Default::default() }));
         rows
     }
 
@@ -378,23 +333,14 @@ impl CampaignForm {
             transfer: e.take("transfer", v::optional_text(&self.transfer, TEXT_MAX)),
             offline: e.take("offline", v::optional_text(&self.offline, TEXT_MAX)),
         };
-        let title = e
-            .take("title", v::optional_text(&self.title, NAME_MAX))
-            .unwrap_or_default();
+        let title = e.take("title", v::optional_text(&self.title, NAME_MAX)).unwrap_or_default();
         let color = e.take("color", v::color(&self.color));
-        let position = if self.position == "left" {
-            WindowPosition::Left
-        } else {
-            WindowPosition::Right
-        };
+        let position = if self.position == "left" { WindowPosition::Left } else { WindowPosition::Right };
         let prechat = self.validate_fields(&mut e);
         let postchat = PostChat {
             enabled: self.postchat_on(),
             question: e
-                .take(
-                    "postchat_question",
-                    v::optional_text(&self.postchat_question, TEXT_MAX),
-                )
+                .take("postchat_question", v::optional_text(&self.postchat_question, TEXT_MAX))
                 .unwrap_or_default(),
             comment: self.comment_on(),
         };
@@ -405,46 +351,20 @@ impl CampaignForm {
                 None
             }),
         };
-        let mode = ProactiveMode::ALL
-            .into_iter()
-            .find(|m| m.as_str() == self.proactive_mode)
-            .unwrap_or_else(|| {
-                e.add("proactive_mode", "Choose a proactive mode.");
-                ProactiveMode::Disabled
-            });
-        let after_secs = e.take(
-            "proactive_after_secs",
-            v::number(&self.proactive_after_secs, 0..=3600),
-        );
-        let url_rules = e.take(
-            "proactive_url_rules",
-            v::url_rules(&self.proactive_url_rules),
-        );
-        let invitation_text = e
-            .take(
-                "invitation_text",
-                v::optional_text(&self.invitation_text, TEXT_MAX),
-            )
-            .unwrap_or_default();
+        let mode = ProactiveMode::ALL.into_iter().find(|m| m.as_str() == self.proactive_mode).unwrap_or_else(|| {
+            e.add("proactive_mode", "Choose a proactive mode.");
+            ProactiveMode::Disabled
+        });
+        let after_secs = e.take("proactive_after_secs", v::number(&self.proactive_after_secs, 0..=3600));
+        let url_rules = e.take("proactive_url_rules", v::url_rules(&self.proactive_url_rules));
+        let invitation_text =
+            e.take("invitation_text", v::optional_text(&self.invitation_text, TEXT_MAX)).unwrap_or_default();
         if mode == ProactiveMode::WithInvite && invitation_text.is_empty() {
             e.add("invitation_text", "An invitation needs its text.");
         }
-        let reinvite_after_mins = e.take(
-            "reinvite_after_mins",
-            v::number(&self.reinvite_after_mins, 0..=1440),
-        );
-        let proactive = Proactive {
-            mode,
-            after_secs,
-            url_rules,
-            invitation_text,
-            reinvite_after_mins,
-        };
-        let style = WindowStyle {
-            title,
-            color,
-            position,
-        };
+        let reinvite_after_mins = e.take("reinvite_after_mins", v::number(&self.reinvite_after_mins, 0..=1440));
+        let proactive = Proactive { mode, after_secs, url_rules, invitation_text, reinvite_after_mins };
+        let style = WindowStyle { title, color, position };
         e.finish(CampaignDraft {
             name,
             language,
@@ -479,16 +399,8 @@ impl CampaignForm {
                     continue;
                 }
             };
-            let kind = FieldKind::ALL
-                .into_iter()
-                .find(|k| k.as_str() == row.kind)
-                .unwrap_or_default();
-            out.push(PrechatField {
-                key,
-                label,
-                kind,
-                required: row.required,
-            });
+            let kind = FieldKind::ALL.into_iter().find(|k| k.as_str() == row.kind).unwrap_or_default();
+            out.push(PrechatField { key, label, kind, required: row.required });
         }
         if out.len() > 20 {
             e.add("prechat", "At most 20 pre-chat fields.");
@@ -515,25 +427,9 @@ mod tests {
 
     #[test]
     fn a_group_needs_two_distinct_sites() {
-        let f = GroupForm {
-            name: "EU".into(),
-            sites: vec![3, 3],
-        };
-        assert_eq!(
-            f.validate()
-                .err()
-                .and_then(|e| e.get("sites").map(String::from))
-                .is_some(),
-            true
-        );
-        assert!(
-            GroupForm {
-                name: "EU".into(),
-                sites: vec![3, 4]
-            }
-            .validate()
-            .is_ok()
-        );
+        let f = GroupForm { name: "EU".into(), sites: vec![3, 3] };
+        assert_eq!(f.validate().err().and_then(|e| e.get("sites").map(String::from)).is_some(), true);
+        assert!(GroupForm { name: "EU".into(), sites: vec![3, 4] }.validate().is_ok());
     }
 
     #[test]
@@ -577,16 +473,10 @@ mod tests {
 
     #[test]
     fn settings_timeout_is_bounded() {
-        let f = SettingsForm {
-            warm_timeout_secs: "2".into(),
-            ..Default::default()
-        };
+        let f = SettingsForm { warm_timeout_secs: "2".into(), ..Default::default() };
         assert!(f.validate().is_err());
-        let f = SettingsForm {
-            warm_timeout_secs: "45".into(),
-            notify_visitor: Some("on".into()),
-            ..Default::default()
-        };
+        let f =
+            SettingsForm { warm_timeout_secs: "45".into(), notify_visitor: Some("on".into()), ..Default::default() };
         let d = f.validate().ok().expect("valid");
         assert_eq!(d.transfer.warm_timeout_secs, 45);
         assert!(d.transfer.notify_visitor && !d.transfer.transcript_cross_site);

@@ -20,12 +20,7 @@ pub enum Message {
 }
 
 impl Message {
-    pub const ALL: [Message; 4] = [
-        Message::Greeting,
-        Message::Queue,
-        Message::Transfer,
-        Message::Offline,
-    ];
+    pub const ALL: [Message; 4] = [Message::Greeting, Message::Queue, Message::Transfer, Message::Offline];
 }
 
 impl Lang {
@@ -55,22 +50,14 @@ impl Lang {
         use Message::*;
         match (self, m) {
             (Lang::En, Greeting) => "Hello! How can we help you today?",
-            (Lang::En, Queue) => {
-                "All our agents are busy. You are in the queue; an agent will be with you shortly."
-            }
-            (Lang::En, Transfer) => {
-                "You are being transferred to another agent. Please wait a moment."
-            }
-            (Lang::En, Offline) => {
-                "Nobody is available right now. Leave us a message and we will get back to you."
-            }
+            (Lang::En, Queue) => "All our agents are busy. You are in the queue; an agent will be with you shortly.",
+            (Lang::En, Transfer) => "You are being transferred to another agent. Please wait a moment.",
+            (Lang::En, Offline) => "Nobody is available right now. Leave us a message and we will get back to you.",
             (Lang::Fr, Greeting) => "Bonjour ! Comment pouvons-nous vous aider ?",
             (Lang::Fr, Queue) => {
                 "Tous nos conseillers sont occupés. Vous êtes dans la file d'attente ; un conseiller va vous répondre."
             }
-            (Lang::Fr, Transfer) => {
-                "Vous êtes transféré vers un autre conseiller. Merci de patienter un instant."
-            }
+            (Lang::Fr, Transfer) => "Vous êtes transféré vers un autre conseiller. Merci de patienter un instant.",
             (Lang::Fr, Offline) => {
                 "Personne n'est disponible pour le moment. Laissez-nous un message et nous vous répondrons."
             }

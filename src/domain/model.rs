@@ -43,11 +43,7 @@ pub struct TransferSettings {
 
 impl Default for TransferSettings {
     fn default() -> Self {
-        TransferSettings {
-            warm_timeout_secs: 30,
-            notify_visitor: true,
-            transcript_cross_site: true,
-        }
+        TransferSettings { warm_timeout_secs: 30, notify_visitor: true, transcript_cross_site: true }
     }
 }
 
@@ -164,12 +160,7 @@ pub enum FieldKind {
 }
 
 impl FieldKind {
-    pub const ALL: [FieldKind; 4] = [
-        FieldKind::Text,
-        FieldKind::Email,
-        FieldKind::Phone,
-        FieldKind::Textarea,
-    ];
+    pub const ALL: [FieldKind; 4] = [FieldKind::Text, FieldKind::Email, FieldKind::Phone, FieldKind::Textarea];
     pub fn as_str(self) -> &'static str {
         match self {
             FieldKind::Text => "text",
@@ -202,11 +193,8 @@ pub enum ProactiveMode {
 }
 
 impl ProactiveMode {
-    pub const ALL: [ProactiveMode; 3] = [
-        ProactiveMode::Disabled,
-        ProactiveMode::WithInvite,
-        ProactiveMode::WithoutInvite,
-    ];
+    pub const ALL: [ProactiveMode; 3] =
+        [ProactiveMode::Disabled, ProactiveMode::WithInvite, ProactiveMode::WithoutInvite];
     pub fn as_str(self) -> &'static str {
         match self {
             ProactiveMode::Disabled => "disabled",
@@ -265,11 +253,7 @@ pub struct WindowStyle {
 
 impl Default for WindowStyle {
     fn default() -> Self {
-        WindowStyle {
-            title: String::new(),
-            color: "#2f6fde".into(),
-            position: WindowPosition::Right,
-        }
+        WindowStyle { title: String::new(), color: "#2f6fde".into(), position: WindowPosition::Right }
     }
 }
 
@@ -284,11 +268,7 @@ pub struct PostChat {
 
 impl Default for PostChat {
     fn default() -> Self {
-        PostChat {
-            enabled: true,
-            question: String::new(),
-            comment: true,
-        }
+        PostChat { enabled: true, question: String::new(), comment: true }
     }
 }
 
@@ -327,8 +307,7 @@ impl Campaign {
             super::i18n::Message::Transfer => &self.messages.transfer,
             super::i18n::Message::Offline => &self.messages.offline,
         };
-        own.as_deref()
-            .unwrap_or_else(|| self.language.default_message(which))
+        own.as_deref().unwrap_or_else(|| self.language.default_message(which))
     }
 }
 
@@ -373,10 +352,7 @@ mod tests {
 
     #[test]
     fn a_chosen_default_that_no_longer_exists_falls_back_to_the_first() {
-        assert_eq!(
-            site(Some(42)).cross_site_campaign(&[campaign(5)]),
-            Some(CampaignId(5))
-        );
+        assert_eq!(site(Some(42)).cross_site_campaign(&[campaign(5)]), Some(CampaignId(5)));
     }
 
     #[test]

@@ -43,10 +43,7 @@ const MAX_KEYS: usize = 100_000;
 
 impl Throttle {
     pub fn new(policy: ThrottlePolicy) -> Throttle {
-        Throttle {
-            policy,
-            entries: HashMap::new(),
-        }
+        Throttle { policy, entries: HashMap::new() }
     }
 
     /// Milliseconds the key must still wait before its next attempt (0: go ahead).
@@ -54,17 +51,11 @@ impl Throttle {
         let Some(e) = self.entries.get(key) else {
             return 0;
         };
-        if now.saturating_sub(e.last_failure) >= self.policy.forget_after_ms
-            || e.failures < self.policy.free_failures
-        {
+        if now.saturating_sub(e.last_failure) >= self.policy.forget_after_ms || e.failures < self.policy.free_failures {
             return 0;
         }
         let doublings = (e.failures - self.policy.free_failures).min(30);
-        let delay = self
-            .policy
-            .base_delay_ms
-            .saturating_mul(1 << doublings)
-            .min(self.policy.max_delay_ms);
+        let delay = self.policy.base_delay_ms.saturating_mul(1 << doublings).min(self.policy.max_delay_ms);
         (e.last_failure + delay).saturating_sub(now)
     }
 
@@ -73,10 +64,7 @@ impl Throttle {
             self.forget_old(now);
         }
         let forget = self.policy.forget_after_ms;
-        let e = self.entries.entry(key.to_string()).or_insert(Entry {
-            failures: 0,
-            last_failure: now,
-        });
+        let e = self.entries.entry(key.to_string()).or_insert(Entry { failures: 0, last_failure: now });
         if now.saturating_sub(e.last_failure) >= forget {
             e.failures = 0;
         }
@@ -90,8 +78,7 @@ impl Throttle {
 
     pub fn forget_old(&mut self, now: Millis) {
         let forget = self.policy.forget_after_ms;
-        self.entries
-            .retain(|_, e| now.saturating_sub(e.last_failure) < forget);
+        self.entries.retain(|_, e| now.saturating_sub(e.last_failure) < forget);
         if self.entries.len() >= MAX_KEYS {
             self.entries.clear();
         }
@@ -103,12 +90,7 @@ mod tests {
     use super::*;
 
     fn policy() -> ThrottlePolicy {
-        ThrottlePolicy {
-            free_failures: 3,
-            base_delay_ms: 1_000,
-            max_delay_ms: 8_000,
-            forget_after_ms: 60_000,
-        }
+        ThrottlePolicy { free_failures: 3, base_delay_ms: 1_000, max_delay_ms: 8_000, forget_after_ms: 60_000 }
     }
 
     #[test]

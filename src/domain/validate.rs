@@ -17,10 +17,7 @@ impl FormErrors {
     }
     /// The first message for `field`, if any (templates show one message per field).
     pub fn get(&self, field: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(f, _)| f == field)
-            .map(|(_, m)| m.as_str())
+        self.0.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
     }
     pub fn single(field: &str, message: impl Into<String>) -> FormErrors {
         let mut e = FormErrors::default();
@@ -38,11 +35,7 @@ impl FormErrors {
         }
     }
     pub fn finish<T>(self, value: T) -> Result<T, FormErrors> {
-        if self.is_empty() {
-            Ok(value)
-        } else {
-            Err(self)
-        }
+        if self.is_empty() { Ok(value) } else { Err(self) }
     }
 }
 
@@ -79,9 +72,7 @@ pub fn optional_text(raw: &str, max: usize) -> Result<Option<String>, String> {
     if s.chars().count() > max {
         return Err(format!("At most {max} characters."));
     }
-    if s.chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
-    {
+    if s.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
         return Err("Contains control characters.".into());
     }
     Ok(Some(s.replace("\r\n", "\n")))
@@ -128,22 +119,14 @@ pub fn new_password(password: &str, confirm: &str) -> Result<String, String> {
 pub fn number(raw: &str, range: RangeInclusive<u32>) -> Result<u32, String> {
     let msg = || format!("A whole number from {} to {}.", range.start(), range.end());
     let n: u32 = raw.trim().parse().map_err(|_| msg())?;
-    if range.contains(&n) {
-        Ok(n)
-    } else {
-        Err(msg())
-    }
+    if range.contains(&n) { Ok(n) } else { Err(msg()) }
 }
 
 /// `#rrggbb`, lower-cased.
 pub fn color(raw: &str) -> Result<String, String> {
     let s = raw.trim().to_lowercase();
     let ok = s.len() == 7 && s.starts_with('#') && s[1..].chars().all(|c| c.is_ascii_hexdigit());
-    if ok {
-        Ok(s)
-    } else {
-        Err("A colour like #2f6fde.".into())
-    }
+    if ok { Ok(s) } else { Err("A colour like #2f6fde.".into()) }
 }
 
 /// Comma-separated skills: trimmed, de-duplicated (case-insensitively), at most 20 of 40 chars.
@@ -169,23 +152,13 @@ pub fn field_key(raw: &str) -> Result<String, String> {
     let ok = !s.is_empty()
         && s.len() <= 32
         && s.starts_with(|c: char| c.is_ascii_lowercase())
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if ok {
-        Ok(s.to_string())
-    } else {
-        Err("Lower-case letters, digits and _, starting with a letter.".into())
-    }
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if ok { Ok(s.to_string()) } else { Err("Lower-case letters, digits and _, starting with a letter.".into()) }
 }
 
 /// URL rules, one per line: absolute URLs or paths, `*` as wildcard.
 pub fn url_rules(raw: &str) -> Result<Vec<String>, String> {
-    let rules: Vec<String> = raw
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(str::to_string)
-        .collect();
+    let rules: Vec<String> = raw.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect();
     if rules.len() > 20 {
         return Err("At most 20 rules.".into());
     }
@@ -230,27 +203,15 @@ mod tests {
         assert!(name("   ", 10).is_err());
         assert!(name("a".repeat(11).as_str(), 10).is_err());
         assert!(name("two\nlines", 100).is_err());
-        assert_eq!(
-            name("ééééé", 5).as_deref(),
-            Ok("ééééé"),
-            "counts characters, not bytes"
-        );
+        assert_eq!(name("ééééé", 5).as_deref(), Ok("ééééé"), "counts characters, not bytes");
     }
 
     #[test]
     fn emails() {
         assert_eq!(email(" Ann@Example.COM ").as_deref(), Ok("ann@example.com"));
-        for bad in [
-            "",
-            "ann",
-            "ann@",
-            "@example.com",
-            "ann@example",
-            "a b@example.com",
-            "a@b@c.com",
-            "a@.com",
-            "a@b..com",
-        ] {
+        for bad in
+            ["", "ann", "ann@", "@example.com", "ann@example", "a b@example.com", "a@b@c.com", "a@.com", "a@b..com"]
+        {
             assert!(email(bad).is_err(), "{bad} accepted");
         }
     }
@@ -269,10 +230,7 @@ mod tests {
         assert!(number("x", 5..=600).is_err());
         assert_eq!(color("#AABBCC").as_deref(), Ok("#aabbcc"));
         assert!(color("red").is_err());
-        assert_eq!(
-            skills("billing, French ,billing,,french").unwrap(),
-            vec!["billing", "French"]
-        );
+        assert_eq!(skills("billing, French ,billing,,french").unwrap(), vec!["billing", "French"]);
         assert!(field_key("order_no").is_ok());
         assert!(field_key("Order").is_err());
         assert!(field_key("1st").is_err());
@@ -280,19 +238,10 @@ mod tests {
 
     #[test]
     fn url_rules_match_with_wildcards() {
-        assert!(url_rule_matches(
-            "https://shop.example/*",
-            "https://shop.example/cart"
-        ));
-        assert!(url_rule_matches(
-            "*/pricing*",
-            "https://a.example/pricing?x=1"
-        ));
+        assert!(url_rule_matches("https://shop.example/*", "https://shop.example/cart"));
+        assert!(url_rule_matches("*/pricing*", "https://a.example/pricing?x=1"));
         assert!(url_rule_matches("https://a.example/", "https://a.example/"));
-        assert!(!url_rule_matches(
-            "https://a.example/",
-            "https://a.example/x"
-        ));
+        assert!(!url_rule_matches("https://a.example/", "https://a.example/x"));
         assert!(!url_rule_matches("*/checkout", "https://a.example/cart"));
         assert!(url_rule_matches("*a*b*", "xxaxxbxx"));
         assert!(!url_rule_matches("*ab*ba*", "xaba"));

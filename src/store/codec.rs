@@ -17,9 +17,7 @@ pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
     match bytes.split_first() {
-        Some((&V1, rest)) => {
-            serde_json::from_slice(rest).map_err(|e| StoreError::Corrupt(e.to_string()))
-        }
+        Some((&V1, rest)) => serde_json::from_slice(rest).map_err(|e| StoreError::Corrupt(e.to_string())),
         Some((v, _)) => Err(StoreError::Corrupt(format!("unknown record encoding {v}"))),
         None => Err(StoreError::Corrupt("empty record".into())),
     }
@@ -44,21 +42,12 @@ mod tests {
     #[test]
     fn old_records_decode_into_grown_types() {
         let bytes = encode(&Old { a: 7 });
-        assert_eq!(
-            decode::<New>(&bytes).ok(),
-            Some(New {
-                a: 7,
-                b: String::new()
-            })
-        );
+        assert_eq!(decode::<New>(&bytes).ok(), Some(New { a: 7, b: String::new() }));
     }
 
     #[test]
     fn unknown_versions_are_refused() {
-        assert!(matches!(
-            decode::<Old>(&[9, b'{', b'}']),
-            Err(StoreError::Corrupt(_))
-        ));
+        assert!(matches!(decode::<Old>(&[9, b'{', b'}']), Err(StoreError::Corrupt(_))));
         assert!(decode::<Old>(&[]).is_err());
     }
 }

@@ -16,11 +16,8 @@ pub struct Step {
 }
 
 /// Every step, in order. Append only: never edit or reorder a released step.
-pub const STEPS: &[Step] = &[Step {
-    to: 1,
-    what: "organization, sites, users, departments, campaigns, sessions",
-    run: v1,
-}];
+pub const STEPS: &[Step] =
+    &[Step { to: 1, what: "organization, sites, users, departments, campaigns, sessions", run: v1 }];
 
 /// The version this binary writes.
 pub fn latest(steps: &[Step]) -> u64 {
@@ -54,11 +51,7 @@ pub fn run(db: &Database, path: &Path, steps: &[Step]) -> Result<(), StoreError>
     let found = version(db)?;
     let known = latest(steps);
     if found > known {
-        return Err(StoreError::TooNew {
-            path: path.to_path_buf(),
-            found,
-            known,
-        });
+        return Err(StoreError::TooNew { path: path.to_path_buf(), found, known });
     }
     let pending: Vec<&Step> = steps.iter().filter(|s| s.to > found).collect();
     if pending.is_empty() {
@@ -67,19 +60,14 @@ pub fn run(db: &Database, path: &Path, steps: &[Step]) -> Result<(), StoreError>
     if found > 0 {
         let backup = path.with_extension(format!("redb.pre-v{}", pending[0].to));
         std::fs::copy(path, &backup).map_err(|e| {
-            StoreError::Storage(format!(
-                "cannot copy {} to {} before migrating: {e}",
-                path.display(),
-                backup.display()
-            ))
+            StoreError::Storage(format!("cannot copy {} to {} before migrating: {e}", path.display(), backup.display()))
         })?;
         tracing::info!(backup = %backup.display(), "copied the store before migrating");
     }
     for step in pending {
         let txn = db.begin_write()?;
         (step.run)(&txn)?;
-        txn.open_table(tables::META)?
-            .insert("schema_version", step.to)?;
+        txn.open_table(tables::META)?.insert("schema_version", step.to)?;
         txn.commit()?;
         tracing::info!(version = step.to, what = step.what, "store migrated");
     }
@@ -98,14 +86,7 @@ mod tests {
         Ok(())
     }
 
-    const TWO: &[Step] = &[
-        STEPS[0],
-        Step {
-            to: 2,
-            what: "extra",
-            run: v2,
-        },
-    ];
+    const TWO: &[Step] = &[STEPS[0], Step { to: 2, what: "extra", run: v2 }];
 
     #[test]
     fn a_new_file_gets_every_step_without_a_copy() {
@@ -114,11 +95,7 @@ mod tests {
         let db = Database::create(&path).expect("create");
         run(&db, &path, STEPS).expect("migrate");
         assert_eq!(version(&db).ok(), Some(latest(STEPS)));
-        assert_eq!(
-            std::fs::read_dir(dir.path()).expect("ls").count(),
-            1,
-            "no copy for a new file"
-        );
+        assert_eq!(std::fs::read_dir(dir.path()).expect("ls").count(), 1, "no copy for a new file");
     }
 
     #[test]
@@ -143,17 +120,7 @@ mod tests {
         let db = Database::create(&path).expect("create");
         run(&db, &path, TWO).expect("v2");
         let err = run(&db, &path, STEPS).err().expect("refused");
-        assert!(
-            matches!(
-                err,
-                StoreError::TooNew {
-                    found: 2,
-                    known: 1,
-                    ..
-                }
-            ),
-            "{err}"
-        );
+        assert!(matches!(err, StoreError::TooNew { found: 2, known: 1, .. }), "{err}");
         assert!(err.to_string().contains("newer"));
     }
 }

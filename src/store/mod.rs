@@ -12,9 +12,7 @@ mod writer;
 pub use org::SessionRecord;
 pub use site::SiteStore;
 
-use redb::{
-    Database, DatabaseError, ReadTransaction, ReadableDatabase, ReadableTable, WriteTransaction,
-};
+use redb::{Database, DatabaseError, ReadTransaction, ReadableDatabase, ReadableTable, WriteTransaction};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,10 +23,7 @@ pub enum StoreError {
     NotFound,
     /// A rule of the data refused the write; `field` names the form field to blame.
     #[error("{message}")]
-    Conflict {
-        field: &'static str,
-        message: String,
-    },
+    Conflict { field: &'static str, message: String },
     #[error(
         "the store {0} is in use by another process: is the Parley server running? Stop it first (or, to create the owner, use the setup URL it printed)"
     )]
@@ -36,11 +31,7 @@ pub enum StoreError {
     #[error(
         "the store {path} has schema version {found}, newer than this Parley knows ({known}): run the newer Parley, or restore a backup made by this version"
     )]
-    TooNew {
-        path: PathBuf,
-        found: u64,
-        known: u64,
-    },
+    TooNew { path: PathBuf, found: u64, known: u64 },
     #[error("a stored record is unreadable: {0}")]
     Corrupt(String),
     #[error("storage error: {0}")]
@@ -51,10 +42,7 @@ pub enum StoreError {
 
 impl StoreError {
     pub fn conflict(field: &'static str, message: impl Into<String>) -> StoreError {
-        StoreError::Conflict {
-            field,
-            message: message.into(),
-        }
+        StoreError::Conflict { field, message: message.into() }
     }
 }
 
@@ -113,12 +101,7 @@ impl Store {
         let db = Arc::new(db);
         let stats = Arc::new(StoreStats::default());
         let writer = writer::spawn(db.clone(), stats.clone());
-        Ok(Store(Arc::new(Inner {
-            db,
-            writer,
-            path,
-            stats,
-        })))
+        Ok(Store(Arc::new(Inner { db, writer, path, stats })))
     }
 
     pub fn path(&self) -> &Path {
@@ -141,10 +124,7 @@ impl Store {
     }
 
     /// Read from a consistent snapshot. Keep `f` short: a live snapshot pins old pages.
-    pub fn read<R>(
-        &self,
-        f: impl FnOnce(&ReadTransaction) -> Result<R, StoreError>,
-    ) -> Result<R, StoreError> {
+    pub fn read<R>(&self, f: impl FnOnce(&ReadTransaction) -> Result<R, StoreError>) -> Result<R, StoreError> {
         let txn = self.0.db.begin_read()?;
         f(&txn)
     }

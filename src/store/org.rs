@@ -31,19 +31,14 @@ pub(super) fn read_all<T: serde::de::DeserializeOwned>(
     table.iter()?.map(|r| decode(r?.1.value())).collect()
 }
 
-pub(super) fn get_user_tx(
-    txn: &WriteTransaction,
-    site: SiteId,
-    id: UserId,
-) -> Result<User, StoreError> {
+pub(super) fn get_user_tx(txn: &WriteTransaction, site: SiteId, id: UserId) -> Result<User, StoreError> {
     let t = txn.open_table(USERS)?;
     let v = t.get((site.0, id.0))?.ok_or(StoreError::NotFound)?;
     decode(v.value())
 }
 
 pub(super) fn put_user(txn: &WriteTransaction, user: &User) -> Result<(), StoreError> {
-    txn.open_table(USERS)?
-        .insert((user.site.0, user.id.0), encode(user).as_slice())?;
+    txn.open_table(USERS)?.insert((user.site.0, user.id.0), encode(user).as_slice())?;
     Ok(())
 }
 
@@ -57,10 +52,7 @@ pub(super) fn check_email_free(
     if let Some(owner) = idx.get(email)?.map(|v| v.value())
         && Some((SiteId(owner.0), UserId(owner.1))) != except
     {
-        return Err(StoreError::conflict(
-            "email",
-            "Another account already uses this email.",
-        ));
+        return Err(StoreError::conflict("email", "Another account already uses this email."));
     }
     Ok(())
 }
@@ -68,8 +60,7 @@ pub(super) fn check_email_free(
 /// Insert a new user and its sign-in index entry (the caller checked the email is free).
 pub(super) fn insert_user(txn: &WriteTransaction, mut user: User) -> Result<User, StoreError> {
     user.id = UserId(next_id(txn, "user")?);
-    txn.open_table(USER_EMAILS)?
-        .insert(user.email.as_str(), (user.site.0, user.id.0))?;
+    txn.open_table(USER_EMAILS)?.insert(user.email.as_str(), (user.site.0, user.id.0))?;
     put_user(txn, &user)?;
     Ok(user)
 }
@@ -95,8 +86,7 @@ impl Store {
                 default_campaign: None,
                 transfer: TransferSettings::default(),
             };
-            txn.open_table(SITES)?
-                .insert(site.id.0, encode(&site).as_slice())?;
+            txn.open_table(SITES)?.insert(site.id.0, encode(&site).as_slice())?;
             Ok(site)
         })
         .await
@@ -124,8 +114,7 @@ impl Store {
                 decode(v.value())?
             };
             f(txn, &mut site)?;
-            txn.open_table(SITES)?
-                .insert(id.0, encode(&site).as_slice())?;
+            txn.open_table(SITES)?.insert(id.0, encode(&site).as_slice())?;
             Ok(site)
         })
         .await
@@ -133,11 +122,7 @@ impl Store {
 
     /// Groups that deleting `site` would leave with fewer than two sites (they go with it).
     pub fn groups_ending_with_site(&self, site: SiteId) -> Result<Vec<Group>, StoreError> {
-        Ok(self
-            .list_groups()?
-            .into_iter()
-            .filter(|g| g.sites.contains(&site) && g.sites.len() <= 2)
-            .collect())
+        Ok(self.list_groups()?.into_iter().filter(|g| g.sites.contains(&site) && g.sites.len() <= 2).collect())
     }
 
     /// Delete a site with everything it owns. Its users' sessions die with the users.
@@ -150,20 +135,15 @@ impl Store {
             let users: Vec<User> = {
                 let t = txn.open_table(USERS)?;
                 t.range(range.clone())?
-                    .map(|r| {
-                        r.map_err(StoreError::from)
-                            .and_then(|(_, v)| decode(v.value()))
-                    })
+                    .map(|r| r.map_err(StoreError::from).and_then(|(_, v)| decode(v.value())))
                     .collect::<Result<_, _>>()?
             };
             let mut emails = txn.open_table(USER_EMAILS)?;
             for u in &users {
                 emails.remove(u.email.as_str())?;
             }
-            txn.open_table(USERS)?
-                .retain_in(range.clone(), |_, _| false)?;
-            txn.open_table(DEPARTMENTS)?
-                .retain_in(range.clone(), |_, _| false)?;
+            txn.open_table(USERS)?.retain_in(range.clone(), |_, _| false)?;
+            txn.open_table(DEPARTMENTS)?.retain_in(range.clone(), |_, _| false)?;
             txn.open_table(CAMPAIGNS)?.retain_in(range, |_, _| false)?;
             let mut groups = txn.open_table(GROUPS)?;
             let all: Vec<Group> = read_all(&groups)?;
@@ -195,41 +175,27 @@ impl Store {
     }
 
     /// Create (`id` = None) or replace a group.
-    pub async fn save_group(
-        &self,
-        id: Option<GroupId>,
-        draft: GroupDraft,
-    ) -> Result<Group, StoreError> {
+    pub async fn save_group(&self, id: Option<GroupId>, draft: GroupDraft) -> Result<Group, StoreError> {
         self.write(move |txn| {
             let mut groups = txn.open_table(GROUPS)?;
             let all: Vec<Group> = read_all(&groups)?;
             if id.is_some_and(|id| !all.iter().any(|g| g.id == id)) {
                 return Err(StoreError::NotFound);
             }
-            if all
-                .iter()
-                .any(|g| Some(g.id) != id && same_name(&g.name, &draft.name))
-            {
+            if all.iter().any(|g| Some(g.id) != id && same_name(&g.name, &draft.name)) {
                 return Err(StoreError::conflict("name", "Another group has this name."));
             }
             let sites = txn.open_table(SITES)?;
             for s in &draft.sites {
                 if sites.get(s.0)?.is_none() {
-                    return Err(StoreError::conflict(
-                        "sites",
-                        "One of the chosen sites no longer exists.",
-                    ));
+                    return Err(StoreError::conflict("sites", "One of the chosen sites no longer exists."));
                 }
             }
             let id = match id {
                 Some(id) => id,
                 None => GroupId(next_id(txn, "group")?),
             };
-            let group = Group {
-                id,
-                name: draft.name,
-                sites: draft.sites,
-            };
+            let group = Group { id, name: draft.name, sites: draft.sites };
             groups.insert(id.0, encode(&group).as_slice())?;
             Ok(group)
         })
@@ -249,9 +215,7 @@ impl Store {
     pub fn owner_exists(&self) -> Result<bool, StoreError> {
         self.read(|r| {
             let t = r.open_table(USERS)?;
-            Ok(t.range((SiteId::ORG.0, 0)..=(SiteId::ORG.0, u64::MAX))?
-                .next()
-                .is_some())
+            Ok(t.range((SiteId::ORG.0, 0)..=(SiteId::ORG.0, u64::MAX))?.next().is_some())
         })
     }
 
@@ -268,14 +232,8 @@ impl Store {
         self.write(move |txn| {
             if only_first {
                 let t = txn.open_table(USERS)?;
-                if t.range((SiteId::ORG.0, 0)..=(SiteId::ORG.0, u64::MAX))?
-                    .next()
-                    .is_some()
-                {
-                    return Err(StoreError::conflict(
-                        "email",
-                        "The owner account exists already: sign in instead.",
-                    ));
+                if t.range((SiteId::ORG.0, 0)..=(SiteId::ORG.0, u64::MAX))?.next().is_some() {
+                    return Err(StoreError::conflict("email", "The owner account exists already: sign in instead."));
                 }
             }
             check_email_free(txn, &email, None)?;
@@ -317,12 +275,7 @@ impl Store {
     }
 
     /// Set a user's password and end every session they have.
-    pub async fn set_password(
-        &self,
-        site: SiteId,
-        id: UserId,
-        hash: String,
-    ) -> Result<User, StoreError> {
+    pub async fn set_password(&self, site: SiteId, id: UserId, hash: String) -> Result<User, StoreError> {
         self.write(move |txn| {
             let mut user = get_user_tx(txn, site, id)?;
             user.password_hash = hash;
@@ -335,14 +288,9 @@ impl Store {
 
     // ---- sessions ----
 
-    pub async fn create_session(
-        &self,
-        token_hash: [u8; 32],
-        rec: SessionRecord,
-    ) -> Result<(), StoreError> {
+    pub async fn create_session(&self, token_hash: [u8; 32], rec: SessionRecord) -> Result<(), StoreError> {
         self.write(move |txn| {
-            txn.open_table(SESSIONS)?
-                .insert(token_hash.as_slice(), encode(&rec).as_slice())?;
+            txn.open_table(SESSIONS)?.insert(token_hash.as_slice(), encode(&rec).as_slice())?;
             Ok(())
         })
         .await
@@ -387,9 +335,7 @@ impl Store {
             let mut t = txn.open_table(SESSIONS)?;
             let mut n = 0;
             t.retain(|_, v| {
-                let keep = decode::<SessionRecord>(v)
-                    .map(|s| s.expires_at > now)
-                    .unwrap_or(false);
+                let keep = decode::<SessionRecord>(v).map(|s| s.expires_at > now).unwrap_or(false);
                 n += usize::from(!keep);
                 keep
             })?;
@@ -405,16 +351,9 @@ fn get_site_tx(r: &ReadTransaction, id: SiteId) -> Result<Site, StoreError> {
     decode(v.value())
 }
 
-fn check_site_name(
-    txn: &WriteTransaction,
-    name: &str,
-    except: Option<SiteId>,
-) -> Result<(), StoreError> {
+fn check_site_name(txn: &WriteTransaction, name: &str, except: Option<SiteId>) -> Result<(), StoreError> {
     let sites: Vec<Site> = read_all(&txn.open_table(SITES)?)?;
-    if sites
-        .iter()
-        .any(|s| Some(s.id) != except && same_name(&s.name, name))
-    {
+    if sites.iter().any(|s| Some(s.id) != except && same_name(&s.name, name)) {
         return Err(StoreError::conflict("name", "Another site has this name."));
     }
     Ok(())

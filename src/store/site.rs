@@ -28,10 +28,7 @@ fn all_in<T: DeserializeOwned>(
     txn_table: &impl ReadableTable<(u64, u64), &'static [u8]>,
     site: SiteId,
 ) -> Result<Vec<T>, StoreError> {
-    txn_table
-        .range(range(site))?
-        .map(|r| decode(r?.1.value()))
-        .collect()
+    txn_table.range(range(site))?.map(|r| decode(r?.1.value())).collect()
 }
 
 fn one_in<T: DeserializeOwned>(
@@ -174,14 +171,8 @@ impl SiteStore {
                 if id.is_some_and(|id| !all.iter().any(|d| d.id == id)) {
                     return Err(StoreError::NotFound);
                 }
-                if all
-                    .iter()
-                    .any(|d| Some(d.id) != id && same_name(&d.name, &draft.name))
-                {
-                    return Err(StoreError::conflict(
-                        "name",
-                        "Another department of this site has this name.",
-                    ));
+                if all.iter().any(|d| Some(d.id) != id && same_name(&d.name, &draft.name)) {
+                    return Err(StoreError::conflict("name", "Another department of this site has this name."));
                 }
                 let users = txn.open_table(USERS)?;
                 let mut members = Vec::new();
@@ -195,13 +186,7 @@ impl SiteStore {
                     Some(id) => id,
                     None => DepartmentId(next_id(txn, "department")?),
                 };
-                let d = Department {
-                    id,
-                    site,
-                    name: draft.name,
-                    members,
-                    rule: draft.rule,
-                };
+                let d = Department { id, site, name: draft.name, members, rule: draft.rule };
                 t.insert((site.0, id.0), encode(&d).as_slice())?;
                 Ok(d)
             })
@@ -252,30 +237,16 @@ impl SiteStore {
                 if let Some(d) = draft.department
                     && txn.open_table(DEPARTMENTS)?.get((site.0, d.0))?.is_none()
                 {
-                    return Err(StoreError::conflict(
-                        "department",
-                        "That department no longer exists.",
-                    ));
+                    return Err(StoreError::conflict("department", "That department no longer exists."));
                 }
                 let mut t = txn.open_table(CAMPAIGNS)?;
                 let all: Vec<Campaign> = all_in(&t, site)?;
                 let existing = match id {
-                    Some(id) => Some(
-                        all.iter()
-                            .find(|c| c.id == id)
-                            .ok_or(StoreError::NotFound)?
-                            .clone(),
-                    ),
+                    Some(id) => Some(all.iter().find(|c| c.id == id).ok_or(StoreError::NotFound)?.clone()),
                     None => None,
                 };
-                if all
-                    .iter()
-                    .any(|c| Some(c.id) != id && same_name(&c.name, &draft.name))
-                {
-                    return Err(StoreError::conflict(
-                        "name",
-                        "Another campaign of this site has this name.",
-                    ));
+                if all.iter().any(|c| Some(c.id) != id && same_name(&c.name, &draft.name)) {
+                    return Err(StoreError::conflict("name", "Another campaign of this site has this name."));
                 }
                 let id = match id {
                     Some(id) => id,
@@ -335,10 +306,7 @@ impl SiteStore {
                 if let Some(c) = draft.default_campaign
                     && txn.open_table(CAMPAIGNS)?.get((site.0, c.0))?.is_none()
                 {
-                    return Err(StoreError::conflict(
-                        "default_campaign",
-                        "That campaign no longer exists.",
-                    ));
+                    return Err(StoreError::conflict("default_campaign", "That campaign no longer exists."));
                 }
                 s.default_campaign = draft.default_campaign;
                 s.transfer = draft.transfer;

@@ -22,16 +22,13 @@ pub const USERS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("site
 
 /// lower-cased email -> (site id, user id): the sign-in index, unique across the organization.
 /// Kept in the same transaction as `USERS`.
-pub const USER_EMAILS: TableDefinition<&str, (u64, u64)> =
-    TableDefinition::new("email_siteid_userid-1");
+pub const USER_EMAILS: TableDefinition<&str, (u64, u64)> = TableDefinition::new("email_siteid_userid-1");
 
 /// (site id, department id) -> `Department`.
-pub const DEPARTMENTS: TableDefinition<(u64, u64), &[u8]> =
-    TableDefinition::new("siteid_departmentid_department-1");
+pub const DEPARTMENTS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("siteid_departmentid_department-1");
 
 /// (site id, campaign id) -> `Campaign`.
-pub const CAMPAIGNS: TableDefinition<(u64, u64), &[u8]> =
-    TableDefinition::new("siteid_campaignid_campaign-1");
+pub const CAMPAIGNS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("siteid_campaignid_campaign-1");
 
 /// sha256(session token) -> `SessionRecord`. The token itself is only in the browser's cookie.
 pub const SESSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("tokenhash_session-1");

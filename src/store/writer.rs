@@ -28,7 +28,7 @@ pub(super) fn spawn(db: Arc<Database>, stats: Arc<StoreStats>) -> Handle {
     let (tx, rx) = mpsc::channel::<Msg>();
     std::thread::Builder::new()
         .name("parley-store-writer".into())
-        .spawn(move || run(&db, &stats, &rx))
+        .spawn(move || run(db, &stats, &rx))
         .expect("spawn the store writer thread");
     Handle { tx }
 }
@@ -46,9 +46,7 @@ impl Handle {
                 let _ = tx.send(committed.and(out));
             })
         });
-        self.tx
-            .send(Msg::Job(job))
-            .map_err(|_| StoreError::Closed)?;
+        self.tx.send(Msg::Job(job)).map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)?
     }
 
@@ -60,7 +58,7 @@ impl Handle {
     }
 }
 
-fn run(db: &Database, stats: &StoreStats, rx: &mpsc::Receiver<Msg>) {
+fn run(db: Arc<Database>, stats: &StoreStats, rx: &mpsc::Receiver<Msg>) {
     let mut closing = None;
     while closing.is_none() {
         let Ok(first) = rx.recv() else { return };
@@ -77,9 +75,12 @@ fn run(db: &Database, stats: &StoreStats, rx: &mpsc::Receiver<Msg>) {
             }
         }
         if !batch.is_empty() {
-            commit_batch(db, stats, batch);
+            commit_batch(&db, stats, batch);
         }
     }
+    // Let go of the database before answering, so that once every `Store` handle is dropped
+    // the file is closed (and its lock released) by the time `close()` returns.
+    drop(db);
     if let Some(done) = closing {
         tracing::debug!("store writer: drained and closed");
         let _ = done.send(());
@@ -91,11 +92,8 @@ fn commit_batch(db: &Database, stats: &StoreStats, batch: Vec<Job>) {
     let txn = match begin(db) {
         Ok(t) => t,
         Err(e) => {
-            tracing::error!(error = %e, "store: cannot begin a write transaction");
-            for job in batch {
-                // The job never ran: hand it a transaction-less failure.
-                drop(job);
-            }
+            // Dropping the jobs unanswered tells each caller the write did not happen.
+            tracing::error!(error = %e, "store: cannot begin a write transaction; {n} writes refused");
             return;
         }
     };

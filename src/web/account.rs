@@ -33,14 +33,7 @@ fn page(
     n: &Notice,
 ) -> Result<AccountPage, WebError> {
     let site_name = state.store.get_site(p.user.site).ok().map(|s| s.name);
-    Ok(AccountPage {
-        l: Layout::new("Your account", csrf, Some(&p))
-            .tab("account")
-            .notice(n),
-        p,
-        site_name,
-        errors,
-    })
+    Ok(AccountPage { l: Layout::new("Your account", csrf, Some(&p)).tab("account").notice(n), p, site_name, errors })
 }
 
 #[handler]
@@ -77,19 +70,13 @@ pub async fn change_password(
             &Notice::default(),
         )?);
     }
-    let new = PasswordForm {
-        password: form.password,
-        password_confirm: form.password_confirm,
-    };
+    let new = PasswordForm { password: form.password, password_confirm: form.password_confirm };
     let pw = match new.validate() {
         Ok(pw) => pw,
         Err(e) => return html_invalid(&page(p, &csrf, &state, e, &Notice::default())?),
     };
     let hash = hash_password(pw).await?;
-    let user = state
-        .store
-        .set_password(p.user.site, p.user.id, hash)
-        .await?;
+    let user = state.store.set_password(p.user.site, p.user.id, hash).await?;
     let cookie = start_session(&state, &user).await?;
     Ok(Response::builder()
         .status(StatusCode::SEE_OTHER)

@@ -12,12 +12,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi, OpenApiService, SecurityScheme,
 
 /// The session cookie set at sign-in.
 #[derive(SecurityScheme)]
-#[oai(
-    ty = "api_key",
-    key_name = "parley_session",
-    key_in = "cookie",
-    checker = "session_checker"
-)]
+#[oai(ty = "api_key", key_name = "parley_session", key_in = "cookie", checker = "session_checker")]
 pub struct Session(Principal);
 
 async fn session_checker(req: &Request, _key: ApiKey) -> Option<Principal> {
@@ -32,10 +27,7 @@ struct ApiError {
 }
 
 fn not_found() -> Json<ApiError> {
-    Json(ApiError {
-        code: "not_found".into(),
-        message: "No such object.".into(),
-    })
+    Json(ApiError { code: "not_found".into(), message: "No such object.".into() })
 }
 
 #[derive(Object)]
@@ -99,13 +91,7 @@ enum ListResponse<T: poem_openapi::types::ToJSON + Send + Sync> {
 pub struct Api;
 
 fn me_of(u: &User) -> Me {
-    Me {
-        id: u.id.0,
-        name: u.name.clone(),
-        email: u.email.clone(),
-        role: u.role.as_str().into(),
-        site: u.site.0,
-    }
+    Me { id: u.id.0, name: u.name.clone(), email: u.email.clone(), role: u.role.as_str().into(), site: u.site.0 }
 }
 
 /// The site a principal may read: owners any, others their own (agents included, read-only).
@@ -126,12 +112,7 @@ impl Api {
 
     /// The agents and site admins of a site.
     #[oai(path = "/v1/sites/:site/agents", method = "get")]
-    async fn agents(
-        &self,
-        auth: Session,
-        state: Data<&AppState>,
-        site: Path<u64>,
-    ) -> ListResponse<Agent> {
+    async fn agents(&self, auth: Session, state: Data<&AppState>, site: Path<u64>) -> ListResponse<Agent> {
         let Some(scope) = readable(&auth.0, &state, site.0) else {
             return ListResponse::NotFound(not_found());
         };
@@ -142,11 +123,7 @@ impl Api {
             users
                 .into_iter()
                 .map(|u| Agent {
-                    departments: depts
-                        .iter()
-                        .filter(|d| d.members.contains(&u.id))
-                        .map(|d| d.id.0)
-                        .collect(),
+                    departments: depts.iter().filter(|d| d.members.contains(&u.id)).map(|d| d.id.0).collect(),
                     id: u.id.0,
                     name: u.name,
                     email: u.email,
@@ -161,12 +138,7 @@ impl Api {
 
     /// The departments of a site.
     #[oai(path = "/v1/sites/:site/departments", method = "get")]
-    async fn departments(
-        &self,
-        auth: Session,
-        state: Data<&AppState>,
-        site: Path<u64>,
-    ) -> ListResponse<Department> {
+    async fn departments(&self, auth: Session, state: Data<&AppState>, site: Path<u64>) -> ListResponse<Department> {
         let Some(Ok(depts)) = readable(&auth.0, &state, site.0).map(|s| s.departments()) else {
             return ListResponse::NotFound(not_found());
         };
@@ -185,12 +157,7 @@ impl Api {
 
     /// The campaigns of a site.
     #[oai(path = "/v1/sites/:site/campaigns", method = "get")]
-    async fn campaigns(
-        &self,
-        auth: Session,
-        state: Data<&AppState>,
-        site: Path<u64>,
-    ) -> ListResponse<Campaign> {
+    async fn campaigns(&self, auth: Session, state: Data<&AppState>, site: Path<u64>) -> ListResponse<Campaign> {
         let Some(Ok(cs)) = readable(&auth.0, &state, site.0).map(|s| s.campaigns()) else {
             return ListResponse::NotFound(not_found());
         };

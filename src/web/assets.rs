@@ -18,10 +18,7 @@ fn fingerprint(name: &str) -> Option<String> {
 
 /// The URL of an embedded file, for templates.
 pub fn url(name: &str) -> String {
-    format!(
-        "/static/{}/{name}",
-        fingerprint(name).unwrap_or_else(|| "missing".into())
-    )
+    format!("/static/{}/{name}", fingerprint(name).unwrap_or_else(|| "missing".into()))
 }
 
 fn content_type(name: &str) -> &'static str {
@@ -44,11 +41,7 @@ fn content_type(name: &str) -> &'static str {
 pub fn serve(Path((hash, name)): Path<(String, String)>) -> Result<Response, WebError> {
     let file = Assets::get(&name).ok_or(WebError::NotFound)?;
     let current = hex(&file.metadata.sha256_hash()[..6]);
-    let cache = if hash == current {
-        "public, max-age=31536000, immutable"
-    } else {
-        "no-cache"
-    };
+    let cache = if hash == current { "public, max-age=31536000, immutable" } else { "no-cache" };
     Ok(file
         .data
         .into_owned()
@@ -71,11 +64,7 @@ mod tests {
             let text = std::fs::read_to_string(&entry).unwrap_or_default();
             for part in text.split("url(\"").skip(1) {
                 let name = part.split('"').next().unwrap_or_default();
-                assert!(
-                    Assets::get(name).is_some(),
-                    "{} names missing asset {name}",
-                    entry.display()
-                );
+                assert!(Assets::get(name).is_some(), "{} names missing asset {name}", entry.display());
                 checked += 1;
             }
         }
@@ -86,11 +75,7 @@ mod tests {
         let mut out = vec![];
         for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
             let p = e.path();
-            if p.is_dir() {
-                out.extend(walk(&p))
-            } else {
-                out.push(p)
-            }
+            if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
         }
         out
     }

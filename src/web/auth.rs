@@ -43,11 +43,7 @@ impl Principal {
             Role::Admin => self.user.site == site,
             Role::Agent => false,
         };
-        if allowed {
-            Ok(state.store.site(site))
-        } else {
-            Err(WebError::NotFound)
-        }
+        if allowed { Ok(state.store.site(site)) } else { Err(WebError::NotFound) }
     }
 }
 
@@ -56,11 +52,7 @@ impl<'a> FromRequest<'a> for Principal {
         match req.extensions().get::<Principal>() {
             Some(p) => Ok(p.clone()),
             None => {
-                let next = req
-                    .uri()
-                    .path_and_query()
-                    .map(|p| p.as_str().to_string())
-                    .unwrap_or_else(|| "/".into());
+                let next = req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into());
                 Err(WebError::SignIn { next }.into())
             }
         }
@@ -103,20 +95,10 @@ fn token_hash(token: &str) -> [u8; 32] {
 
 /// Middleware: attach the `Principal` when the session cookie names a live session.
 pub async fn load_session<E: Endpoint>(next: Arc<E>, mut req: Request) -> poem::Result<Response> {
-    if let (Some(state), Some(token)) = (
-        req.data::<AppState>().cloned(),
-        cookie(&req, SESSION_COOKIE),
-    ) {
+    if let (Some(state), Some(token)) = (req.data::<AppState>().cloned(), cookie(&req, SESSION_COOKIE)) {
         let hash = token_hash(token);
-        if let Some((_, user)) = state
-            .store
-            .live_session(&hash, now_ms())
-            .map_err(WebError::from)?
-        {
-            req.extensions_mut().insert(Principal {
-                user,
-                token_hash: hash,
-            });
+        if let Some((_, user)) = state.store.live_session(&hash, now_ms()).map_err(WebError::from)? {
+            req.extensions_mut().insert(Principal { user, token_hash: hash });
         }
     }
     Ok(next.call(req).await?.into_response())
@@ -127,9 +109,7 @@ pub async fn load_session<E: Endpoint>(next: Arc<E>, mut req: Request) -> poem::
 pub async fn hash_password(password: String) -> Result<String, WebError> {
     tokio::task::spawn_blocking(move || {
         use argon2::PasswordHasher;
-        argon2::Argon2::default()
-            .hash_password(password.as_bytes())
-            .map(|h| h.to_string())
+        argon2::Argon2::default().hash_password(password.as_bytes()).map(|h| h.to_string())
     })
     .await
     .map_err(|e| WebError::Internal(e.to_string()))?
@@ -145,11 +125,8 @@ pub async fn verify_password(password: String, phc: Option<String>) -> bool {
     };
     tokio::task::spawn_blocking(move || {
         use argon2::{PasswordHash, PasswordVerifier};
-        PasswordHash::new(&phc).is_ok_and(|h| {
-            argon2::Argon2::default()
-                .verify_password(password.as_bytes(), &h)
-                .is_ok()
-        })
+        PasswordHash::new(&phc)
+            .is_ok_and(|h| argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
     })
     .await
     .unwrap_or(false)
@@ -178,12 +155,7 @@ pub async fn start_session(state: &AppState, user: &User) -> Result<String, WebE
         expires_at: now + state.config.session_lifetime_ms,
     };
     state.store.create_session(token_hash(&token), rec).await?;
-    Ok(set_cookie(
-        SESSION_COOKIE,
-        &token,
-        Some(state.config.session_lifetime_ms / 1000),
-        state.https(),
-    ))
+    Ok(set_cookie(SESSION_COOKIE, &token, Some(state.config.session_lifetime_ms / 1000), state.https()))
 }
 
 fn redirect_with_cookie(to: &str, cookie: String) -> Response {
@@ -221,24 +193,12 @@ pub struct LoginQuery {
 }
 
 #[handler]
-pub async fn login_page(
-    csrf: CsrfToken,
-    req: &Request,
-    Query(q): Query<LoginQuery>,
-) -> Result<Response, WebError> {
+pub async fn login_page(csrf: CsrfToken, req: &Request, Query(q): Query<LoginQuery>) -> Result<Response, WebError> {
     if let Some(p) = req.extensions().get::<Principal>() {
         return Ok(Redirect::see_other(home(&p.user)).into_response());
     }
-    let page = LoginPage {
-        l: Layout::new("Sign in", &csrf, None),
-        email: String::new(),
-        next: q.next,
-        error: None,
-    };
-    Ok(page
-        .render()?
-        .with_content_type("text/html; charset=utf-8")
-        .into_response())
+    let page = LoginPage { l: Layout::new("Sign in", &csrf, None), email: String::new(), next: q.next, error: None };
+    Ok(page.render()?.with_content_type("text/html; charset=utf-8").into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -260,12 +220,7 @@ pub async fn login(
     let _ = &form.csrf_token;
     let email = form.email.trim().to_lowercase();
     let account_key = format!("account:{email}");
-    let ip_key = format!(
-        "ip:{}",
-        client_ip(req, &state)
-            .map(|i| i.to_string())
-            .unwrap_or_default()
-    );
+    let ip_key = format!("ip:{}", client_ip(req, &state).map(|i| i.to_string()).unwrap_or_default());
     let render = |status: StatusCode, error: String| -> Result<Response, WebError> {
         let page = LoginPage {
             l: Layout::new("Sign in", &csrf, None),
@@ -273,19 +228,11 @@ pub async fn login(
             next: form.next.clone(),
             error: Some(error),
         };
-        Ok(page
-            .render()?
-            .with_content_type("text/html; charset=utf-8")
-            .with_status(status)
-            .into_response())
+        Ok(page.render()?.with_content_type("text/html; charset=utf-8").with_status(status).into_response())
     };
     let wait = {
-        let t = state
-            .throttle
-            .lock()
-            .map_err(|_| WebError::Internal("throttle lock".into()))?;
-        t.wait_ms(&account_key, now_ms())
-            .max(t.wait_ms(&ip_key, now_ms()))
+        let t = state.throttle.lock().map_err(|_| WebError::Internal("throttle lock".into()))?;
+        t.wait_ms(&account_key, now_ms()).max(t.wait_ms(&ip_key, now_ms()))
     };
     if wait > 0 {
         let secs = wait.div_ceil(1000);
@@ -295,11 +242,7 @@ pub async fn login(
         );
     }
     let user = state.store.user_by_email(&email)?;
-    let ok = verify_password(
-        form.password.clone(),
-        user.as_ref().map(|u| u.password_hash.clone()),
-    )
-    .await;
+    let ok = verify_password(form.password.clone(), user.as_ref().map(|u| u.password_hash.clone())).await;
     let user = match user {
         Some(u) if ok && u.active => u,
         _ => {
@@ -307,10 +250,7 @@ pub async fn login(
                 t.failed(&account_key, now_ms());
                 t.failed(&ip_key, now_ms());
             }
-            state
-                .metrics
-                .logins_failed
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            state.metrics.logins_failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             return render(StatusCode::UNAUTHORIZED, "Wrong email or password.".into());
         }
     };
@@ -321,9 +261,7 @@ pub async fn login(
         state.store.delete_session(token_hash(old)).await?;
     }
     let set = start_session(&state, &user).await?;
-    let to = safe_next(&form.next)
-        .map(str::to_string)
-        .unwrap_or_else(|| home(&user));
+    let to = safe_next(&form.next).map(str::to_string).unwrap_or_else(|| home(&user));
     Ok(redirect_with_cookie(&to, set))
 }
 
@@ -332,10 +270,7 @@ pub async fn logout(req: &Request, state: Data<&AppState>) -> Result<Response, W
     if let Some(token) = cookie(req, SESSION_COOKIE) {
         state.store.delete_session(token_hash(token)).await?;
     }
-    Ok(redirect_with_cookie(
-        "/login",
-        set_cookie(SESSION_COOKIE, "", None, state.https()),
-    ))
+    Ok(redirect_with_cookie("/login", set_cookie(SESSION_COOKIE, "", None, state.https())))
 }
 
 // ---- first start: create the owner ----
@@ -350,10 +285,7 @@ struct SetupPage {
 }
 
 fn setup_allowed(state: &AppState, token: &str) -> Result<(), WebError> {
-    let current = state
-        .setup_token
-        .lock()
-        .map_err(|_| WebError::Internal("setup lock".into()))?;
+    let current = state.setup_token.lock().map_err(|_| WebError::Internal("setup lock".into()))?;
     match current.as_deref() {
         Some(t) if t == token && !state.store.owner_exists()? => Ok(()),
         _ => Err(WebError::NotFound),
@@ -373,10 +305,7 @@ pub async fn setup_page(
         form: AccountForm::default(),
         errors: FormErrors::default(),
     };
-    Ok(page
-        .render()?
-        .with_content_type("text/html; charset=utf-8")
-        .into_response())
+    Ok(page.render()?.with_content_type("text/html; charset=utf-8").into_response())
 }
 
 #[handler]
@@ -388,12 +317,8 @@ pub async fn setup(
 ) -> Result<Response, WebError> {
     setup_allowed(&state, &token)?;
     let rerender = |form: AccountForm, errors: FormErrors| -> Result<Response, WebError> {
-        let page = SetupPage {
-            l: Layout::new("Create the owner account", &csrf, None),
-            token: token.clone(),
-            form,
-            errors,
-        };
+        let page =
+            SetupPage { l: Layout::new("Create the owner account", &csrf, None), token: token.clone(), form, errors };
         Ok(page
             .render()?
             .with_content_type("text/html; charset=utf-8")
@@ -405,11 +330,7 @@ pub async fn setup(
         Err(e) => return rerender(form, e),
     };
     let hash = hash_password(draft.password).await?;
-    let user = match state
-        .store
-        .create_owner(draft.name, draft.email, hash, true, now_ms())
-        .await
-    {
+    let user = match state.store.create_owner(draft.name, draft.email, hash, true, now_ms()).await {
         Ok(u) => u,
         Err(StoreError::Conflict { field, message }) => {
             return rerender(form, FormErrors::single(field, message));

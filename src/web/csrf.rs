@@ -31,8 +31,7 @@ impl<'a> FromRequest<'a> for CsrfToken {
 }
 
 fn mac(secret: &[u8; 32], cookie_value: &str) -> Hmac<Sha256> {
-    let mut m =
-        <Hmac<Sha256> as KeyInit>::new_from_slice(secret).expect("HMAC takes any key length");
+    let mut m = <Hmac<Sha256> as KeyInit>::new_from_slice(secret).expect("HMAC takes any key length");
     m.update(cookie_value.as_bytes());
     m
 }
@@ -45,18 +44,13 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
     if s.len() % 2 != 0 {
         return None;
     }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
 }
 
 /// Constant-time check of a submitted token against the cookie.
 fn valid(secret: &[u8; 32], cookie_value: &str, submitted: &str) -> bool {
     match unhex(submitted) {
-        Some(bytes) if !submitted.is_empty() => {
-            mac(secret, cookie_value).verify_slice(&bytes).is_ok()
-        }
+        Some(bytes) if !submitted.is_empty() => mac(secret, cookie_value).verify_slice(&bytes).is_ok(),
         _ => false,
     }
 }
@@ -67,21 +61,12 @@ fn is_unsafe(m: &Method) -> bool {
 
 /// The middleware (`.around(csrf::guard)`).
 pub async fn guard<E: Endpoint>(next: Arc<E>, mut req: Request) -> poem::Result<Response> {
-    let state = req
-        .data::<AppState>()
-        .cloned()
-        .ok_or_else(|| WebError::Internal("no app state".into()))?;
-    let existing = cookie(&req, COOKIE)
-        .filter(|v| v.len() == 64 && unhex(v).is_some())
-        .map(str::to_string);
+    let state = req.data::<AppState>().cloned().ok_or_else(|| WebError::Internal("no app state".into()))?;
+    let existing = cookie(&req, COOKIE).filter(|v| v.len() == 64 && unhex(v).is_some()).map(str::to_string);
     let fresh = existing.is_none();
     let value = existing.unwrap_or_else(|| random_hex(32));
     if is_unsafe(req.method()) {
-        let from_header = req
-            .headers()
-            .get(HEADER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
+        let from_header = req.headers().get(HEADER).and_then(|v| v.to_str().ok()).map(str::to_string);
         let submitted = match from_header {
             Some(t) => t,
             None => {
@@ -90,14 +75,9 @@ pub async fn guard<E: Endpoint>(next: Arc<E>, mut req: Request) -> poem::Result<
                     .into_bytes_limit(state.config.max_body_bytes)
                     .await
                     .map_err(|_| WebError::TooLarge)?;
-                let fields: Vec<(String, String)> =
-                    serde_html_form::from_bytes(&body).unwrap_or_default();
+                let fields: Vec<(String, String)> = serde_html_form::from_bytes(&body).unwrap_or_default();
                 req.set_body(body);
-                fields
-                    .into_iter()
-                    .find(|(k, _)| k == FIELD)
-                    .map(|(_, v)| v)
-                    .unwrap_or_default()
+                fields.into_iter().find(|(k, _)| k == FIELD).map(|(_, v)| v).unwrap_or_default()
             }
         };
         if fresh || !valid(&state.secret, &value, &submitted) {
@@ -105,8 +85,7 @@ pub async fn guard<E: Endpoint>(next: Arc<E>, mut req: Request) -> poem::Result<
             return Err(WebError::Csrf.into());
         }
     }
-    req.extensions_mut()
-        .insert(CsrfToken(token_for(&state.secret, &value)));
+    req.extensions_mut().insert(CsrfToken(token_for(&state.secret, &value)));
     let mut resp = next.call(req).await?.into_response();
     if fresh {
         let c = set_cookie(COOKIE, &value, Some(365 * 24 * 3600), state.https());

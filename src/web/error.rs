@@ -68,14 +68,9 @@ impl ResponseError for WebError {
         if let WebError::SignIn { next } = self {
             let to = format!(
                 "/login?next={}",
-                serde_html_form::to_string([("n", next)])
-                    .unwrap_or_default()
-                    .trim_start_matches("n=")
+                serde_html_form::to_string([("n", next)]).unwrap_or_default().trim_start_matches("n=")
             );
-            return Response::builder()
-                .status(status)
-                .header(header::LOCATION, to)
-                .finish();
+            return Response::builder().status(status).header(header::LOCATION, to).finish();
         }
         let reference = match self {
             WebError::Internal(detail) => {
@@ -86,35 +81,23 @@ impl ResponseError for WebError {
             _ => None,
         };
         let (title, message) = match self {
-            WebError::NotFound => (
-                "Not found",
-                "There is nothing here. It may have been deleted, or the address is wrong.",
-            ),
+            WebError::NotFound => {
+                ("Not found", "There is nothing here. It may have been deleted, or the address is wrong.")
+            }
             WebError::Forbidden(why) => ("Not allowed", *why),
             WebError::Csrf => (
                 "Form expired",
                 "This form has expired or was sent from another page. Go back, reload the page and send it again.",
             ),
             WebError::BadRequest(m) => ("Cannot do that", m.as_str()),
-            WebError::TooLarge => (
-                "Too large",
-                "What you sent is larger than this server accepts.",
-            ),
-            WebError::Internal(_) => (
-                "Something went wrong",
-                "The server could not complete this request. It has been logged.",
-            ),
+            WebError::TooLarge => ("Too large", "What you sent is larger than this server accepts."),
+            WebError::Internal(_) => {
+                ("Something went wrong", "The server could not complete this request. It has been logged.")
+            }
             WebError::SignIn { .. } => ("Sign in", "Sign in first."),
         };
-        let page = ErrorPage {
-            status: status.as_u16(),
-            title,
-            message,
-            reference: reference.as_deref(),
-        };
+        let page = ErrorPage { status: status.as_u16(), title, message, reference: reference.as_deref() };
         let body = page.render().unwrap_or_else(|_| message.to_string());
-        body.with_content_type("text/html; charset=utf-8")
-            .with_status(status)
-            .into_response()
+        body.with_content_type("text/html; charset=utf-8").with_status(status).into_response()
     }
 }

@@ -53,10 +53,8 @@ pub fn client_ip(req: &Request, state: &AppState) -> Option<IpAddr> {
 
 /// Only a local path may be a redirect target after sign-in (no `//host`, no scheme).
 pub fn safe_next(next: &str) -> Option<&str> {
-    let ok = next.starts_with('/')
-        && !next.starts_with("//")
-        && !next.contains('\\')
-        && !next.chars().any(char::is_control);
+    let ok =
+        next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') && !next.chars().any(char::is_control);
     ok.then_some(next)
 }
 
@@ -65,15 +63,8 @@ pub struct HtmlForm<T>(pub T);
 
 impl<'a, T: DeserializeOwned> FromRequest<'a> for HtmlForm<T> {
     async fn from_request(req: &'a Request, body: &mut RequestBody) -> poem::Result<Self> {
-        let limit = req
-            .data::<AppState>()
-            .map(|s| s.config.max_body_bytes)
-            .unwrap_or(65536);
-        let bytes = body
-            .take()?
-            .into_bytes_limit(limit)
-            .await
-            .map_err(|_| WebError::TooLarge)?;
+        let limit = req.data::<AppState>().map(|s| s.config.max_body_bytes).unwrap_or(65536);
+        let bytes = body.take()?.into_bytes_limit(limit).await.map_err(|_| WebError::TooLarge)?;
         let value = serde_html_form::from_bytes(&bytes)
             .map_err(|e| WebError::BadRequest(format!("The form is malformed: {e}.")))?;
         Ok(HtmlForm(value))
@@ -87,22 +78,14 @@ mod tests {
     #[test]
     fn only_local_paths_are_followed() {
         assert_eq!(safe_next("/admin/sites"), Some("/admin/sites"));
-        for bad in [
-            "//evil.example",
-            "https://evil.example",
-            "admin",
-            "/\\evil",
-            "/a\nb",
-        ] {
+        for bad in ["//evil.example", "https://evil.example", "admin", "/\\evil", "/a\nb"] {
             assert_eq!(safe_next(bad), None, "{bad:?}");
         }
     }
 
     #[test]
     fn cookies_are_found_among_others() {
-        let req = Request::builder()
-            .header("cookie", "a=1; parley_session=abc; b=2")
-            .finish();
+        let req = Request::builder().header("cookie", "a=1; parley_session=abc; b=2").finish();
         assert_eq!(cookie(&req, "parley_session"), Some("abc"));
         assert_eq!(cookie(&req, "nope"), None);
     }

@@ -33,11 +33,7 @@ impl Layout {
         Layout {
             title: title.into(),
             csrf: csrf.0.clone(),
-            me: me.map(|p| Me {
-                name: p.user.name.clone(),
-                role: p.user.role,
-                site: p.user.site,
-            }),
+            me: me.map(|p| Me { name: p.user.name.clone(), role: p.user.role, site: p.user.site }),
             site: None,
             tab: "",
             notice: None,
@@ -50,10 +46,7 @@ impl Layout {
     }
 
     pub fn in_site(mut self, site: &Site) -> Layout {
-        self.site = Some(SiteNav {
-            id: site.id.0,
-            name: site.name.clone(),
-        });
+        self.site = Some(SiteNav { id: site.id.0, name: site.name.clone() });
         self
     }
 
@@ -67,9 +60,7 @@ impl Layout {
     }
 
     pub fn is_admin(&self) -> bool {
-        self.me
-            .as_ref()
-            .is_some_and(|m| matches!(m.role, Role::Owner | Role::Admin))
+        self.me.as_ref().is_some_and(|m| matches!(m.role, Role::Owner | Role::Admin))
     }
 
     pub fn current(&self, tab: &str) -> &'static str {
@@ -90,9 +81,7 @@ impl Notice {
             "created" => "Created.",
             "saved" => "Saved.",
             "deleted" => "Deleted.",
-            "password" => {
-                "Password changed. Every other session of this account has been signed out."
-            }
+            "password" => "Password changed. Every other session of this account has been signed out.",
             "reset" => "Password set. That person's sessions have been signed out.",
             _ => return None,
         })

@@ -37,26 +37,13 @@ impl<T> Paged<T> {
         let q = query.q.trim().to_lowercase();
         let matching: Vec<T> = all
             .into_iter()
-            .filter(|item| {
-                q.is_empty() || fields(item).iter().any(|f| f.to_lowercase().contains(&q))
-            })
+            .filter(|item| q.is_empty() || fields(item).iter().any(|f| f.to_lowercase().contains(&q)))
             .collect();
         let total = matching.len();
         let pages = total.div_ceil(PER_PAGE).max(1);
         let page = query.page.unwrap_or(1).clamp(1, pages);
-        let items = matching
-            .into_iter()
-            .skip((page - 1) * PER_PAGE)
-            .take(PER_PAGE)
-            .collect();
-        Paged {
-            items,
-            q: query.q.trim().to_string(),
-            page,
-            pages,
-            total,
-            base: base.into(),
-        }
+        let items = matching.into_iter().skip((page - 1) * PER_PAGE).take(PER_PAGE).collect();
+        Paged { items, q: query.q.trim().to_string(), page, pages, total, base: base.into() }
     }
 
     fn href(&self, page: usize) -> String {
@@ -78,31 +65,15 @@ mod tests {
     #[test]
     fn filters_then_pages() {
         let all: Vec<String> = (0..45).map(|i| format!("item {i}")).collect();
-        let q = ListQuery {
-            q: "ITEM 1".into(),
-            page: None,
-            ok: None,
-        };
+        let q = ListQuery { q: "ITEM 1".into(), page: None, ok: None };
         let p = Paged::new(all.clone(), &q, "/x", |s| vec![s.as_str()]);
         assert_eq!(p.total, 11); // 1, 10..=19
-        let q = ListQuery {
-            q: String::new(),
-            page: Some(3),
-            ok: None,
-        };
+        let q = ListQuery { q: String::new(), page: Some(3), ok: None };
         let p = Paged::new(all.clone(), &q, "/x", |s| vec![s.as_str()]);
         assert_eq!((p.page, p.pages, p.items.len()), (3, 3, 5));
         assert!(p.next().is_none());
         assert_eq!(p.prev().as_deref(), Some("/x?q=&page=2"));
-        let q = ListQuery {
-            q: String::new(),
-            page: Some(99),
-            ok: None,
-        };
-        assert_eq!(
-            Paged::new(all, &q, "/x", |s| vec![s.as_str()]).page,
-            3,
-            "clamped"
-        );
+        let q = ListQuery { q: String::new(), page: Some(99), ok: None };
+        assert_eq!(Paged::new(all, &q, "/x", |s| vec![s.as_str()]).page, 3, "clamped");
     }
 }

@@ -21,26 +21,14 @@ impl Metrics {
 
     pub fn render(&self, store: &Store) -> String {
         let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "# HELP parley_build_info Parley version.\n# TYPE parley_build_info gauge"
-        );
-        let _ = writeln!(
-            out,
-            "parley_build_info{{version=\"{}\"}} 1",
-            env!("CARGO_PKG_VERSION")
-        );
+        let _ = writeln!(out, "# HELP parley_build_info Parley version.\n# TYPE parley_build_info gauge");
+        let _ = writeln!(out, "parley_build_info{{version=\"{}\"}} 1", env!("CARGO_PKG_VERSION"));
         let _ = writeln!(
             out,
             "# HELP parley_http_responses_total HTTP responses by status class.\n# TYPE parley_http_responses_total counter"
         );
         for (i, c) in self.responses.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "parley_http_responses_total{{class=\"{}xx\"}} {}",
-                i + 1,
-                c.load(Ordering::Relaxed)
-            );
+            let _ = writeln!(out, "parley_http_responses_total{{class=\"{}xx\"}} {}", i + 1, c.load(Ordering::Relaxed));
         }
         let stats = store.stats();
         let counters = [
@@ -49,32 +37,15 @@ impl Metrics {
                 "Durable store commits (one per group-committed batch).",
                 stats.commits.load(Ordering::Relaxed),
             ),
-            (
-                "parley_store_writes_total",
-                "Writes committed to the store.",
-                stats.writes.load(Ordering::Relaxed),
-            ),
-            (
-                "parley_logins_failed_total",
-                "Failed sign-in attempts.",
-                self.logins_failed.load(Ordering::Relaxed),
-            ),
+            ("parley_store_writes_total", "Writes committed to the store.", stats.writes.load(Ordering::Relaxed)),
+            ("parley_logins_failed_total", "Failed sign-in attempts.", self.logins_failed.load(Ordering::Relaxed)),
         ];
         for (name, help, v) in counters {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}"
-            );
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
         }
-        let _ = writeln!(
-            out,
-            "# HELP parley_open_sockets Open WebSocket connections.\n# TYPE parley_open_sockets gauge"
-        );
-        let _ = writeln!(
-            out,
-            "parley_open_sockets {}",
-            self.open_sockets.load(Ordering::Relaxed)
-        );
+        let _ =
+            writeln!(out, "# HELP parley_open_sockets Open WebSocket connections.\n# TYPE parley_open_sockets gauge");
+        let _ = writeln!(out, "parley_open_sockets {}", self.open_sockets.load(Ordering::Relaxed));
         out
     }
 }

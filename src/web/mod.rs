@@ -16,7 +16,7 @@ pub mod ops;
 pub mod state;
 
 use admin::{agents, campaigns, departments, groups, settings, sites};
-use poem::middleware::CatchPanic;
+use poem::middleware::{CatchPanic, CookieJarManager};
 use poem::web::Redirect;
 use poem::{Endpoint, EndpointExt, Route, get, handler, post};
 use state::AppState;
@@ -40,10 +40,7 @@ pub fn routes(state: AppState) -> impl Endpoint {
         // --- operations ---
         .at("/healthz", get(ops::healthz))
         .at("/metrics", get(ops::metrics))
-        .at(
-            "/static/:hash/:name",
-            get(assets::serve).head(assets::serve),
-        )
+        .at("/static/:hash/:name", get(assets::serve).head(assets::serve))
         // --- sign-in, first start, own account ---
         .at("/", get(root))
         .at("/login", get(auth::login_page).post(auth::login))
@@ -58,70 +55,27 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .at("/admin/sites/new", get(sites::new_page))
         .at(SITE, get(sites::show))
         .at(format!("{SITE}/rename"), post(sites::rename))
-        .at(
-            format!("{SITE}/delete"),
-            get(sites::delete_page).post(sites::delete),
-        )
+        .at(format!("{SITE}/delete"), get(sites::delete_page).post(sites::delete))
         .at("/admin/groups", get(groups::list).post(groups::create))
         .at("/admin/groups/new", get(groups::new_page))
-        .at(
-            "/admin/groups/:id<\\d+>",
-            get(groups::edit_page).post(groups::update),
-        )
+        .at("/admin/groups/:id<\\d+>", get(groups::edit_page).post(groups::update))
         .at("/admin/groups/:id<\\d+>/delete", post(groups::delete))
         // --- site admin: people, departments, campaigns, settings ---
-        .at(
-            format!("{SITE}/agents"),
-            get(agents::list).post(agents::create),
-        )
+        .at(format!("{SITE}/agents"), get(agents::list).post(agents::create))
         .at(format!("{SITE}/agents/new"), get(agents::new_page))
-        .at(
-            format!("{SITE}/agents/:id<\\d+>"),
-            get(agents::edit_page).post(agents::update),
-        )
-        .at(
-            format!("{SITE}/agents/:id<\\d+>/password"),
-            post(agents::set_password),
-        )
-        .at(
-            format!("{SITE}/departments"),
-            get(departments::list).post(departments::create),
-        )
-        .at(
-            format!("{SITE}/departments/new"),
-            get(departments::new_page),
-        )
-        .at(
-            format!("{SITE}/departments/:id<\\d+>"),
-            get(departments::edit_page).post(departments::update),
-        )
-        .at(
-            format!("{SITE}/departments/:id<\\d+>/delete"),
-            post(departments::delete),
-        )
-        .at(
-            format!("{SITE}/campaigns"),
-            get(campaigns::list).post(campaigns::create),
-        )
+        .at(format!("{SITE}/agents/:id<\\d+>"), get(agents::edit_page).post(agents::update))
+        .at(format!("{SITE}/agents/:id<\\d+>/password"), post(agents::set_password))
+        .at(format!("{SITE}/departments"), get(departments::list).post(departments::create))
+        .at(format!("{SITE}/departments/new"), get(departments::new_page))
+        .at(format!("{SITE}/departments/:id<\\d+>"), get(departments::edit_page).post(departments::update))
+        .at(format!("{SITE}/departments/:id<\\d+>/delete"), post(departments::delete))
+        .at(format!("{SITE}/campaigns"), get(campaigns::list).post(campaigns::create))
         .at(format!("{SITE}/campaigns/new"), get(campaigns::new_page))
-        .at(
-            format!("{SITE}/campaigns/:id<\\d+>"),
-            get(campaigns::edit_page).post(campaigns::update),
-        )
-        .at(
-            format!("{SITE}/campaigns/:id<\\d+>/delete"),
-            post(campaigns::delete),
-        )
-        .at(
-            format!("{SITE}/settings"),
-            get(settings::show).post(settings::save),
-        )
+        .at(format!("{SITE}/campaigns/:id<\\d+>"), get(campaigns::edit_page).post(campaigns::update))
+        .at(format!("{SITE}/campaigns/:id<\\d+>/delete"), post(campaigns::delete))
+        .at(format!("{SITE}/settings"), get(settings::show).post(settings::save))
         // --- JSON API ---
         .at("/api/openapi.json", spec)
-        .nest("/api", api);
-    app.around(csrf::guard)
-        .around(auth::load_session)
-        .around(ops::headers)
-        .with(CatchPanic::new())
-        .data(state)
+        .nest("/api", api.with(CookieJarManager::new()));
+    app.around(csrf::guard).around(auth::load_session).around(ops::headers).with(CatchPanic::new()).data(state)
 }

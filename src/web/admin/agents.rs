@@ -35,12 +35,7 @@ struct ListPage {
 }
 
 fn department_names(depts: &[Department], user: UserId) -> String {
-    depts
-        .iter()
-        .filter(|d| d.members.contains(&user))
-        .map(|d| d.name.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
+    depts.iter().filter(|d| d.members.contains(&user)).map(|d| d.name.as_str()).collect::<Vec<_>>().join(", ")
 }
 
 #[handler]
@@ -56,11 +51,7 @@ pub fn list(
     let rows = scope
         .users()?
         .into_iter()
-        .map(|u| AgentRow {
-            departments: department_names(&depts, u.id),
-            skills: u.skills.join(", "),
-            user: u,
-        })
+        .map(|u| AgentRow { departments: department_names(&depts, u.id), skills: u.skills.join(", "), user: u })
         .collect();
     let list = Paged::new(rows, &q, format!("/admin/sites/{site}/agents"), |r| {
         vec![
@@ -74,10 +65,7 @@ pub fn list(
     let site = scope.site()?;
     let notice = Notice { ok: q.ok.clone() };
     html(&ListPage {
-        l: Layout::new("Agents", &csrf, Some(&p))
-            .in_site(&site)
-            .tab("agents")
-            .notice(&notice),
+        l: Layout::new("Agents", &csrf, Some(&p)).in_site(&site).tab("agents").notice(&notice),
         site,
         list,
     })
@@ -110,15 +98,9 @@ fn form_page(
     errors: FormErrors,
 ) -> Result<FormPage, WebError> {
     let site = scope.site()?;
-    let title = if id.is_some() {
-        "Edit person"
-    } else {
-        "New person"
-    };
+    let title = if id.is_some() { "Edit person" } else { "New person" };
     Ok(FormPage {
-        l: Layout::new(title, csrf, Some(p))
-            .in_site(&site)
-            .tab("agents"),
+        l: Layout::new(title, csrf, Some(p)).in_site(&site).tab("agents"),
         site,
         id,
         form,
@@ -136,11 +118,7 @@ fn form_of(u: &User, depts: &[Department]) -> UserForm {
         skills: u.skills.join(", "),
         max_chats: u.max_chats.to_string(),
         active: u.active.then(|| "on".into()),
-        departments: depts
-            .iter()
-            .filter(|d| d.members.contains(&u.id))
-            .map(|d| d.id.0)
-            .collect(),
+        departments: depts.iter().filter(|d| d.members.contains(&u.id)).map(|d| d.id.0).collect(),
         password: String::new(),
         password_confirm: String::new(),
     }
@@ -165,14 +143,7 @@ pub fn new_page(
     if q.role == "admin" {
         form.role = "admin".into();
     }
-    html(&form_page(
-        &p,
-        &csrf,
-        &scope,
-        None,
-        form,
-        FormErrors::default(),
-    )?)
+    html(&form_page(&p, &csrf, &scope, None, form, FormErrors::default())?)
 }
 
 #[handler]
@@ -185,14 +156,7 @@ pub fn edit_page(
 ) -> Result<Response, WebError> {
     let scope = p.admin_scope(&state, site)?;
     let u = scope.user(UserId(id))?;
-    let mut page = form_page(
-        &p,
-        &csrf,
-        &scope,
-        Some(id),
-        form_of(&u, &scope.departments()?),
-        FormErrors::default(),
-    )?;
+    let mut page = form_page(&p, &csrf, &scope, Some(id), form_of(&u, &scope.departments()?), FormErrors::default())?;
     page.l = page.l.notice(&n);
     html(&page)
 }
@@ -210,10 +174,7 @@ async fn save(
                 Some(pw) => Some(hash_password(pw).await?),
                 None => None,
             };
-            scope
-                .save_user(id.map(UserId), d, hash, now_ms())
-                .await
-                .map_err(conflict_to_form)
+            scope.save_user(id.map(UserId), d, hash, now_ms()).await.map_err(conflict_to_form)
         }
         Err(e) => Err(Ok(e)),
     };
@@ -270,19 +231,11 @@ pub async fn set_password(
         Ok(pw) => {
             let hash = hash_password(pw).await?;
             state.store.set_password(scope.id(), u.id, hash).await?;
-            Ok(see_other(format!(
-                "/admin/sites/{site}/agents/{id}?ok=reset"
-            )))
+            Ok(see_other(format!("/admin/sites/{site}/agents/{id}?ok=reset")))
         }
         Err(e) => {
-            let mut page = form_page(
-                &p,
-                &csrf,
-                &scope,
-                Some(id),
-                form_of(&u, &scope.departments()?),
-                FormErrors::default(),
-            )?;
+            let mut page =
+                form_page(&p, &csrf, &scope, Some(id), form_of(&u, &scope.departments()?), FormErrors::default())?;
             page.password_errors = e;
             html_invalid(&page)
         }

@@ -67,10 +67,7 @@ pub fn list(
     });
     let notice = Notice { ok: q.ok.clone() };
     html(&ListPage {
-        l: Layout::new("Campaigns", &csrf, Some(&p))
-            .in_site(&s)
-            .tab("campaigns")
-            .notice(&notice),
+        l: Layout::new("Campaigns", &csrf, Some(&p)).in_site(&s).tab("campaigns").notice(&notice),
         site: s,
         list,
         public_url: state.config.public_url.clone(),
@@ -133,15 +130,9 @@ fn form_page(
     errors: FormErrors,
 ) -> Result<FormPage, WebError> {
     let site = scope.site()?;
-    let title = if id.is_some() {
-        "Edit campaign"
-    } else {
-        "New campaign"
-    };
+    let title = if id.is_some() { "Edit campaign" } else { "New campaign" };
     Ok(FormPage {
-        l: Layout::new(title, csrf, Some(p))
-            .in_site(&site)
-            .tab("campaigns"),
+        l: Layout::new(title, csrf, Some(p)).in_site(&site).tab("campaigns"),
         site,
         id,
         rows: form.field_rows(SPARE_ROWS),
@@ -166,23 +157,11 @@ fn form_of(c: &Campaign) -> CampaignForm {
         offline: c.messages.offline.clone().unwrap_or_default(),
         title: c.style.title.clone(),
         color: c.style.color.clone(),
-        position: if c.style.position == WindowPosition::Left {
-            "left".into()
-        } else {
-            "right".into()
-        },
+        position: if c.style.position == WindowPosition::Left { "left".into() } else { "right".into() },
         field_key: c.prechat.iter().map(|f| f.key.clone()).collect(),
         field_label: c.prechat.iter().map(|f| f.label.clone()).collect(),
-        field_kind: c
-            .prechat
-            .iter()
-            .map(|f| f.kind.as_str().to_string())
-            .collect(),
-        field_required: c
-            .prechat
-            .iter()
-            .map(|f| if f.required { "yes" } else { "no" }.to_string())
-            .collect(),
+        field_kind: c.prechat.iter().map(|f| f.kind.as_str().to_string()).collect(),
+        field_required: c.prechat.iter().map(|f| if f.required { "yes" } else { "no" }.to_string()).collect(),
         postchat_enabled: on(c.postchat.enabled),
         postchat_question: c.postchat.question.clone(),
         postchat_comment: on(c.postchat.comment),
@@ -221,14 +200,7 @@ pub fn new_page(
 ) -> Result<Response, WebError> {
     let scope = p.admin_scope(&state, site)?;
     let form = blank(&scope.site()?);
-    html(&form_page(
-        &p,
-        &csrf,
-        &scope,
-        None,
-        form,
-        FormErrors::default(),
-    )?)
+    html(&form_page(&p, &csrf, &scope, None, form, FormErrors::default())?)
 }
 
 #[handler]
@@ -240,14 +212,7 @@ pub fn edit_page(
 ) -> Result<Response, WebError> {
     let scope = p.admin_scope(&state, site)?;
     let c = scope.campaign(CampaignId(id))?;
-    html(&form_page(
-        &p,
-        &csrf,
-        &scope,
-        Some(id),
-        form_of(&c),
-        FormErrors::default(),
-    )?)
+    html(&form_page(&p, &csrf, &scope, Some(id), form_of(&c), FormErrors::default())?)
 }
 
 async fn save(
@@ -258,10 +223,7 @@ async fn save(
     form: CampaignForm,
 ) -> Result<Response, WebError> {
     let result = match form.validate() {
-        Ok(d) => scope
-            .save_campaign(id.map(CampaignId), d, now_ms())
-            .await
-            .map_err(conflict_to_form),
+        Ok(d) => scope.save_campaign(id.map(CampaignId), d, now_ms()).await.map_err(conflict_to_form),
         Err(e) => Err(Ok(e)),
     };
     match result {
@@ -308,19 +270,10 @@ pub async fn delete(
 ) -> Result<Response, WebError> {
     let scope = p.admin_scope(&state, site)?;
     match scope.delete_campaign(CampaignId(id)).await {
-        Ok(()) => Ok(see_other(format!(
-            "/admin/sites/{site}/campaigns?ok=deleted"
-        ))),
+        Ok(()) => Ok(see_other(format!("/admin/sites/{site}/campaigns?ok=deleted"))),
         Err(StoreError::Conflict { message, .. }) => {
             let c = scope.campaign(CampaignId(id))?;
-            html_invalid(&form_page(
-                &p,
-                &csrf,
-                &scope,
-                Some(id),
-                form_of(&c),
-                FormErrors::single("delete", message),
-            )?)
+            html_invalid(&form_page(&p, &csrf, &scope, Some(id), form_of(&c), FormErrors::single("delete", message))?)
         }
         Err(e) => Err(e.into()),
     }

@@ -40,23 +40,12 @@ pub fn list(
 ) -> Result<Response, WebError> {
     let scope = p.admin_scope(&state, site)?;
     let users = scope.users()?;
-    let name = |id| {
-        users
-            .iter()
-            .find(|u| u.id == id)
-            .map(|u| u.name.clone())
-            .unwrap_or_default()
-    };
+    let name = |id| users.iter().find(|u| u.id == id).map(|u| u.name.clone()).unwrap_or_default();
     let rows = scope
         .departments()?
         .into_iter()
         .map(|d| DepartmentRow {
-            member_names: d
-                .members
-                .iter()
-                .map(|m| name(*m))
-                .collect::<Vec<_>>()
-                .join(", "),
+            member_names: d.members.iter().map(|m| name(*m)).collect::<Vec<_>>().join(", "),
             department: d,
         })
         .collect();
@@ -66,10 +55,7 @@ pub fn list(
     let site = scope.site()?;
     let notice = Notice { ok: q.ok.clone() };
     html(&ListPage {
-        l: Layout::new("Departments", &csrf, Some(&p))
-            .in_site(&site)
-            .tab("departments")
-            .notice(&notice),
+        l: Layout::new("Departments", &csrf, Some(&p)).in_site(&site).tab("departments").notice(&notice),
         site,
         list,
     })
@@ -102,15 +88,9 @@ fn form_page(
     errors: FormErrors,
 ) -> Result<FormPage, WebError> {
     let site = scope.site()?;
-    let title = if id.is_some() {
-        "Edit department"
-    } else {
-        "New department"
-    };
+    let title = if id.is_some() { "Edit department" } else { "New department" };
     Ok(FormPage {
-        l: Layout::new(title, csrf, Some(p))
-            .in_site(&site)
-            .tab("departments"),
+        l: Layout::new(title, csrf, Some(p)).in_site(&site).tab("departments"),
         site,
         id,
         form,
@@ -128,18 +108,8 @@ pub fn new_page(
     Path(site): Path<u64>,
 ) -> Result<Response, WebError> {
     let scope = p.admin_scope(&state, site)?;
-    let form = DepartmentForm {
-        rule: AllocationRule::RoundRobin.as_str().into(),
-        ..Default::default()
-    };
-    html(&form_page(
-        &p,
-        &csrf,
-        &scope,
-        None,
-        form,
-        FormErrors::default(),
-    )?)
+    let form = DepartmentForm { rule: AllocationRule::RoundRobin.as_str().into(), ..Default::default() };
+    html(&form_page(&p, &csrf, &scope, None, form, FormErrors::default())?)
 }
 
 #[handler]
@@ -151,19 +121,9 @@ pub fn edit_page(
 ) -> Result<Response, WebError> {
     let scope = p.admin_scope(&state, site)?;
     let d = scope.department(DepartmentId(id))?;
-    let form = DepartmentForm {
-        name: d.name,
-        rule: d.rule.as_str().into(),
-        members: d.members.iter().map(|m| m.0).collect(),
-    };
-    html(&form_page(
-        &p,
-        &csrf,
-        &scope,
-        Some(id),
-        form,
-        FormErrors::default(),
-    )?)
+    let form =
+        DepartmentForm { name: d.name, rule: d.rule.as_str().into(), members: d.members.iter().map(|m| m.0).collect() };
+    html(&form_page(&p, &csrf, &scope, Some(id), form, FormErrors::default())?)
 }
 
 async fn save(
@@ -174,10 +134,7 @@ async fn save(
     form: DepartmentForm,
 ) -> Result<Response, WebError> {
     let result = match form.validate() {
-        Ok(d) => scope
-            .save_department(id.map(DepartmentId), d)
-            .await
-            .map_err(conflict_to_form),
+        Ok(d) => scope.save_department(id.map(DepartmentId), d).await.map_err(conflict_to_form),
         Err(e) => Err(Ok(e)),
     };
     match result {
@@ -224,9 +181,7 @@ pub async fn delete(
 ) -> Result<Response, WebError> {
     let scope = p.admin_scope(&state, site)?;
     match scope.delete_department(DepartmentId(id)).await {
-        Ok(()) => Ok(see_other(format!(
-            "/admin/sites/{site}/departments?ok=deleted"
-        ))),
+        Ok(()) => Ok(see_other(format!("/admin/sites/{site}/departments?ok=deleted"))),
         Err(StoreError::Conflict { message, .. }) => {
             let d = scope.department(DepartmentId(id))?;
             let form = DepartmentForm {
@@ -234,14 +189,7 @@ pub async fn delete(
                 rule: d.rule.as_str().into(),
                 members: d.members.iter().map(|m| m.0).collect(),
             };
-            html_invalid(&form_page(
-                &p,
-                &csrf,
-                &scope,
-                Some(id),
-                form,
-                FormErrors::single("delete", message),
-            )?)
+            html_invalid(&form_page(&p, &csrf, &scope, Some(id), form, FormErrors::single("delete", message))?)
         }
         Err(e) => Err(e.into()),
     }

@@ -31,11 +31,7 @@ struct GroupsPage {
 }
 
 fn site_name(sites: &[Site], id: crate::domain::ids::SiteId) -> String {
-    sites
-        .iter()
-        .find(|s| s.id == id)
-        .map(|s| s.name.clone())
-        .unwrap_or_default()
+    sites.iter().find(|s| s.id == id).map(|s| s.name.clone()).unwrap_or_default()
 }
 
 #[handler]
@@ -51,25 +47,13 @@ pub fn list(
         .list_groups()?
         .into_iter()
         .map(|g| GroupRow {
-            site_names: g
-                .sites
-                .iter()
-                .map(|s| site_name(&sites, *s))
-                .collect::<Vec<_>>()
-                .join(", "),
+            site_names: g.sites.iter().map(|s| site_name(&sites, *s)).collect::<Vec<_>>().join(", "),
             group: g,
         })
         .collect();
-    let list = Paged::new(rows, &q, "/admin/groups", |r| {
-        vec![r.group.name.as_str(), r.site_names.as_str()]
-    });
+    let list = Paged::new(rows, &q, "/admin/groups", |r| vec![r.group.name.as_str(), r.site_names.as_str()]);
     let notice = Notice { ok: q.ok.clone() };
-    html(&GroupsPage {
-        l: Layout::new("Cross-site groups", &csrf, Some(&p))
-            .tab("groups")
-            .notice(&notice),
-        list,
-    })
+    html(&GroupsPage { l: Layout::new("Cross-site groups", &csrf, Some(&p)).tab("groups").notice(&notice), list })
 }
 
 #[derive(Template)]
@@ -96,11 +80,7 @@ fn form_page(
     form: GroupForm,
     errors: FormErrors,
 ) -> Result<GroupFormPage, WebError> {
-    let title = if id.is_some() {
-        "Edit cross-site group"
-    } else {
-        "New cross-site group"
-    };
+    let title = if id.is_some() { "Edit cross-site group" } else { "New cross-site group" };
     Ok(GroupFormPage {
         l: Layout::new(title, csrf, Some(p)).tab("groups"),
         id,
@@ -111,19 +91,8 @@ fn form_page(
 }
 
 #[handler]
-pub fn new_page(
-    Owner(p): Owner,
-    csrf: CsrfToken,
-    state: Data<&AppState>,
-) -> Result<Response, WebError> {
-    html(&form_page(
-        &p,
-        &csrf,
-        &state,
-        None,
-        GroupForm::default(),
-        FormErrors::default(),
-    )?)
+pub fn new_page(Owner(p): Owner, csrf: CsrfToken, state: Data<&AppState>) -> Result<Response, WebError> {
+    html(&form_page(&p, &csrf, &state, None, GroupForm::default(), FormErrors::default())?)
 }
 
 #[handler]
@@ -134,18 +103,8 @@ pub fn edit_page(
     Path(id): Path<u64>,
 ) -> Result<Response, WebError> {
     let g = state.store.get_group(GroupId(id))?;
-    let form = GroupForm {
-        name: g.name,
-        sites: g.sites.iter().map(|s| s.0).collect(),
-    };
-    html(&form_page(
-        &p,
-        &csrf,
-        &state,
-        Some(id),
-        form,
-        FormErrors::default(),
-    )?)
+    let form = GroupForm { name: g.name, sites: g.sites.iter().map(|s| s.0).collect() };
+    html(&form_page(&p, &csrf, &state, Some(id), form, FormErrors::default())?)
 }
 
 async fn save(
@@ -156,18 +115,11 @@ async fn save(
     form: GroupForm,
 ) -> Result<Response, WebError> {
     let result = match form.validate() {
-        Ok(d) => state
-            .store
-            .save_group(id.map(GroupId), d)
-            .await
-            .map_err(conflict_to_form),
+        Ok(d) => state.store.save_group(id.map(GroupId), d).await.map_err(conflict_to_form),
         Err(e) => Err(Ok(e)),
     };
     match result {
-        Ok(_) => Ok(see_other(format!(
-            "/admin/groups?ok={}",
-            if id.is_some() { "saved" } else { "created" }
-        ))),
+        Ok(_) => Ok(see_other(format!("/admin/groups?ok={}", if id.is_some() { "saved" } else { "created" }))),
         Err(errors) => html_invalid(&form_page(&p, &csrf, state, id, form, errors?)?),
     }
 }
@@ -195,11 +147,7 @@ pub async fn update(
 }
 
 #[handler]
-pub async fn delete(
-    Owner(_p): Owner,
-    state: Data<&AppState>,
-    Path(id): Path<u64>,
-) -> Result<Response, WebError> {
+pub async fn delete(Owner(_p): Owner, state: Data<&AppState>, Path(id): Path<u64>) -> Result<Response, WebError> {
     state.store.delete_group(GroupId(id)).await?;
     Ok(see_other("/admin/groups?ok=deleted"))
 }

@@ -18,9 +18,7 @@ use poem::web::Redirect;
 use poem::{IntoResponse, Response, handler};
 
 pub fn html(t: &impl Template) -> Result<Response, WebError> {
-    Ok(t.render()?
-        .with_content_type("text/html; charset=utf-8")
-        .into_response())
+    Ok(t.render()?.with_content_type("text/html; charset=utf-8").into_response())
 }
 
 /// A form shown again because of errors: 422, with the user's input kept by the caller.

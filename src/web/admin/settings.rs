@@ -48,19 +48,13 @@ fn page(
         .and_then(|id| campaigns.iter().find(|c| c.id == id))
         .map(|c| c.name.clone());
     let form = form.unwrap_or_else(|| SettingsForm {
-        default_campaign: site
-            .default_campaign
-            .map(|c| c.0.to_string())
-            .unwrap_or_default(),
+        default_campaign: site.default_campaign.map(|c| c.0.to_string()).unwrap_or_default(),
         warm_timeout_secs: site.transfer.warm_timeout_secs.to_string(),
         notify_visitor: site.transfer.notify_visitor.then(|| "on".into()),
         transcript_cross_site: site.transfer.transcript_cross_site.then(|| "on".into()),
     });
     Ok(SettingsPage {
-        l: Layout::new("Settings", csrf, Some(p))
-            .in_site(&site)
-            .tab("settings")
-            .notice(notice),
+        l: Layout::new("Settings", csrf, Some(p)).in_site(&site).tab("settings").notice(notice),
         site,
         form,
         campaigns,
@@ -96,13 +90,6 @@ pub async fn save(
     };
     match result {
         Ok(_) => Ok(see_other(format!("/admin/sites/{site}/settings?ok=saved"))),
-        Err(errors) => html_invalid(&page(
-            &p,
-            &csrf,
-            &scope,
-            Some(form),
-            errors?,
-            &Notice::default(),
-        )?),
+        Err(errors) => html_invalid(&page(&p, &csrf, &scope, Some(form), errors?, &Notice::default())?),
     }
 }

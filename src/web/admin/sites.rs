@@ -42,12 +42,7 @@ pub fn list(
     }
     let list = Paged::new(rows, &q, "/admin/sites", |r| vec![r.site.name.as_str()]);
     let notice = Notice { ok: q.ok.clone() };
-    html(&SitesPage {
-        l: Layout::new("Sites", &csrf, Some(&p))
-            .tab("sites")
-            .notice(&notice),
-        list,
-    })
+    html(&SitesPage { l: Layout::new("Sites", &csrf, Some(&p)).tab("sites").notice(&notice), list })
 }
 
 #[derive(Template)]
@@ -75,11 +70,7 @@ pub async fn create(
     HtmlForm(form): HtmlForm<NameForm>,
 ) -> Result<Response, WebError> {
     let result = match form.validate() {
-        Ok(name) => state
-            .store
-            .create_site(name, now_ms())
-            .await
-            .map_err(conflict_to_form),
+        Ok(name) => state.store.create_site(name, now_ms()).await.map_err(conflict_to_form),
         Err(e) => Err(Ok(e)),
     };
     match result {
@@ -120,34 +111,18 @@ fn overview(
     let site = scope.site()?;
     let users = scope.users()?;
     let campaigns = scope.campaigns()?;
-    let cross = site
-        .cross_site_campaign(&campaigns)
-        .and_then(|c| campaigns.iter().find(|x| x.id == c))
-        .map(|c| c.name.clone());
-    let groups = state
-        .store
-        .list_groups()?
-        .into_iter()
-        .filter(|g| g.sites.contains(&site.id))
-        .collect();
+    let cross =
+        site.cross_site_campaign(&campaigns).and_then(|c| campaigns.iter().find(|x| x.id == c)).map(|c| c.name.clone());
+    let groups = state.store.list_groups()?.into_iter().filter(|g| g.sites.contains(&site.id)).collect();
     Ok(OverviewPage {
-        l: Layout::new(site.name.clone(), csrf, Some(p))
-            .in_site(&site)
-            .tab("overview")
-            .notice(notice),
-        admins: users
-            .iter()
-            .filter(|u| u.role == Role::Admin)
-            .cloned()
-            .collect(),
+        l: Layout::new(site.name.clone(), csrf, Some(p)).in_site(&site).tab("overview").notice(notice),
+        admins: users.iter().filter(|u| u.role == Role::Admin).cloned().collect(),
         agents: users.len(),
         departments: scope.departments()?.len(),
         campaigns: campaigns.len(),
         cross_site_campaign: cross,
         groups,
-        rename: rename_form.unwrap_or(NameForm {
-            name: site.name.clone(),
-        }),
+        rename: rename_form.unwrap_or(NameForm { name: site.name.clone() }),
         site,
         errors,
     })
@@ -161,15 +136,7 @@ pub fn show(
     Path(id): Path<u64>,
     Query(n): Query<Notice>,
 ) -> Result<Response, WebError> {
-    html(&overview(
-        &p,
-        &csrf,
-        &state,
-        id,
-        None,
-        FormErrors::default(),
-        &n,
-    )?)
+    html(&overview(&p, &csrf, &state, id, None, FormErrors::default(), &n)?)
 }
 
 #[handler]
@@ -182,24 +149,12 @@ pub async fn rename(
 ) -> Result<Response, WebError> {
     p.admin_scope(&state, id)?;
     let result = match form.validate() {
-        Ok(name) => state
-            .store
-            .rename_site(SiteId(id), name)
-            .await
-            .map_err(conflict_to_form),
+        Ok(name) => state.store.rename_site(SiteId(id), name).await.map_err(conflict_to_form),
         Err(e) => Err(Ok(e)),
     };
     match result {
         Ok(_) => Ok(see_other(format!("/admin/sites/{id}?ok=saved"))),
-        Err(errors) => html_invalid(&overview(
-            &p,
-            &csrf,
-            &state,
-            id,
-            Some(form),
-            errors?,
-            &Notice::default(),
-        )?),
+        Err(errors) => html_invalid(&overview(&p, &csrf, &state, id, Some(form), errors?, &Notice::default())?),
     }
 }
 
@@ -223,9 +178,7 @@ fn delete_page_for(
     let scope = p.admin_scope(state, id)?;
     let site = scope.site()?;
     Ok(DeletePage {
-        l: Layout::new(format!("Delete {}", site.name), csrf, Some(p))
-            .in_site(&site)
-            .tab("overview"),
+        l: Layout::new(format!("Delete {}", site.name), csrf, Some(p)).in_site(&site).tab("overview"),
         people: scope.users()?.len(),
         groups_ending: state.store.groups_ending_with_site(site.id)?,
         site,

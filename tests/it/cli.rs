@@ -1,0 +1,233 @@
+//! The `parley` binary as an administrator uses it: first start and the setup URL, config
+//! checks, owner creation, clean shutdown on SIGTERM, a static binary, upgrading an old store.
+
+use crate::harness::*;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+struct Running {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Running {
+    fn start(config: &std::path::Path) -> Running {
+        let mut child = Command::new(bin())
+            .args(["serve", "--config"])
+            .arg(config)
+            .env_remove("RUST_LOG")
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("spawn parley");
+        let (tx, rx) = mpsc::channel();
+        let err = child.stderr.take().expect("stderr");
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Running { child, lines: rx, seen: vec![] }
+    }
+
+    /// Wait for a log line containing `needle` (at most 20 s).
+    fn wait_for(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
+                self.seen.push(line.clone());
+                if line.contains(needle) {
+                    return line;
+                }
+            }
+        }
+        panic!("no log line with {needle:?}; saw:\n{}", self.seen.join("\n"));
+    }
+
+    fn base(&mut self) -> String {
+        let line = self.wait_for("Parley listening on ");
+        let i = line.find("http").expect("url");
+        line[i..].split_whitespace().next().expect("url").to_string()
+    }
+
+    fn terminate(mut self) -> std::process::ExitStatus {
+        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("kill");
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "parley did not stop within 15 s of SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn write_config(dir: &std::path::Path, extra: &str) -> std::path::PathBuf {
+    let path = dir.join("parley.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\n{}",
+            config_text(dir, extra).replace("level = \"warn\"", "level = \"info\"")
+        ),
+    )
+    .expect("write config");
+    path
+}
+
+fn run(args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
+    let mut child = Command::new(bin())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    if let Some(input) = stdin {
+        child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
+    }
+    drop(child.stdin.take());
+    let out = child.wait_with_output().expect("wait");
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+#[tokio::test]
+async fn first_start_prints_a_one_time_setup_url_that_creates_the_owner() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(dir.path(), "");
+    let mut server = Running::start(&config);
+    let line = server.wait_for("/setup/");
+    let base = server.base();
+    let i = line.find("/setup/").expect("setup path");
+    let path = line[i..].split_whitespace().next().expect("path").to_string();
+    assert!(line.contains(&base), "the setup URL names the real address: {line}");
+    let c = Client::new(&base);
+    c.get(&path).await.assert_ok().assert_contains("Create the owner account");
+    let p = c
+        .post(
+            &path,
+            &[("name", "Olive"), ("email", "olive@example.com"), ("password", "short"), ("password_confirm", "short")],
+        )
+        .await;
+    p.assert_status(422).assert_contains("At least 10 characters.").assert_contains("olive@example.com");
+    let p = c
+        .post(
+            &path,
+            &[
+                ("name", "Olive"),
+                ("email", "olive@example.com"),
+                ("password", "olive-password-1"),
+                ("password_confirm", "olive-password-1"),
+            ],
+        )
+        .await;
+    p.assert_redirect("/admin/sites");
+    c.get("/admin/sites").await.assert_ok();
+    Client::new(&base).get(&path).await.assert_status(404);
+    Client::new(&base).get("/setup/0000").await.assert_status(404);
+    let status = server.terminate();
+    assert!(status.success(), "clean exit on SIGTERM: {status}");
+    // A restart with an owner prints no setup URL.
+    let mut again = Running::start(&config);
+    again.base();
+    assert!(!again.seen.iter().any(|l| l.contains("/setup/")), "{:?}", again.seen);
+    assert!(again.terminate().success());
+}
+
+#[tokio::test]
+async fn owner_create_reads_the_password_from_stdin_and_refuses_while_the_server_runs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(dir.path(), "");
+    let cfg = config.to_str().expect("utf-8 path");
+    let (ok, out, err) =
+        run(&["owner", "create", "--email", "boss@example.com", "--config", cfg], Some("boss-password-1\n"));
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("boss@example.com"));
+    let (ok, _, err) = run(&["owner", "create", "--email", "bad", "--config", cfg], Some("boss-password-1\n"));
+    assert!(!ok && err.contains("email"), "{err}");
+    let (ok, _, err) = run(&["owner", "create", "--email", "b2@example.com", "--config", cfg], Some("short\n"));
+    assert!(!ok && err.contains("10 characters"), "{err}");
+    let mut server = Running::start(&config);
+    let base = server.base();
+    let (ok, _, err) =
+        run(&["owner", "create", "--email", "other@example.com", "--config", cfg], Some("other-password-1\n"));
+    assert!(!ok, "refused while running");
+    assert!(err.contains("in use") && err.contains("server running"), "{err}");
+    Client::new(&base).login_ok("boss@example.com", "boss-password-1").await;
+    assert!(server.terminate().success());
+}
+
+#[test]
+fn config_default_is_valid_and_config_check_names_bad_keys_and_lines() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (ok, default, _) = run(&["config", "default"], None);
+    assert!(ok);
+    assert!(default.contains("[server]") && default.contains("listen = \"127.0.0.1:8080\"") && default.contains("# "));
+    let file = dir.path().join("default.toml");
+    let data = dir.path().join("data").display().to_string();
+    std::fs::write(&file, default.replace("./parley-data", &data)).expect("write");
+    let (ok, out, err) = run(&["config", "check", "--config", file.to_str().expect("utf-8")], None);
+    assert!(ok, "{err}");
+    assert!(out.contains("valid"));
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[server]\nlisten = \"127.0.0.1:8080\"\n\n[storage]\ndatadir = \"/tmp/x\"\n").expect("write");
+    let (ok, _, err) = run(&["config", "check", "--config", bad.to_str().expect("utf-8")], None);
+    assert!(!ok);
+    assert!(err.contains("datadir") && err.contains("line 5"), "{err}");
+    let (ok, _, err) = run(&["config", "check", "--config", "/nonexistent/parley.toml"], None);
+    assert!(!ok && err.contains("cannot read the configuration file"), "{err}");
+}
+
+#[test]
+fn serve_refuses_to_start_on_an_unwritable_data_dir_or_missing_tls_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let blocker = dir.path().join("file");
+    std::fs::write(&blocker, "x").expect("write");
+    let cfg = dir.path().join("p.toml");
+    std::fs::write(&cfg, format!("[storage]\ndata_dir = {:?}\n", blocker.join("data").display().to_string()))
+        .expect("write");
+    let (ok, _, err) = run(&["serve", "--config", cfg.to_str().expect("utf-8")], None);
+    assert!(!ok);
+    assert!(err.contains("[storage] data_dir") && err.contains("line 2"), "{err}");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[storage]\ndata_dir = {:?}\n[tls]\ncert = \"/nope/c.pem\"\nkey = \"/nope/k.pem\"\n",
+            dir.path().join("d").display().to_string()
+        ),
+    )
+    .expect("write");
+    let (ok, _, err) = run(&["serve", "--config", cfg.to_str().expect("utf-8")], None);
+    assert!(!ok && err.contains("[tls] cert") && err.contains("cannot read"), "{err}");
+}
+
+#[test]
+fn the_binary_is_statically_linked() {
+    let out = Command::new("ldd").arg(bin()).output().expect("ldd");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("not a dynamic executable") || text.contains("statically linked"), "ldd says: {text}");
+}
+
+#[tokio::test]
+async fn a_store_from_the_first_version_opens_and_keeps_its_data() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).expect("mkdir");
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/v1.redb");
+    std::fs::copy(&fixture, data.join("parley.redb")).expect("copy fixture");
+    let s = TestServer::start_in(dir, "").await;
+    let o = s.client();
+    o.login_ok("owner@fixture.example", "fixture-password-1").await;
+    let sites = o.get("/admin/sites").await;
+    sites.assert_ok().assert_contains("Fixture Site");
+    let site = id_after(&sites.body, "/admin/sites/");
+    o.get(&format!("/admin/sites/{site}/agents")).await.assert_contains("Fixture Agent");
+    o.get(&format!("/admin/sites/{site}/campaigns")).await.assert_contains("Fixture Campaign");
+    s.client().login_ok("agent@fixture.example", "fixture-password-1").await;
+}

@@ -1,0 +1,249 @@
+//! Start the real server on 127.0.0.1:0 with a temporary data dir, and talk to it over real
+//! HTTP like a browser would (cookies kept, redirects not followed so tests can see them).
+
+use parley::app;
+use parley::config::Config;
+use parley::store::Store;
+use reqwest::StatusCode;
+use reqwest::redirect::Policy;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tempfile::TempDir;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub const OWNER_EMAIL: &str = "owner@example.com";
+pub const OWNER_PASSWORD: &str = "owner-password-1";
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub dir: TempDir,
+    shutdown: CancellationToken,
+    handle: Option<JoinHandle<Result<(), app::AppError>>>,
+}
+
+pub fn config_text(dir: &Path, extra: &str) -> String {
+    format!("[storage]\ndata_dir = {:?}\n[log]\nlevel = \"warn\"\n{extra}", dir.join("data").display().to_string())
+}
+
+/// Create the owner account directly in the store (as `parley owner create` does).
+pub async fn seed_owner(dir: &Path) {
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).expect("data dir");
+    let store = Store::open(&data).expect("open store");
+    let hash = parley::web::auth::hash_password(OWNER_PASSWORD.into()).await.expect("hash");
+    store.create_owner("Olive Owner".into(), OWNER_EMAIL.into(), hash, false, 1).await.expect("owner");
+    store.close().await;
+}
+
+impl TestServer {
+    /// A fresh server whose store already has the owner.
+    pub async fn start() -> TestServer {
+        let dir = tempfile::tempdir().expect("tempdir");
+        seed_owner(dir.path()).await;
+        TestServer::start_in(dir, "").await
+    }
+
+    pub async fn start_in(dir: TempDir, extra: &str) -> TestServer {
+        let text = config_text(dir.path(), extra);
+        let config = Config::parse(&text, None).expect("valid test config");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let shutdown = CancellationToken::new();
+        let handle = tokio::spawn(app::serve(config, listener, shutdown.clone()));
+        let scheme = if extra.contains("[tls]") { "https" } else { "http" };
+        TestServer { addr, base: format!("{scheme}://{addr}"), dir, shutdown, handle: Some(handle) }
+    }
+
+    /// Stop cleanly (waiting for in-flight commits) and hand back the data dir.
+    pub async fn stop(mut self) -> TempDir {
+        self.shutdown.cancel();
+        if let Some(h) = self.handle.take() {
+            h.await.expect("server task").expect("server ran cleanly");
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::mem::replace(&mut self.dir, dir)
+    }
+
+    pub fn client(&self) -> Client {
+        Client::new(&self.base)
+    }
+
+    /// A client signed in as the owner.
+    pub async fn owner(&self) -> Client {
+        let c = self.client();
+        c.login_ok(OWNER_EMAIL, OWNER_PASSWORD).await;
+        c
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+pub struct Page {
+    pub status: StatusCode,
+    pub location: Option<String>,
+    pub set_cookies: Vec<String>,
+    pub body: String,
+}
+
+impl Page {
+    pub fn assert_redirect(&self, to_prefix: &str) -> &Page {
+        assert_eq!(self.status, StatusCode::SEE_OTHER, "expected a redirect to {to_prefix}; body: {}", self.body);
+        let loc = self.location.as_deref().unwrap_or("");
+        assert!(loc.starts_with(to_prefix), "redirected to {loc}, expected {to_prefix}");
+        self
+    }
+    pub fn assert_ok(&self) -> &Page {
+        assert_eq!(self.status, StatusCode::OK, "body: {}", self.body);
+        self
+    }
+    pub fn assert_status(&self, s: u16) -> &Page {
+        assert_eq!(self.status.as_u16(), s, "body: {}", self.body);
+        self
+    }
+    pub fn assert_contains(&self, text: &str) -> &Page {
+        assert!(self.body.contains(text), "page lacks {text:?}:\n{}", self.body);
+        self
+    }
+    /// The id at the end of the redirect location path (`/admin/sites/7?ok=created` -> 7).
+    pub fn created_id(&self) -> u64 {
+        let loc = self.location.as_deref().expect("a redirect");
+        let path = loc.split('?').next().unwrap_or(loc);
+        path.rsplit('/').find_map(|s| s.parse().ok()).expect("an id in the location")
+    }
+}
+
+pub struct Client {
+    pub http: reqwest::Client,
+    pub base: String,
+    jar: Arc<reqwest::cookie::Jar>,
+    token: std::sync::Mutex<Option<String>>,
+}
+
+impl Client {
+    pub fn new(base: &str) -> Client {
+        let jar = Arc::new(reqwest::cookie::Jar::default());
+        let http = reqwest::Client::builder()
+            .cookie_provider(jar.clone())
+            .redirect(Policy::none())
+            .danger_accept_invalid_certs(true)
+            .build()
+            .expect("client");
+        Client { http, base: base.to_string(), jar, token: std::sync::Mutex::new(None) }
+    }
+
+    pub fn cookie_header(&self) -> String {
+        use reqwest::cookie::CookieStore;
+        let url = self.base.parse().expect("url");
+        self.jar.cookies(&url).map(|v| v.to_str().unwrap_or("").to_string()).unwrap_or_default()
+    }
+
+    async fn page(resp: reqwest::Response) -> Page {
+        let status = resp.status();
+        let location = resp.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let set_cookies =
+            resp.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).map(str::to_string).collect();
+        Page { status, location, set_cookies, body: resp.text().await.unwrap_or_default() }
+    }
+
+    pub async fn get(&self, path: &str) -> Page {
+        Client::page(self.http.get(format!("{}{path}", self.base)).send().await.expect("GET")).await
+    }
+
+    /// The CSRF token this client's forms carry. It is bound to the browser's CSRF cookie, so
+    /// it is read once (from the sign-in page, before signing in) and reused.
+    pub async fn csrf(&self) -> String {
+        if let Some(t) = self.token.lock().expect("lock").clone() {
+            return t;
+        }
+        let page = self.get("/login").await;
+        let t = csrf_in(&page.body).unwrap_or_else(|| panic!("no csrf token in /login: {}", page.body));
+        *self.token.lock().expect("lock") = Some(t.clone());
+        t
+    }
+
+    /// POST a form with this client's valid CSRF token added.
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let token = self.csrf().await;
+        let mut all: Vec<(&str, &str)> = vec![("csrf_token", token.as_str())];
+        all.extend_from_slice(fields);
+        self.post_raw(path, &all).await
+    }
+
+    /// POST exactly these fields (no token added).
+    pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let body = serde_html_form::to_string(fields).expect("encode");
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .expect("POST");
+        Client::page(resp).await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Page {
+        self.post("/login", &[("email", email), ("password", password)]).await
+    }
+
+    pub async fn login_ok(&self, email: &str, password: &str) {
+        let p = self.login(email, password).await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "sign-in as {email} failed: {}", p.body);
+    }
+}
+
+pub fn csrf_in(html: &str) -> Option<String> {
+    let i = html.find("name=\"csrf_token\" value=\"")? + "name=\"csrf_token\" value=\"".len();
+    Some(html[i..].split('"').next()?.to_string())
+}
+
+/// The `parley` binary built for these tests.
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_parley"))
+}
+
+// ---- building an organization through the admin pages ----
+
+pub async fn create_site(owner: &Client, name: &str) -> u64 {
+    let p = owner.post("/admin/sites", &[("name", name)]).await;
+    p.assert_redirect("/admin/sites/");
+    p.created_id()
+}
+
+/// Create a person in a site (as the owner or a site admin); returns their id.
+pub async fn create_person(admin: &Client, site: u64, name: &str, email: &str, role: &str, password: &str) -> u64 {
+    let p = admin
+        .post(
+            &format!("/admin/sites/{site}/agents"),
+            &[
+                ("name", name),
+                ("email", email),
+                ("role", role),
+                ("max_chats", "3"),
+                ("active", "on"),
+                ("password", password),
+                ("password_confirm", password),
+            ],
+        )
+        .await;
+    p.assert_redirect(&format!("/admin/sites/{site}/agents"));
+    let list = admin.get(&format!("/admin/sites/{site}/agents?q={email}")).await;
+    id_after(&list.body, &format!("/admin/sites/{site}/agents/"))
+}
+
+/// The first number that directly follows `marker` in the page (skipping "…/new" links).
+pub fn id_after(html: &str, marker: &str) -> u64 {
+    html.match_indices(marker)
+        .find_map(|(i, _)| {
+            html[i + marker.len()..].split(|c: char| !c.is_ascii_digit()).next().and_then(|s| s.parse().ok())
+        })
+        .unwrap_or_else(|| panic!("no id after {marker} in page:\n{html}"))
+}
