@@ -345,7 +345,7 @@ mod tests {
     #[test]
     fn an_unknown_key_is_named_with_its_line() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let err = parse_in(dir.path(), "[server]\nlisten = \"127.0.0.1:1\"\nlisen = \"x\"\n").err().expect("refused");
+        let err = parse_in(dir.path(), "[server]\nlisten = \"127.0.0.1:1\"\nlisen = \"x\"\n").expect_err("refused");
         assert!(err.contains("lisen"), "{err}");
         assert!(err.contains("line 5"), "{err}");
     }
@@ -353,27 +353,26 @@ mod tests {
     #[test]
     fn a_wrong_type_is_named() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let err = parse_in(dir.path(), "[auth]\nsession_lifetime_hours = \"long\"\n").err().expect("refused");
+        let err = parse_in(dir.path(), "[auth]\nsession_lifetime_hours = \"long\"\n").expect_err("refused");
         assert!(err.contains("session_lifetime_hours"), "{err}");
-        let err = parse_in(dir.path(), "[server]\nlisten = \"nowhere\"\n").err().expect("refused");
+        let err = parse_in(dir.path(), "[server]\nlisten = \"nowhere\"\n").expect_err("refused");
         assert!(err.contains("listen"), "{err}");
-        let err = parse_in(dir.path(), "[log]\nformat = \"xml\"\n").err().expect("refused");
+        let err = parse_in(dir.path(), "[log]\nformat = \"xml\"\n").expect_err("refused");
         assert!(err.contains("format") && err.contains("json"), "{err}");
     }
 
     #[test]
     fn tls_needs_both_files_and_readable_pem() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let err = parse_in(dir.path(), "[tls]\ncert = \"/nonexistent/cert.pem\"\n").err().expect("refused");
+        let err = parse_in(dir.path(), "[tls]\ncert = \"/nonexistent/cert.pem\"\n").expect_err("refused");
         assert!(err.contains("[tls] key is not"), "{err}");
         let err = parse_in(dir.path(), "[tls]\ncert = \"/nonexistent/c.pem\"\nkey = \"/nonexistent/k.pem\"\n")
-            .err()
-            .expect("refused");
+            .expect_err("refused");
         assert!(err.contains("[tls] cert") && err.contains("cannot read") && err.contains("line 4"), "{err}");
         let junk = dir.path().join("junk.pem");
         std::fs::write(&junk, "hello").expect("write");
         let body = format!("[tls]\ncert = {:?}\nkey = {:?}\n", junk.display().to_string(), junk.display().to_string());
-        let err = parse_in(dir.path(), &body).err().expect("refused");
+        let err = parse_in(dir.path(), &body).expect_err("refused");
         assert!(err.contains("holds no PEM certificate"), "{err}");
     }
 
@@ -383,7 +382,7 @@ mod tests {
         let file = dir.path().join("a-file");
         std::fs::write(&file, "x").expect("write");
         let text = format!("[storage]\ndata_dir = {:?}\n", file.join("sub").display().to_string());
-        let err = Config::parse(&text, Some(Path::new("t.toml"))).err().expect("refused").0;
+        let err = Config::parse(&text, Some(Path::new("t.toml"))).expect_err("refused").0;
         assert!(err.contains("[storage] data_dir") && err.contains("line 2"), "{err}");
     }
 
@@ -391,15 +390,15 @@ mod tests {
     fn bad_values_are_explained() {
         let dir = tempfile::tempdir().expect("tempdir");
         for bad in ["loud", "inf", "parley=loud", "=info"] {
-            let err = parse_in(dir.path(), &format!("[log]\nlevel = {bad:?}\n")).err().expect("refused");
+            let err = parse_in(dir.path(), &format!("[log]\nlevel = {bad:?}\n")).expect_err("refused");
             assert!(err.contains("[log] level"), "{err}");
         }
         for good in ["debug", "parley=debug,poem=info", "WARN"] {
             assert!(parse_in(dir.path(), &format!("[log]\nlevel = {good:?}\n")).is_ok(), "{good}");
         }
-        let err = parse_in(dir.path(), "[server]\npublic_url = \"chat.example.com\"\n").err().expect("refused");
+        let err = parse_in(dir.path(), "[server]\npublic_url = \"chat.example.com\"\n").expect_err("refused");
         assert!(err.contains("public_url"), "{err}");
-        let err = parse_in(dir.path(), "[limits]\nmax_body_bytes = 10\n").err().expect("refused");
+        let err = parse_in(dir.path(), "[limits]\nmax_body_bytes = 10\n").expect_err("refused");
         assert!(err.contains("max_body_bytes"), "{err}");
     }
 

@@ -36,6 +36,7 @@ pub struct GroupForm {
     pub sites: Vec<u64>,
 }
 
+#[derive(Debug)]
 pub struct GroupDraft {
     pub name: String,
     pub sites: Vec<SiteId>,
@@ -171,6 +172,7 @@ pub struct DepartmentForm {
     pub members: Vec<u64>,
 }
 
+#[derive(Debug)]
 pub struct DepartmentDraft {
     pub name: String,
     pub rule: AllocationRule,
@@ -207,6 +209,7 @@ pub struct SettingsForm {
     pub transcript_cross_site: Option<String>,
 }
 
+#[derive(Debug)]
 pub struct SettingsDraft {
     pub default_campaign: Option<CampaignId>,
     pub transfer: TransferSettings,
@@ -271,6 +274,7 @@ pub struct CampaignForm {
     pub reinvite_after_mins: String,
 }
 
+#[derive(Debug)]
 pub struct CampaignDraft {
     pub name: String,
     pub language: Lang,
@@ -428,7 +432,7 @@ mod tests {
     #[test]
     fn a_group_needs_two_distinct_sites() {
         let f = GroupForm { name: "EU".into(), sites: vec![3, 3] };
-        assert_eq!(f.validate().err().and_then(|e| e.get("sites").map(String::from)).is_some(), true);
+        assert!(f.validate().err().and_then(|e| e.get("sites").map(String::from)).is_some());
         assert!(GroupForm { name: "EU".into(), sites: vec![3, 4] }.validate().is_ok());
     }
 
@@ -441,7 +445,7 @@ mod tests {
             max_chats: "0".into(),
             ..Default::default()
         };
-        let e = f.validate(true).err().expect("invalid");
+        let Err(e) = f.validate(true) else { panic!("accepted an invalid form") };
         for field in ["name", "email", "role", "max_chats", "password"] {
             assert!(e.get(field).is_some(), "no error for {field}");
         }
@@ -454,7 +458,7 @@ mod tests {
         f.field_label = vec!["Your name".into(), "".into(), "Order number".into()];
         f.field_kind = vec!["text".into(), "text".into(), "text".into()];
         f.field_required = vec!["yes".into(), "no".into(), "no".into()];
-        let d = f.validate().ok().expect("valid");
+        let d = f.validate().expect("valid");
         assert_eq!(d.prechat.len(), 2);
         assert!(d.prechat[0].required && !d.prechat[1].required);
         assert_eq!(d.language, Lang::Fr);
@@ -466,7 +470,7 @@ mod tests {
         f.proactive_mode = "with_invite".into();
         f.field_key = vec!["a".into(), "a".into()];
         f.field_label = vec!["A".into(), "B".into()];
-        let e = f.validate().err().expect("invalid");
+        let e = f.validate().expect_err("invalid");
         assert!(e.get("invitation_text").is_some());
         assert!(e.get("prechat").is_some_and(|m| m.contains("twice")));
     }
@@ -477,7 +481,7 @@ mod tests {
         assert!(f.validate().is_err());
         let f =
             SettingsForm { warm_timeout_secs: "45".into(), notify_visitor: Some("on".into()), ..Default::default() };
-        let d = f.validate().ok().expect("valid");
+        let d = f.validate().expect("valid");
         assert_eq!(d.transfer.warm_timeout_secs, 45);
         assert!(d.transfer.notify_visitor && !d.transfer.transcript_cross_site);
     }

@@ -119,7 +119,7 @@ mod tests {
         let path = dir.path().join("parley.redb");
         let db = Database::create(&path).expect("create");
         run(&db, &path, TWO).expect("v2");
-        let err = run(&db, &path, STEPS).err().expect("refused");
+        let err = run(&db, &path, STEPS).expect_err("refused");
         assert!(matches!(err, StoreError::TooNew { found: 2, known: 1, .. }), "{err}");
         assert!(err.to_string().contains("newer"));
     }
