@@ -231,3 +231,27 @@ async fn a_store_from_the_first_version_opens_and_keeps_its_data() {
     o.get(&format!("/admin/sites/{site}/campaigns")).await.assert_contains("Fixture Campaign");
     s.client().login_ok("agent@fixture.example", "fixture-password-1").await;
 }
+
+#[tokio::test]
+async fn the_secret_is_private_logs_can_be_json_and_healthcheck_tells_if_the_server_answers() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(dir.path(), "");
+    // Pin a port so healthcheck (which reads the same file) knows where to look.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let text = std::fs::read_to_string(&config).expect("read").replace("127.0.0.1:0", &format!("127.0.0.1:{port}"));
+    std::fs::write(&config, format!("{text}format = \"json\"\n")).expect("write");
+    let cfg = config.to_str().expect("utf-8");
+    let (ok, _, err) = run(&["healthcheck", "--config", cfg], None);
+    assert!(!ok && err.contains("nothing answers"), "{err}");
+    let mut server = Running::start(&config);
+    let line = server.wait_for("listening");
+    let json: serde_json::Value =
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));
+    assert!(json["fields"]["message"].as_str().is_some_and(|m| m.contains("Parley listening")), "{json}");
+    let (ok, _, err) = run(&["healthcheck", "--config", cfg], None);
+    assert!(ok, "healthcheck failed against a running server: {err}");
+    let mode = std::fs::metadata(dir.path().join("data/secret.key")).expect("secret.key").permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "secret.key mode {mode:o}");
+    assert!(server.terminate().success());
+}
