@@ -39,6 +39,19 @@ id_type!(
     GroupId
 );
 
+id_type!(
+    /// A chat: one conversation between a visitor and the site's agents.
+    ChatId
+);
+id_type!(
+    /// A visitor of a site, known by the random token their widget keeps.
+    VisitorId
+);
+id_type!(
+    /// One live WebSocket connection (not stored).
+    ConnId
+);
+
 impl SiteId {
     /// The organization-level pseudo site that holds the owner account.
     pub const ORG: SiteId = SiteId(0);

@@ -1,0 +1,153 @@
+//! Chats as they are stored: the chat's summary record and its numbered events. Every event of
+//! a chat has a sequence number (1, 2, 3, …, no gaps) so that a client that reconnects can say
+//! the last one it saw and get exactly what it missed.
+
+use super::Millis;
+use super::ids::{CampaignId, ChatId, DepartmentId, SiteId, UserId, VisitorId};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChatStatus {
+    /// Waiting in a queue for an agent.
+    Queued,
+    /// An agent owns it.
+    Active,
+    Ended,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndedBy {
+    Visitor,
+    Agent,
+    /// Nobody could take it: every agent left, or the maximum queue wait passed.
+    NoAgent,
+}
+
+/// What the visitor told us before the chat (name, email and the campaign's other fields).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct VisitorInfo {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub email: String,
+    /// Other pre-chat answers by field key.
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
+    /// The page the chat started on.
+    #[serde(default)]
+    pub page_url: String,
+    #[serde(default)]
+    pub page_title: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Survey {
+    /// 1 to 5.
+    pub rating: u8,
+    #[serde(default)]
+    pub comment: String,
+}
+
+/// A chat's summary, rewritten whenever its status, owner or counters change.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChatRecord {
+    pub id: ChatId,
+    pub site: SiteId,
+    pub campaign: CampaignId,
+    pub visitor: VisitorId,
+    /// The queue it waits in: a department, or `None` for "any agent of the site".
+    pub department: Option<DepartmentId>,
+    pub status: ChatStatus,
+    pub agent: Option<UserId>,
+    pub info: VisitorInfo,
+    pub created_at: Millis,
+    /// When it (last) entered a queue.
+    pub queued_at: Millis,
+    pub assigned_at: Option<Millis>,
+    pub ended_at: Option<Millis>,
+    pub ended_by: Option<EndedBy>,
+    /// Sequence number of the chat's last event.
+    pub last_seq: u64,
+    #[serde(default)]
+    pub survey: Option<Survey>,
+}
+
+/// Who wrote a message.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "by", rename_all = "snake_case")]
+pub enum Author {
+    Visitor,
+    Agent { agent: UserId, name: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    /// A message both sides see.
+    Message {
+        author: Author,
+        text: String,
+    },
+    /// An agents-only note; never sent to the visitor.
+    Note {
+        agent: UserId,
+        name: String,
+        text: String,
+    },
+    /// A system message from the campaign, in its language (greeting, queue message, …).
+    System {
+        text: String,
+    },
+    /// The chat entered a queue.
+    Queued {
+        department: Option<DepartmentId>,
+    },
+    /// An agent took the chat.
+    Assigned {
+        agent: UserId,
+        name: String,
+    },
+    Ended {
+        by: EndedBy,
+    },
+    Survey {
+        rating: u8,
+        comment: String,
+    },
+}
+
+impl EventKind {
+    /// Does the visitor see this event (live and in replays)?
+    pub fn visible_to_visitor(&self) -> bool {
+        !matches!(self, EventKind::Note { .. })
+    }
+}
+
+/// One numbered event of a chat.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChatEvent {
+    pub chat: ChatId,
+    pub seq: u64,
+    pub at: Millis,
+    /// The sender's id for this message, for exactly-once delivery of resends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// A message left when nobody could chat.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LeftMessage {
+    pub id: u64,
+    pub site: SiteId,
+    pub campaign: CampaignId,
+    pub visitor: VisitorId,
+    pub name: String,
+    pub email: String,
+    pub text: String,
+    pub at: Millis,
+}
