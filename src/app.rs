@@ -3,7 +3,9 @@
 //! let the store writer finish what is in flight.
 
 use crate::config::Config;
+use crate::domain::switchboard::Config as CoreConfig;
 use crate::domain::throttle::{Throttle, ThrottlePolicy};
+use crate::realtime::Realtime;
 use crate::store::{Store, StoreError};
 use crate::web::metrics::Metrics;
 use crate::web::state::{AppState, now_ms, random_hex};
@@ -14,6 +16,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -91,6 +94,13 @@ pub async fn serve(
         );
         Some(token)
     };
+    let core = CoreConfig {
+        grace_ms: config.chat.agent_grace_ms,
+        max_queue_wait_ms: config.chat.max_queue_wait_ms,
+        max_message_bytes: config.chat.max_message_bytes,
+    };
+    let (realtime, switchboard) = Realtime::start(store.clone(), core, shutdown.clone())?;
+    let sockets = TaskTracker::new();
     let state = AppState {
         config: config.clone(),
         store: store.clone(),
@@ -101,6 +111,9 @@ pub async fn serve(
         }))),
         setup_token: Arc::new(Mutex::new(setup_token)),
         metrics: Arc::new(Metrics::default()),
+        realtime,
+        shutdown: shutdown.clone(),
+        sockets: sockets.clone(),
     };
     let housekeeping = tokio::spawn(housekeeping(state.clone(), shutdown.clone()));
     let app = crate::web::routes(state);
@@ -115,6 +128,13 @@ pub async fn serve(
         None => run(acceptor, app, shutdown.clone()).await,
     };
     shutdown.cancel();
+    // poem's graceful shutdown does not wait for WebSockets: they watch `shutdown` and close
+    // themselves; give them a moment, then stop the switchboard and drain the store writer.
+    sockets.close();
+    if tokio::time::timeout(Duration::from_secs(5), sockets.wait()).await.is_err() {
+        tracing::warn!("some sockets did not close within 5 s");
+    }
+    let _ = switchboard.await;
     let _ = housekeeping.await;
     store.close().await;
     tracing::info!("Parley stopped");

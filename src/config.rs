@@ -30,6 +30,10 @@ struct FileConfig {
     auth: AuthSection,
     #[serde(default)]
     limits: LimitsSection,
+    #[serde(default)]
+    chat: ChatSection,
+    #[serde(default)]
+    realtime: RealtimeSection,
 }
 
 #[derive(Debug, Deserialize)]
@@ -82,6 +86,54 @@ struct LimitsSection {
     max_body_bytes: Spanned<usize>,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChatSection {
+    #[serde(default = "default_max_message")]
+    max_message_bytes: Spanned<usize>,
+    #[serde(default = "default_grace")]
+    agent_grace_secs: Spanned<u64>,
+    #[serde(default = "default_max_wait")]
+    max_queue_wait_secs: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RealtimeSection {
+    #[serde(default = "default_fps")]
+    frames_per_second: Spanned<u32>,
+    #[serde(default = "default_burst")]
+    frames_burst: Spanned<u32>,
+    #[serde(default = "default_send_queue")]
+    send_queue: Spanned<usize>,
+    #[serde(default = "default_ping")]
+    ping_secs: Spanned<u64>,
+    #[serde(default)]
+    allowed_origins: Vec<String>,
+}
+
+fn default_max_message() -> Spanned<usize> {
+    Spanned::new(0..0, 4096)
+}
+fn default_grace() -> Spanned<u64> {
+    Spanned::new(0..0, 30)
+}
+fn default_max_wait() -> u64 {
+    600
+}
+fn default_fps() -> Spanned<u32> {
+    Spanned::new(0..0, 20)
+}
+fn default_burst() -> Spanned<u32> {
+    Spanned::new(0..0, 60)
+}
+fn default_send_queue() -> Spanned<usize> {
+    Spanned::new(0..0, 512)
+}
+fn default_ping() -> Spanned<u64> {
+    Spanned::new(0..0, 20)
+}
+
 fn default_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 8080))
 }
@@ -110,7 +162,7 @@ macro_rules! section_defaults {
         }
     )*};
 }
-section_defaults!(ServerSection, StorageSection, LogSection, AuthSection, LimitsSection);
+section_defaults!(ServerSection, StorageSection, LogSection, AuthSection, LimitsSection, ChatSection, RealtimeSection);
 
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
@@ -141,6 +193,26 @@ pub struct Config {
     pub session_lifetime_ms: u64,
     pub login_free_failures: u32,
     pub max_body_bytes: usize,
+    pub chat: ChatLimits,
+    pub realtime: RealtimeLimits,
+}
+
+#[derive(Clone, Debug)]
+pub struct ChatLimits {
+    pub max_message_bytes: usize,
+    pub agent_grace_ms: u64,
+    /// 0: no limit.
+    pub max_queue_wait_ms: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct RealtimeLimits {
+    pub frames_per_second: u32,
+    pub frames_burst: u32,
+    pub send_queue: usize,
+    pub ping_secs: u64,
+    /// Origins allowed for the agent socket besides `public_url`'s, without a trailing slash.
+    pub allowed_origins: Vec<String>,
 }
 
 fn derived_url(listen: SocketAddr, tls: bool) -> String {
@@ -238,6 +310,56 @@ impl FileConfig {
         if !(1024..=10 * 1024 * 1024).contains(body.get_ref()) {
             return Err(format!("[limits] max_body_bytes{} must be from 1024 to 10485760", src.at(&body)));
         }
+        let (chat, realtime) = (self.chat, self.realtime);
+        let range_check = |ok: bool, key: &str, at: String, range: &str| {
+            if ok { Ok(()) } else { Err(format!("{key}{at} must be from {range}")) }
+        };
+        range_check(
+            (1..=65536).contains(chat.max_message_bytes.get_ref()),
+            "[chat] max_message_bytes",
+            src.at(&chat.max_message_bytes),
+            "1 to 65536",
+        )?;
+        range_check(
+            *chat.agent_grace_secs.get_ref() <= 3600,
+            "[chat] agent_grace_secs",
+            src.at(&chat.agent_grace_secs),
+            "0 to 3600",
+        )?;
+        range_check(
+            *realtime.frames_per_second.get_ref() >= 1,
+            "[realtime] frames_per_second",
+            src.at(&realtime.frames_per_second),
+            "1 up",
+        )?;
+        range_check(
+            realtime.frames_burst.get_ref() >= realtime.frames_per_second.get_ref(),
+            "[realtime] frames_burst",
+            src.at(&realtime.frames_burst),
+            "frames_per_second up",
+        )?;
+        range_check(
+            (16..=65536).contains(realtime.send_queue.get_ref()),
+            "[realtime] send_queue",
+            src.at(&realtime.send_queue),
+            "16 to 65536",
+        )?;
+        range_check(
+            (5..=300).contains(realtime.ping_secs.get_ref()),
+            "[realtime] ping_secs",
+            src.at(&realtime.ping_secs),
+            "5 to 300",
+        )?;
+        let mut allowed_origins = Vec::new();
+        for o in &realtime.allowed_origins {
+            let o = o.trim().trim_end_matches('/');
+            if !(o.starts_with("http://") || o.starts_with("https://")) || o.matches('/').count() != 2 {
+                return Err(format!(
+                    "[realtime] allowed_origins: {o:?} is not an origin like \"https://console.example.com\""
+                ));
+            }
+            allowed_origins.push(o.to_string());
+        }
         let public_url_explicit = self.server.public_url.is_some();
         let public_url = match self.server.public_url {
             Some(u) => {
@@ -275,6 +397,18 @@ impl FileConfig {
             session_lifetime_ms: u64::from(*hours.get_ref()) * 3_600_000,
             login_free_failures: self.auth.login_free_failures,
             max_body_bytes: *body.get_ref(),
+            chat: ChatLimits {
+                max_message_bytes: *chat.max_message_bytes.get_ref(),
+                agent_grace_ms: chat.agent_grace_secs.get_ref() * 1000,
+                max_queue_wait_ms: chat.max_queue_wait_secs * 1000,
+            },
+            realtime: RealtimeLimits {
+                frames_per_second: *realtime.frames_per_second.get_ref(),
+                frames_burst: *realtime.frames_burst.get_ref(),
+                send_queue: *realtime.send_queue.get_ref(),
+                ping_secs: *realtime.ping_secs.get_ref(),
+                allowed_origins,
+            },
         })
     }
 }
@@ -339,6 +473,14 @@ mod tests {
             assert_eq!(fc.auth.login_free_failures, 5);
             assert_eq!(*fc.limits.max_body_bytes.get_ref(), 65536);
             assert!(fc.tls.cert.is_none() && fc.server.public_url.is_none());
+            assert_eq!(*fc.chat.max_message_bytes.get_ref(), 4096);
+            assert_eq!(*fc.chat.agent_grace_secs.get_ref(), 30);
+            assert_eq!(fc.chat.max_queue_wait_secs, 600);
+            assert_eq!(*fc.realtime.frames_per_second.get_ref(), 20);
+            assert_eq!(*fc.realtime.frames_burst.get_ref(), 60);
+            assert_eq!(*fc.realtime.send_queue.get_ref(), 512);
+            assert_eq!(*fc.realtime.ping_secs.get_ref(), 20);
+            assert!(fc.realtime.allowed_origins.is_empty());
         }
     }
 

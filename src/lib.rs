@@ -7,5 +7,6 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod realtime;
 pub mod store;
 pub mod web;

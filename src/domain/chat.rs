@@ -84,7 +84,7 @@ pub enum Author {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum EventKind {
     /// A message both sides see.
     Message {

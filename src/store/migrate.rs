@@ -16,8 +16,10 @@ pub struct Step {
 }
 
 /// Every step, in order. Append only: never edit or reorder a released step.
-pub const STEPS: &[Step] =
-    &[Step { to: 1, what: "organization, sites, users, departments, campaigns, sessions", run: v1 }];
+pub const STEPS: &[Step] = &[
+    Step { to: 1, what: "organization, sites, users, departments, campaigns, sessions", run: v1 },
+    Step { to: 2, what: "live chat: visitors, chats and their events, campaign index, left messages", run: v2 },
+];
 
 /// The version this binary writes.
 pub fn latest(steps: &[Step]) -> u64 {
@@ -32,6 +34,25 @@ fn v1(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(tables::DEPARTMENTS)?;
     txn.open_table(tables::CAMPAIGNS)?;
     txn.open_table(tables::SESSIONS)?;
+    Ok(())
+}
+
+fn v2(txn: &WriteTransaction) -> Result<(), StoreError> {
+    use redb::ReadableTable;
+    txn.open_table(tables::VISITORS)?;
+    txn.open_table(tables::VISITOR_TOKENS)?;
+    txn.open_table(tables::CHATS)?;
+    txn.open_table(tables::CHAT_EVENTS)?;
+    txn.open_table(tables::OPEN_CHATS)?;
+    txn.open_table(tables::LEFT_MESSAGES)?;
+    // Index the campaigns that exist already.
+    let campaigns = txn.open_table(tables::CAMPAIGNS)?;
+    let mut index = txn.open_table(tables::CAMPAIGN_SITES)?;
+    for entry in campaigns.iter()? {
+        let (key, _) = entry?;
+        let (site, campaign) = key.value();
+        index.insert(campaign, site)?;
+    }
     Ok(())
 }
 
@@ -77,22 +98,32 @@ pub fn run(db: &Database, path: &Path, steps: &[Step]) -> Result<(), StoreError>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use redb::TableDefinition;
+    use redb::{ReadableTable, TableDefinition};
 
     const EXTRA: TableDefinition<u64, u64> = TableDefinition::new("test_extra-1");
 
-    fn v2(txn: &WriteTransaction) -> Result<(), StoreError> {
+    fn extra(txn: &WriteTransaction) -> Result<(), StoreError> {
         txn.open_table(EXTRA)?.insert(1, 2)?;
         Ok(())
     }
 
-    const TWO: &[Step] = &[STEPS[0], Step { to: 2, what: "extra", run: v2 }];
+    /// Today's steps plus one more, as the next release would have.
+    fn next_release() -> Vec<Step> {
+        let mut steps = STEPS.to_vec();
+        steps.push(Step { to: latest(STEPS) + 1, what: "extra", run: extra });
+        steps
+    }
 
-    #[test]
-    fn a_new_file_gets_every_step_without_a_copy() {
+    fn fresh() -> (tempfile::TempDir, std::path::PathBuf, Database) {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("parley.redb");
         let db = Database::create(&path).expect("create");
+        (dir, path, db)
+    }
+
+    #[test]
+    fn a_new_file_gets_every_step_without_a_copy() {
+        let (dir, path, db) = fresh();
         run(&db, &path, STEPS).expect("migrate");
         assert_eq!(version(&db).ok(), Some(latest(STEPS)));
         assert_eq!(std::fs::read_dir(dir.path()).expect("ls").count(), 1, "no copy for a new file");
@@ -100,27 +131,38 @@ mod tests {
 
     #[test]
     fn an_old_file_is_copied_then_upgraded_once() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("parley.redb");
-        let db = Database::create(&path).expect("create");
-        run(&db, &path, STEPS).expect("v1");
-        run(&db, &path, TWO).expect("v2");
-        assert_eq!(version(&db).ok(), Some(2));
-        assert!(dir.path().join("parley.redb.pre-v2").exists());
-        // Running again is a no-op: the step's insert would otherwise be repeated harmlessly,
-        // but the version check keeps it from running at all.
-        run(&db, &path, TWO).expect("again");
-        assert_eq!(version(&db).ok(), Some(2));
+        let (dir, path, db) = fresh();
+        run(&db, &path, STEPS).expect("today");
+        let next = next_release();
+        run(&db, &path, &next).expect("next");
+        let new = latest(&next);
+        assert_eq!(version(&db).ok(), Some(new));
+        assert!(dir.path().join(format!("parley.redb.pre-v{new}")).exists());
+        run(&db, &path, &next).expect("again");
+        assert_eq!(version(&db).ok(), Some(new));
     }
 
     #[test]
     fn a_newer_file_is_refused() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("parley.redb");
-        let db = Database::create(&path).expect("create");
-        run(&db, &path, TWO).expect("v2");
+        let (_dir, path, db) = fresh();
+        let next = next_release();
+        run(&db, &path, &next).expect("next");
         let err = run(&db, &path, STEPS).expect_err("refused");
-        assert!(matches!(err, StoreError::TooNew { found: 2, known: 1, .. }), "{err}");
-        assert!(err.to_string().contains("newer"));
+        assert!(matches!(err, StoreError::TooNew { .. }), "{err}");
+        assert!(err.to_string().contains("newer than this Parley knows"), "{err}");
+    }
+
+    #[test]
+    fn version_2_indexes_the_campaigns_of_a_version_1_store() {
+        let (_dir, path, db) = fresh();
+        run(&db, &path, &STEPS[..1]).expect("v1");
+        let txn = db.begin_write().expect("write");
+        txn.open_table(tables::CAMPAIGNS).expect("table").insert((3, 17), b"x".as_slice()).expect("insert");
+        txn.commit().expect("commit");
+        run(&db, &path, STEPS).expect("v2");
+        assert_eq!(version(&db).ok(), Some(2));
+        let r = db.begin_read().expect("read");
+        let index = r.open_table(tables::CAMPAIGN_SITES).expect("index");
+        assert_eq!(index.get(17).expect("get").map(|v| v.value()), Some(3));
     }
 }

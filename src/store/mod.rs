@@ -2,6 +2,7 @@
 //! pending write into one durable transaction (group commit), and reads straight from MVCC
 //! snapshots. Site-owned data is reached through [`SiteStore`], a handle bound to one site.
 
+mod chats;
 mod codec;
 pub mod migrate;
 mod org;
@@ -9,6 +10,7 @@ mod site;
 pub mod tables;
 mod writer;
 
+pub use chats::{ChatWrite, VisitorRecord};
 pub use org::SessionRecord;
 pub use site::SiteStore;
 

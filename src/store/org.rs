@@ -2,7 +2,10 @@
 //! sessions. Site-owned records live in `site.rs`.
 
 use super::codec::{decode, encode};
-use super::tables::{CAMPAIGNS, DEPARTMENTS, GROUPS, SESSIONS, SITES, USER_EMAILS, USERS};
+use super::tables::{
+    CAMPAIGN_SITES, CAMPAIGNS, CHAT_EVENTS, CHATS, DEPARTMENTS, GROUPS, LEFT_MESSAGES, OPEN_CHATS, SESSIONS, SITES,
+    USER_EMAILS, USERS, VISITOR_TOKENS, VISITORS,
+};
 use super::{Store, StoreError, next_id};
 use crate::domain::Millis;
 use crate::domain::forms::GroupDraft;
@@ -144,7 +147,16 @@ impl Store {
             }
             txn.open_table(USERS)?.retain_in(range.clone(), |_, _| false)?;
             txn.open_table(DEPARTMENTS)?.retain_in(range.clone(), |_, _| false)?;
-            txn.open_table(CAMPAIGNS)?.retain_in(range, |_, _| false)?;
+            let mut index = txn.open_table(CAMPAIGN_SITES)?;
+            index.retain(|_, s| s != id.0)?;
+            txn.open_table(CAMPAIGNS)?.retain_in(range.clone(), |_, _| false)?;
+            // The site's visitors, chats and messages go with it.
+            txn.open_table(VISITORS)?.retain_in(range.clone(), |_, _| false)?;
+            txn.open_table(VISITOR_TOKENS)?.retain(|_, owner| owner.0 != id.0)?;
+            txn.open_table(CHATS)?.retain_in(range.clone(), |_, _| false)?;
+            txn.open_table(OPEN_CHATS)?.retain_in(range.clone(), |_, _| false)?;
+            txn.open_table(LEFT_MESSAGES)?.retain_in(range, |_, _| false)?;
+            txn.open_table(CHAT_EVENTS)?.retain_in((id.0, 0, 0)..=(id.0, u64::MAX, u64::MAX), |_, _| false)?;
             let mut groups = txn.open_table(GROUPS)?;
             let all: Vec<Group> = read_all(&groups)?;
             for mut g in all.into_iter().filter(|g| g.sites.contains(&id)) {

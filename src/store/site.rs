@@ -3,7 +3,7 @@
 
 use super::codec::{decode, encode};
 use super::org::{check_email_free, get_user_tx, insert_user, put_user};
-use super::tables::{CAMPAIGNS, DEPARTMENTS, SITES, USER_EMAILS, USERS};
+use super::tables::{CAMPAIGN_SITES, CAMPAIGNS, DEPARTMENTS, SITES, USER_EMAILS, USERS};
 use super::{Store, StoreError, next_id};
 use crate::domain::Millis;
 use crate::domain::forms::{CampaignDraft, DepartmentDraft, SettingsDraft, UserDraft};
@@ -51,6 +51,10 @@ impl SiteStore {
 
     pub fn id(&self) -> SiteId {
         self.site
+    }
+
+    pub(super) fn store(&self) -> &Store {
+        &self.store
     }
 
     fn list<T: DeserializeOwned>(&self, def: SiteTable) -> Result<Vec<T>, StoreError> {
@@ -267,6 +271,7 @@ impl SiteStore {
                     created_at: existing.map(|e| e.created_at).unwrap_or(now),
                 };
                 t.insert((site.0, id.0), encode(&c).as_slice())?;
+                txn.open_table(CAMPAIGN_SITES)?.insert(id.0, site.0)?;
                 Ok(c)
             })
             .await
@@ -292,6 +297,7 @@ impl SiteStore {
                     ));
                 }
                 t.remove((site.0, id.0))?;
+                txn.open_table(CAMPAIGN_SITES)?.remove(id.0)?;
                 Ok(())
             })
             .await

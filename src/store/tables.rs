@@ -32,3 +32,28 @@ pub const CAMPAIGNS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("
 
 /// sha256(session token) -> `SessionRecord`. The token itself is only in the browser's cookie.
 pub const SESSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("tokenhash_session-1");
+
+// ---- version 2: live chat ----
+
+/// campaign id -> site id: where a widget's campaign lives (campaign ids are unique across the
+/// organization). Kept in the same transaction as `CAMPAIGNS`.
+pub const CAMPAIGN_SITES: TableDefinition<u64, u64> = TableDefinition::new("campaignid_siteid-1");
+
+/// (site id, visitor id) -> `VisitorRecord`.
+pub const VISITORS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("siteid_visitorid_visitor-1");
+
+/// sha256(visitor token) -> (site id, visitor id). The token is only in the visitor's browser.
+pub const VISITOR_TOKENS: TableDefinition<&[u8], (u64, u64)> = TableDefinition::new("tokenhash_siteid_visitorid-1");
+
+/// (site id, chat id) -> `ChatRecord`, rewritten on every change of the chat.
+pub const CHATS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("siteid_chatid_chat-1");
+
+/// (site id, chat id, seq) -> `ChatEvent`. Seqs of a chat are 1, 2, 3, … without gaps; the
+/// chat's `last_seq` is the highest, written in the same transaction.
+pub const CHAT_EVENTS: TableDefinition<(u64, u64, u64), &[u8]> = TableDefinition::new("siteid_chatid_seq_event-1");
+
+/// (site id, chat id) -> (): the chats not ended, so a restart finds them without a scan.
+pub const OPEN_CHATS: TableDefinition<(u64, u64), ()> = TableDefinition::new("siteid_chatid_open-1");
+
+/// (site id, id) -> `LeftMessage`: messages left when nobody could chat.
+pub const LEFT_MESSAGES: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("siteid_id_leftmessage-1");

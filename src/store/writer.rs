@@ -17,7 +17,15 @@ type Job = Box<dyn FnOnce(&WriteTransaction) -> Finish + Send>;
 
 enum Msg {
     Job(Job),
+    /// Runs in order with the jobs around it, after the commit of the batch it lands in; it
+    /// writes nothing (so a batch of only these opens no transaction).
+    Then(Box<dyn FnOnce() + Send>),
     Close(oneshot::Sender<()>),
+}
+
+enum Item {
+    Job(Job),
+    Then(Box<dyn FnOnce() + Send>),
 }
 
 pub(super) struct Handle {
@@ -50,6 +58,25 @@ impl Handle {
         rx.await.map_err(|_| StoreError::Closed)?
     }
 
+    /// Fire and forget: run `f` in the next transaction and `then` with the commit's result,
+    /// on the writer thread, in submission order with every other job.
+    pub(super) fn submit_then<F, T>(&self, f: F, then: T) -> Result<(), StoreError>
+    where
+        F: FnOnce(&WriteTransaction) -> Result<(), StoreError> + Send + 'static,
+        T: FnOnce(Result<(), StoreError>) + Send + 'static,
+    {
+        let job: Job = Box::new(move |txn| {
+            let out = f(txn);
+            Box::new(move |committed: Result<(), StoreError>| then(committed.and(out)))
+        });
+        self.tx.send(Msg::Job(job)).map_err(|_| StoreError::Closed)
+    }
+
+    /// Run `f` after every job submitted before it is committed.
+    pub(super) fn then(&self, f: impl FnOnce() + Send + 'static) -> Result<(), StoreError> {
+        self.tx.send(Msg::Then(Box::new(f))).map_err(|_| StoreError::Closed)
+    }
+
     pub(super) async fn close(&self) {
         let (tx, rx) = oneshot::channel();
         if self.tx.send(Msg::Close(tx)).is_ok() {
@@ -64,12 +91,14 @@ fn run(db: Arc<Database>, stats: &StoreStats, rx: &mpsc::Receiver<Msg>) {
         let Ok(first) = rx.recv() else { return };
         let mut batch = Vec::new();
         match first {
-            Msg::Job(j) => batch.push(j),
+            Msg::Job(j) => batch.push(Item::Job(j)),
+            Msg::Then(f) => batch.push(Item::Then(f)),
             Msg::Close(done) => closing = Some(done),
         }
         while closing.is_none() && batch.len() < MAX_BATCH {
             match rx.try_recv() {
-                Ok(Msg::Job(j)) => batch.push(j),
+                Ok(Msg::Job(j)) => batch.push(Item::Job(j)),
+                Ok(Msg::Then(f)) => batch.push(Item::Then(f)),
                 Ok(Msg::Close(done)) => closing = Some(done),
                 Err(_) => break,
             }
@@ -87,8 +116,16 @@ fn run(db: Arc<Database>, stats: &StoreStats, rx: &mpsc::Receiver<Msg>) {
     }
 }
 
-fn commit_batch(db: &Database, stats: &StoreStats, batch: Vec<Job>) {
-    let n = batch.len() as u64;
+fn commit_batch(db: &Database, stats: &StoreStats, batch: Vec<Item>) {
+    if batch.iter().all(|i| matches!(i, Item::Then(_))) {
+        for item in batch {
+            if let Item::Then(f) = item {
+                f();
+            }
+        }
+        return;
+    }
+    let n = batch.iter().filter(|i| matches!(i, Item::Job(_))).count() as u64;
     let txn = match begin(db) {
         Ok(t) => t,
         Err(e) => {
@@ -97,7 +134,13 @@ fn commit_batch(db: &Database, stats: &StoreStats, batch: Vec<Job>) {
             return;
         }
     };
-    let finishers: Vec<Finish> = batch.into_iter().map(|job| job(&txn)).collect();
+    let finishers: Vec<Result<Finish, Box<dyn FnOnce() + Send>>> = batch
+        .into_iter()
+        .map(|item| match item {
+            Item::Job(job) => Ok(job(&txn)),
+            Item::Then(f) => Err(f),
+        })
+        .collect();
     let result = txn.commit().map_err(StoreError::from);
     if let Err(e) = &result {
         tracing::error!(error = %e, "store: commit failed; {n} writes not applied");
@@ -106,7 +149,10 @@ fn commit_batch(db: &Database, stats: &StoreStats, batch: Vec<Job>) {
         stats.writes.fetch_add(n, Ordering::Relaxed);
     }
     for finish in finishers {
-        finish(result.clone());
+        match finish {
+            Ok(finish) => finish(result.clone()),
+            Err(then) => then(),
+        }
     }
 }
 

@@ -18,6 +18,9 @@ pub enum WebError {
     SignIn { next: String },
     #[error("csrf")]
     Csrf,
+    /// Not signed in, where a redirect makes no sense (sockets, scripts).
+    #[error("unauthorized")]
+    Unauthorized,
     #[error("{0}")]
     BadRequest(String),
     #[error("the request body is too large")]
@@ -57,6 +60,7 @@ impl ResponseError for WebError {
             WebError::NotFound => StatusCode::NOT_FOUND,
             WebError::Forbidden(_) | WebError::Csrf => StatusCode::FORBIDDEN,
             WebError::SignIn { .. } => StatusCode::SEE_OTHER,
+            WebError::Unauthorized => StatusCode::UNAUTHORIZED,
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
             WebError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -94,7 +98,7 @@ impl ResponseError for WebError {
             WebError::Internal(_) => {
                 ("Something went wrong", "The server could not complete this request. It has been logged.")
             }
-            WebError::SignIn { .. } => ("Sign in", "Sign in first."),
+            WebError::SignIn { .. } | WebError::Unauthorized => ("Sign in", "Sign in first."),
         };
         let page = ErrorPage { status: status.as_u16(), title, message, reference: reference.as_deref() };
         let body = page.render().unwrap_or_else(|_| message.to_string());

@@ -14,6 +14,7 @@ pub mod list;
 pub mod metrics;
 pub mod ops;
 pub mod state;
+pub mod ws;
 
 use admin::{agents, campaigns, departments, groups, settings, sites};
 use poem::middleware::{CatchPanic, CookieJarManager};
@@ -74,6 +75,9 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .at(format!("{SITE}/campaigns/:id<\\d+>"), get(campaigns::edit_page).post(campaigns::update))
         .at(format!("{SITE}/campaigns/:id<\\d+>/delete"), post(campaigns::delete))
         .at(format!("{SITE}/settings"), get(settings::show).post(settings::save))
+        // --- real time ---
+        .at("/ws/visitor", get(ws::visitor::endpoint))
+        .at("/ws/agent", get(ws::agent::endpoint))
         // --- JSON API ---
         .at("/api/openapi.json", spec)
         .nest("/api", api.with(CookieJarManager::new()));

@@ -3,9 +3,12 @@
 
 use crate::config::Config;
 use crate::domain::throttle::Throttle;
+use crate::realtime::Realtime;
 use crate::store::Store;
 use crate::web::metrics::Metrics;
 use std::sync::{Arc, Mutex};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -17,6 +20,11 @@ pub struct AppState {
     /// While no owner exists: the token of the one-time setup URL.
     pub setup_token: Arc<Mutex<Option<String>>>,
     pub metrics: Arc<Metrics>,
+    pub realtime: Realtime,
+    /// Fires when the server shuts down: every socket loop watches it.
+    pub shutdown: CancellationToken,
+    /// Every socket task, so shutdown can wait for them to close.
+    pub sockets: TaskTracker,
 }
 
 impl AppState {

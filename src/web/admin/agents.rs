@@ -7,6 +7,7 @@ use crate::domain::forms::{PasswordForm, UserForm};
 use crate::domain::ids::UserId;
 use crate::domain::model::{Department, Site, User};
 use crate::domain::validate::FormErrors;
+use crate::realtime::Realtime;
 use crate::store::SiteStore;
 use crate::web::auth::{Admin, Principal, hash_password};
 use crate::web::csrf::CsrfToken;
@@ -164,6 +165,7 @@ pub fn edit_page(
 async fn save(
     p: Principal,
     csrf: CsrfToken,
+    realtime: &Realtime,
     scope: SiteStore,
     id: Option<u64>,
     form: UserForm,
@@ -179,11 +181,12 @@ async fn save(
         Err(e) => Err(Ok(e)),
     };
     match result {
-        Ok(_) => Ok(see_other(format!(
-            "/admin/sites/{}/agents?ok={}",
-            scope.id(),
-            if id.is_some() { "saved" } else { "created" }
-        ))),
+        Ok(_) => {
+            // The switchboard allocates by the site's people and departments: tell it.
+            realtime.reload_site(scope.id());
+            let done = if id.is_some() { "saved" } else { "created" };
+            Ok(see_other(format!("/admin/sites/{}/agents?ok={done}", scope.id())))
+        }
         Err(errors) => html_invalid(&form_page(&p, &csrf, &scope, id, form, errors?)?),
     }
 }
@@ -197,7 +200,7 @@ pub async fn create(
     HtmlForm(form): HtmlForm<UserForm>,
 ) -> Result<Response, WebError> {
     let scope = p.admin_scope(&state, site)?;
-    save(p, csrf, scope, None, form).await
+    save(p, csrf, &state.realtime, scope, None, form).await
 }
 
 #[handler]
@@ -214,7 +217,7 @@ pub async fn update(
         let errors = FormErrors::single("active", "You cannot disable your own account.");
         return html_invalid(&form_page(&p, &csrf, &scope, Some(id), form, errors)?);
     }
-    save(p, csrf, scope, Some(id), form).await
+    save(p, csrf, &state.realtime, scope, Some(id), form).await
 }
 
 #[handler]

@@ -5,6 +5,7 @@ use crate::domain::forms::DepartmentForm;
 use crate::domain::ids::DepartmentId;
 use crate::domain::model::{AllocationRule, Department, Site, User};
 use crate::domain::validate::FormErrors;
+use crate::realtime::Realtime;
 use crate::store::{SiteStore, StoreError};
 use crate::web::auth::{Admin, Principal};
 use crate::web::csrf::CsrfToken;
@@ -129,6 +130,7 @@ pub fn edit_page(
 async fn save(
     p: Principal,
     csrf: CsrfToken,
+    realtime: &Realtime,
     scope: SiteStore,
     id: Option<u64>,
     form: DepartmentForm,
@@ -138,11 +140,12 @@ async fn save(
         Err(e) => Err(Ok(e)),
     };
     match result {
-        Ok(_) => Ok(see_other(format!(
-            "/admin/sites/{}/departments?ok={}",
-            scope.id(),
-            if id.is_some() { "saved" } else { "created" }
-        ))),
+        Ok(_) => {
+            // The switchboard allocates by the site's people and departments: tell it.
+            realtime.reload_site(scope.id());
+            let done = if id.is_some() { "saved" } else { "created" };
+            Ok(see_other(format!("/admin/sites/{}/departments?ok={done}", scope.id())))
+        }
         Err(errors) => html_invalid(&form_page(&p, &csrf, &scope, id, form, errors?)?),
     }
 }
@@ -156,7 +159,7 @@ pub async fn create(
     HtmlForm(form): HtmlForm<DepartmentForm>,
 ) -> Result<Response, WebError> {
     let scope = p.admin_scope(&state, site)?;
-    save(p, csrf, scope, None, form).await
+    save(p, csrf, &state.realtime, scope, None, form).await
 }
 
 #[handler]
@@ -169,7 +172,7 @@ pub async fn update(
 ) -> Result<Response, WebError> {
     let scope = p.admin_scope(&state, site)?;
     scope.department(DepartmentId(id))?;
-    save(p, csrf, scope, Some(id), form).await
+    save(p, csrf, &state.realtime, scope, Some(id), form).await
 }
 
 #[handler]
@@ -181,7 +184,10 @@ pub async fn delete(
 ) -> Result<Response, WebError> {
     let scope = p.admin_scope(&state, site)?;
     match scope.delete_department(DepartmentId(id)).await {
-        Ok(()) => Ok(see_other(format!("/admin/sites/{site}/departments?ok=deleted"))),
+        Ok(()) => {
+            state.realtime.reload_site(scope.id());
+            Ok(see_other(format!("/admin/sites/{site}/departments?ok=deleted")))
+        }
         Err(StoreError::Conflict { message, .. }) => {
             let d = scope.department(DepartmentId(id))?;
             let form = DepartmentForm {

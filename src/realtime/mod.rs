@@ -1,0 +1,240 @@
+//! The real-time layer (tokio only): the switchboard task that owns the live state and is the
+//! one caller of the pure core, its timers, the fan-out hub, and the wire protocol.
+//!
+//! The path of a command: a socket sends it here; the task runs `Switchboard::handle` with the
+//! current time; the records among the effects go to the store writer as one job, and the
+//! frames are published by the hub only after that job's batch is committed — in the order
+//! the commands came. Timers set by the core are kept here and fed back as commands.
+
+pub mod hub;
+pub mod protocol;
+
+use crate::domain::Millis;
+use crate::domain::ids::{ConnId, SiteId};
+use crate::domain::model::Role;
+use crate::domain::switchboard::{
+    AgentProfile, Command, Config as CoreConfig, DepartmentProfile, Effect, Switchboard, Target, TimerKey,
+};
+use crate::store::{ChatWrite, Store, StoreError};
+use hub::Hub;
+use protocol::{Frame, render};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+type Query = Box<dyn FnOnce(&Switchboard) + Send>;
+
+enum Msg {
+    Cmd(Command),
+    /// The admin pages changed a site's people or departments.
+    Reload(SiteId),
+    Query(Query),
+}
+
+/// The handle sockets and pages use to reach the switchboard task.
+#[derive(Clone)]
+pub struct Realtime {
+    tx: mpsc::Sender<Msg>,
+    pub hub: Arc<Hub>,
+    next_conn: Arc<AtomicU64>,
+}
+
+fn now_ms() -> Millis {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+/// How many commands may wait for the task before senders wait too (back-pressure).
+const INBOX: usize = 16_384;
+
+impl Realtime {
+    /// Rebuild the switchboard from the store and start its task.
+    pub fn start(
+        store: Store,
+        cfg: CoreConfig,
+        shutdown: CancellationToken,
+    ) -> Result<(Realtime, JoinHandle<()>), StoreError> {
+        let mut sb = Switchboard::new(cfg);
+        let now = now_ms();
+        for site in store.list_sites()? {
+            sb.handle(directory(&store, site.id)?, now);
+        }
+        let (open, next_chat) = store.open_chats()?;
+        let restored = open.len();
+        let effects = sb.restore(open, next_chat, now);
+        tracing::info!(chats = restored, "switchboard restored");
+        let (tx, rx) = mpsc::channel(INBOX);
+        let hub = Arc::new(Hub::default());
+        let mut task = Task { sb, store, hub: hub.clone(), timers: Timers::default(), shutdown: shutdown.clone() };
+        task.apply(effects);
+        let handle = tokio::spawn(task.run(rx));
+        Ok((Realtime { tx, hub, next_conn: Arc::new(AtomicU64::new(1)) }, handle))
+    }
+
+    pub fn new_conn(&self) -> ConnId {
+        ConnId(self.next_conn.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Hand a command to the switchboard (waits only when its inbox is full).
+    pub async fn send(&self, cmd: Command) {
+        let _ = self.tx.send(Msg::Cmd(cmd)).await;
+    }
+
+    /// For `Drop` paths that cannot wait.
+    pub fn try_send(&self, cmd: Command) {
+        let _ = self.tx.try_send(Msg::Cmd(cmd));
+    }
+
+    pub fn reload_site(&self, site: SiteId) {
+        let _ = self.tx.try_send(Msg::Reload(site));
+    }
+
+    /// Read the live state. `None` when the task has stopped.
+    pub async fn query<R: Send + 'static>(&self, f: impl FnOnce(&Switchboard) -> R + Send + 'static) -> Option<R> {
+        let (tx, rx) = oneshot::channel();
+        let q: Query = Box::new(move |sb| {
+            let _ = tx.send(f(sb));
+        });
+        self.tx.send(Msg::Query(q)).await.ok()?;
+        rx.await.ok()
+    }
+}
+
+/// The site's agents (active people who may chat: agents and site admins) and departments.
+pub fn directory(store: &Store, site: SiteId) -> Result<Command, StoreError> {
+    let scope = store.site(site);
+    let agents = scope
+        .users()?
+        .into_iter()
+        .filter(|u| matches!(u.role, Role::Agent | Role::Admin))
+        .map(|u| AgentProfile { id: u.id, site, name: u.name, max_chats: u.max_chats, active: u.active })
+        .collect();
+    let departments = scope
+        .departments()?
+        .into_iter()
+        .map(|d| DepartmentProfile { id: d.id, site, rule: d.rule, members: d.members })
+        .collect();
+    Ok(Command::Directory { site, agents, departments })
+}
+
+#[derive(Default)]
+struct Timers {
+    due: BTreeSet<(Millis, TimerKey)>,
+    at: HashMap<TimerKey, Millis>,
+}
+
+impl Timers {
+    fn set(&mut self, key: TimerKey, at: Millis) {
+        self.cancel(key);
+        self.due.insert((at, key));
+        self.at.insert(key, at);
+    }
+    fn cancel(&mut self, key: TimerKey) {
+        if let Some(at) = self.at.remove(&key) {
+            self.due.remove(&(at, key));
+        }
+    }
+    fn next(&self) -> Option<Millis> {
+        self.due.first().map(|(at, _)| *at)
+    }
+    fn pop_due(&mut self, now: Millis) -> Option<TimerKey> {
+        let (at, key) = *self.due.first()?;
+        if at > now {
+            return None;
+        }
+        self.due.remove(&(at, key));
+        self.at.remove(&key);
+        Some(key)
+    }
+}
+
+struct Task {
+    sb: Switchboard,
+    store: Store,
+    hub: Arc<Hub>,
+    timers: Timers,
+    shutdown: CancellationToken,
+}
+
+impl Task {
+    async fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
+        loop {
+            let next = self.timers.next();
+            let sleep = async move {
+                match next {
+                    Some(at) => tokio::time::sleep(std::time::Duration::from_millis(at.saturating_sub(now_ms()))).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = self.shutdown.cancelled() => break,
+                msg = rx.recv() => match msg {
+                    Some(Msg::Cmd(cmd)) => self.process(cmd),
+                    Some(Msg::Reload(site)) => match directory(&self.store, site) {
+                        Ok(cmd) => self.process(cmd),
+                        Err(e) => tracing::error!(error = %e, site = %site, "cannot reload the site's directory"),
+                    },
+                    Some(Msg::Query(q)) => q(&self.sb),
+                    None => break,
+                },
+                _ = sleep => {
+                    while let Some(key) = self.timers.pop_due(now_ms()) {
+                        self.process(Command::Timer(key));
+                    }
+                }
+            }
+        }
+        tracing::debug!("switchboard task stopped");
+    }
+
+    fn process(&mut self, cmd: Command) {
+        let effects = self.sb.handle(cmd, now_ms());
+        self.apply(effects);
+    }
+
+    /// Timers now; records to the writer; frames to the hub once the records are committed.
+    fn apply(&mut self, effects: Vec<Effect>) {
+        let sites: HashMap<_, _> = effects
+            .iter()
+            .filter_map(|e| if let Effect::PutChat(r) = e { Some((r.id, r.site)) } else { None })
+            .collect();
+        let mut writes = Vec::new();
+        let mut sends: Vec<(Target, Frame)> = Vec::new();
+        for e in effects {
+            match e {
+                Effect::PutChat(rec) => writes.push(ChatWrite::Chat(rec)),
+                Effect::Append(ev) => match sites.get(&ev.chat) {
+                    Some(site) => writes.push(ChatWrite::Event(*site, ev)),
+                    None => tracing::error!(chat = %ev.chat, "an event without its chat summary; not stored"),
+                },
+                Effect::Send(target, out) => sends.push((target, render(&out))),
+                Effect::SetTimer(key, at) => self.timers.set(key, at),
+                Effect::CancelTimer(key) => self.timers.cancel(key),
+            }
+        }
+        let hub = self.hub.clone();
+        let publish = move || {
+            for (target, frame) in &sends {
+                hub.publish(*target, frame);
+            }
+        };
+        let submitted = if writes.is_empty() {
+            self.store.after_pending_writes(publish)
+        } else {
+            let shutdown = self.shutdown.clone();
+            self.store.write_chat_records(writes, move |result| match result {
+                Ok(()) => publish(),
+                Err(e) => {
+                    // Memory and disk disagree now: stop rather than acknowledge what is not stored.
+                    tracing::error!(error = %e, "chat records could not be stored; shutting down");
+                    shutdown.cancel();
+                }
+            })
+        };
+        if let Err(e) = submitted {
+            tracing::error!(error = %e, "the store is closed; switchboard output dropped");
+        }
+    }
+}

@@ -1,0 +1,305 @@
+//! Every WebSocket frame, both directions, as serde types (documented in docs/protocol.md).
+//! Frames are JSON text messages with a "type" field. Clients send `hello` first, with the
+//! protocol version `v`.
+
+use crate::domain::chat::{ChatEvent, ChatRecord};
+use crate::domain::ids::{ChatId, UserId};
+use crate::domain::switchboard::{ErrorCode, Out, Presence};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// The protocol version this server speaks.
+pub const VERSION: u32 = 1;
+
+/// Close codes besides the standard ones (1000 normal, 1001 server going away, 1007 not
+/// UTF-8 text, 1009 frame too large, 1011 server error).
+pub mod close {
+    /// The first frame was not a valid `hello`, or its version is not supported.
+    pub const BAD_HELLO: u16 = 4000;
+    /// Not signed in any more (agent), or the session ended.
+    pub const UNAUTHORIZED: u16 = 4001;
+    /// The campaign does not exist (visitor).
+    pub const UNKNOWN_CAMPAIGN: u16 = 4004;
+    /// The connection did not read its frames fast enough; reconnect and resume.
+    pub const TOO_SLOW: u16 = 4008;
+    /// The connection kept sending faster than allowed.
+    pub const RATE_LIMITED: u16 = 4029;
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Page {
+    #[serde(default)]
+    pub url: String,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub referrer: String,
+}
+
+/// Frames a visitor's widget sends.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum VisitorIn {
+    Hello {
+        v: u32,
+        campaign: u64,
+        #[serde(default)]
+        token: Option<String>,
+        /// The last event seq seen of the open chat, to resume.
+        #[serde(default)]
+        after: Option<u64>,
+        #[serde(default)]
+        page: Option<Page>,
+    },
+    /// Start a chat (or find the open one again) with the pre-chat answers.
+    Start {
+        #[serde(default)]
+        fields: BTreeMap<String, String>,
+    },
+    Message {
+        chat: ChatId,
+        id: String,
+        text: String,
+    },
+    Typing {
+        chat: ChatId,
+        on: bool,
+    },
+    End {
+        chat: ChatId,
+    },
+    Survey {
+        chat: ChatId,
+        rating: u8,
+        #[serde(default)]
+        comment: String,
+    },
+    LeaveMessage {
+        #[serde(default)]
+        name: String,
+        email: String,
+        text: String,
+    },
+    Ping {},
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Resume {
+    pub chat: ChatId,
+    pub after: u64,
+}
+
+/// Frames an agent's console sends.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum AgentIn {
+    Hello {
+        v: u32,
+        /// Chats the console already shows, with the last seq it has of each.
+        #[serde(default)]
+        chats: Vec<Resume>,
+    },
+    Presence {
+        presence: Presence,
+    },
+    Message {
+        chat: ChatId,
+        id: String,
+        text: String,
+    },
+    /// An internal note: agents only, never shown to the visitor.
+    Note {
+        chat: ChatId,
+        id: String,
+        text: String,
+    },
+    Typing {
+        chat: ChatId,
+        on: bool,
+    },
+    End {
+        chat: ChatId,
+    },
+    /// Events of a chat of the agent's site before seq `before` (default: the newest).
+    History {
+        chat: ChatId,
+        #[serde(default)]
+        before: Option<u64>,
+        #[serde(default)]
+        limit: Option<u32>,
+    },
+    Ping {},
+}
+
+/// A colleague as the console lists them.
+#[derive(Clone, Debug, Serialize)]
+pub struct AgentView {
+    pub id: UserId,
+    pub name: String,
+    pub presence: Presence,
+    pub active_chats: u32,
+}
+
+/// Frames the server sends (to visitors and agents).
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame<'a> {
+    /// Answer to a visitor's `hello`.
+    VisitorWelcome {
+        v: u32,
+        /// Keep it: it identifies the visitor on later pages and visits.
+        token: &'a str,
+        visitor: u64,
+        campaign: &'a serde_json::Value,
+        chat: Option<&'a ChatRecord>,
+    },
+    /// Answer to an agent's `hello`.
+    AgentWelcome {
+        v: u32,
+        agent: UserId,
+        name: &'a str,
+        site: u64,
+        presence: Presence,
+        chats: &'a [ChatRecord],
+        agents: &'a [AgentView],
+    },
+    Event(&'a ChatEvent),
+    Ack {
+        chat: ChatId,
+        id: &'a str,
+        seq: u64,
+    },
+    Chat {
+        chat: &'a ChatRecord,
+    },
+    Offline {
+        chat: Option<ChatId>,
+    },
+    Queue {
+        chat: ChatId,
+        position: u32,
+        eta_secs: Option<u32>,
+    },
+    Typing {
+        chat: ChatId,
+        by: &'static str,
+        on: bool,
+    },
+    Presence {
+        agent: UserId,
+        presence: Presence,
+        active_chats: u32,
+    },
+    Assigned {
+        chat: &'a ChatRecord,
+    },
+    History {
+        chat: ChatId,
+        events: &'a [ChatEvent],
+        /// Older events exist.
+        more: bool,
+    },
+    /// A message was left for the site.
+    Left,
+    Error {
+        code: &'a str,
+        message: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        id: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        field: Option<&'a str>,
+    },
+    Pong,
+}
+
+/// A frame ready to send: its JSON, and the chat event it carries (to drop duplicates when a
+/// replay and the live stream overlap).
+#[derive(Clone, Debug)]
+pub struct Frame {
+    pub event: Option<(ChatId, u64)>,
+    pub json: Arc<str>,
+}
+
+impl Frame {
+    pub fn new(f: &ServerFrame<'_>) -> Frame {
+        let event = match f {
+            ServerFrame::Event(e) => Some((e.chat, e.seq)),
+            _ => None,
+        };
+        // Serializing these plain types cannot fail.
+        Frame { event, json: serde_json::to_string(f).expect("frames serialize").into() }
+    }
+
+    pub fn error(code: &str, message: &str, id: Option<&str>, field: Option<&str>) -> Frame {
+        Frame::new(&ServerFrame::Error { code, message, id, field })
+    }
+}
+
+pub fn error_code(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::ChatNotFound => "chat_not_found",
+        ErrorCode::ChatEnded => "chat_ended",
+        ErrorCode::EmptyMessage => "empty_message",
+        ErrorCode::MessageTooLong => "message_too_long",
+        ErrorCode::InvalidRating => "invalid_rating",
+        ErrorCode::NotAllowed => "not_allowed",
+    }
+}
+
+/// The frame for a switchboard output.
+pub fn render(out: &Out) -> Frame {
+    match out {
+        Out::Event(e) => Frame::new(&ServerFrame::Event(e)),
+        Out::Ack { chat, client_id, seq } => Frame::new(&ServerFrame::Ack { chat: *chat, id: client_id, seq: *seq }),
+        Out::Chat(rec) => Frame::new(&ServerFrame::Chat { chat: rec }),
+        Out::Offline { chat } => Frame::new(&ServerFrame::Offline { chat: *chat }),
+        Out::Queue { chat, position, eta_secs } => {
+            Frame::new(&ServerFrame::Queue { chat: *chat, position: *position, eta_secs: *eta_secs })
+        }
+        Out::Typing { chat, by_agent, on } => {
+            Frame::new(&ServerFrame::Typing { chat: *chat, by: if *by_agent { "agent" } else { "visitor" }, on: *on })
+        }
+        Out::Presence { agent, presence, active_chats } => {
+            Frame::new(&ServerFrame::Presence { agent: *agent, presence: *presence, active_chats: *active_chats })
+        }
+        Out::Assigned(rec) => Frame::new(&ServerFrame::Assigned { chat: rec }),
+        Out::Error { code, client_id } => Frame::error(error_code(*code), code.message(), client_id.as_deref(), None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::chat::{Author, EventKind};
+
+    #[test]
+    fn event_frames_flatten_the_event_and_remember_its_seq() {
+        let e = ChatEvent {
+            chat: ChatId(7),
+            seq: 3,
+            at: 1000,
+            client_id: Some("m1".into()),
+            kind: EventKind::Message { author: Author::Visitor, text: "hi".into() },
+        };
+        let f = render(&Out::Event(e));
+        assert_eq!(f.event, Some((ChatId(7), 3)));
+        let v: serde_json::Value = serde_json::from_str(&f.json).expect("json");
+        assert_eq!(v["type"], "event");
+        assert_eq!(v["kind"], "message");
+        assert_eq!(v["author"]["by"], "visitor");
+        assert_eq!(v["seq"], 3);
+        assert_eq!(v["client_id"], "m1");
+    }
+
+    #[test]
+    fn client_frames_reject_unknown_types_and_fields() {
+        assert!(serde_json::from_str::<VisitorIn>(r#"{"type":"hello","v":1,"campaign":3}"#).is_ok());
+        assert!(serde_json::from_str::<VisitorIn>(r#"{"type":"shout"}"#).is_err());
+        assert!(serde_json::from_str::<VisitorIn>(r#"{"type":"ping","x":1}"#).is_err());
+        assert!(serde_json::from_str::<AgentIn>(r#"{"type":"presence","presence":"away"}"#).is_ok());
+        assert!(serde_json::from_str::<AgentIn>(r#"{"type":"presence","presence":"asleep"}"#).is_err());
+    }
+}

@@ -1,0 +1,185 @@
+//! Visitors, chats and their events. The switchboard's records arrive through
+//! `write_chat_records` (group-committed, then announced in order); reads of one site's chats go
+//! through `SiteStore`.
+
+use super::codec::{decode, encode};
+use super::tables::{CAMPAIGN_SITES, CHAT_EVENTS, CHATS, LEFT_MESSAGES, OPEN_CHATS, VISITOR_TOKENS, VISITORS};
+use super::{SiteStore, Store, StoreError, next_id};
+use crate::domain::Millis;
+use crate::domain::chat::{ChatEvent, ChatRecord, ChatStatus, LeftMessage};
+use crate::domain::ids::{CampaignId, ChatId, SiteId, VisitorId};
+use redb::{ReadableTable, WriteTransaction};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct VisitorRecord {
+    pub id: VisitorId,
+    pub site: SiteId,
+    pub created_at: Millis,
+}
+
+/// What the switchboard asks to store.
+#[derive(Clone, Debug)]
+pub enum ChatWrite {
+    Chat(ChatRecord),
+    Event(SiteId, ChatEvent),
+}
+
+fn write_records(txn: &WriteTransaction, writes: &[ChatWrite]) -> Result<(), StoreError> {
+    let mut chats = txn.open_table(CHATS)?;
+    let mut events = txn.open_table(CHAT_EVENTS)?;
+    let mut open = txn.open_table(OPEN_CHATS)?;
+    let mut max_chat = 0;
+    for w in writes {
+        match w {
+            ChatWrite::Chat(c) => {
+                chats.insert((c.site.0, c.id.0), encode(c).as_slice())?;
+                if c.status == ChatStatus::Ended {
+                    open.remove((c.site.0, c.id.0))?;
+                } else {
+                    open.insert((c.site.0, c.id.0), ())?;
+                }
+                max_chat = max_chat.max(c.id.0);
+            }
+            ChatWrite::Event(site, e) => {
+                events.insert((site.0, e.chat.0, e.seq), encode(e).as_slice())?;
+            }
+        }
+    }
+    if max_chat > 0 {
+        let mut meta = txn.open_table(super::tables::META)?;
+        let next = meta.get("next_chat")?.map(|v| v.value()).unwrap_or(1);
+        if max_chat >= next {
+            meta.insert("next_chat", max_chat + 1)?;
+        }
+    }
+    Ok(())
+}
+
+impl Store {
+    /// The site of a campaign (campaign ids are unique across the organization).
+    pub fn campaign_site(&self, campaign: CampaignId) -> Result<Option<SiteId>, StoreError> {
+        self.read(|r| Ok(r.open_table(CAMPAIGN_SITES)?.get(campaign.0)?.map(|v| SiteId(v.value()))))
+    }
+
+    /// A new visitor of `site`, known from now on by the token whose hash is given.
+    pub async fn new_visitor(&self, site: SiteId, token_hash: [u8; 32], now: Millis) -> Result<VisitorId, StoreError> {
+        self.write(move |txn| {
+            let id = VisitorId(next_id(txn, "visitor")?);
+            let rec = VisitorRecord { id, site, created_at: now };
+            txn.open_table(VISITORS)?.insert((site.0, id.0), encode(&rec).as_slice())?;
+            txn.open_table(VISITOR_TOKENS)?.insert(token_hash.as_slice(), (site.0, id.0))?;
+            Ok(id)
+        })
+        .await
+    }
+
+    pub fn visitor_by_token(&self, token_hash: &[u8; 32]) -> Result<Option<(SiteId, VisitorId)>, StoreError> {
+        self.read(|r| {
+            Ok(r.open_table(VISITOR_TOKENS)?.get(token_hash.as_slice())?.map(|v| {
+                let (s, id) = v.value();
+                (SiteId(s), VisitorId(id))
+            }))
+        })
+    }
+
+    /// Store the switchboard's records in the next group commit, then call `then` with the
+    /// result, in order with every other write.
+    pub fn write_chat_records(
+        &self,
+        writes: Vec<ChatWrite>,
+        then: impl FnOnce(Result<(), StoreError>) + Send + 'static,
+    ) -> Result<(), StoreError> {
+        self.0.writer.submit_then(move |txn| write_records(txn, &writes), then)
+    }
+
+    /// Run `f` once everything submitted before is committed (for answers that store nothing
+    /// but must not overtake what was stored before them).
+    pub fn after_pending_writes(&self, f: impl FnOnce() + Send + 'static) -> Result<(), StoreError> {
+        self.0.writer.then(f)
+    }
+
+    /// Every chat not ended, with the client ids of its stored messages, and the next chat id:
+    /// what the switchboard needs after a start.
+    #[allow(clippy::type_complexity)]
+    pub fn open_chats(&self) -> Result<(Vec<(ChatRecord, Vec<(String, u64)>)>, u64), StoreError> {
+        self.read(|r| {
+            let open = r.open_table(OPEN_CHATS)?;
+            let chats = r.open_table(CHATS)?;
+            let events = r.open_table(CHAT_EVENTS)?;
+            let mut out = Vec::new();
+            for entry in open.iter()? {
+                let (site, chat) = entry?.0.value();
+                let Some(v) = chats.get((site, chat))? else { continue };
+                let rec: ChatRecord = decode(v.value())?;
+                let mut ids = Vec::new();
+                for e in events.range((site, chat, 0)..=(site, chat, u64::MAX))? {
+                    let ev: ChatEvent = decode(e?.1.value())?;
+                    if let Some(id) = ev.client_id {
+                        ids.push((id, ev.seq));
+                    }
+                }
+                out.push((rec, ids));
+            }
+            let next = r.open_table(super::tables::META)?.get("next_chat")?.map(|v| v.value()).unwrap_or(1);
+            Ok((out, next))
+        })
+    }
+
+    pub async fn leave_message(&self, mut msg: LeftMessage) -> Result<LeftMessage, StoreError> {
+        self.write(move |txn| {
+            msg.id = next_id(txn, "left_message")?;
+            txn.open_table(LEFT_MESSAGES)?.insert((msg.site.0, msg.id), encode(&msg).as_slice())?;
+            Ok(msg)
+        })
+        .await
+    }
+}
+
+impl SiteStore {
+    pub fn chat(&self, chat: ChatId) -> Result<ChatRecord, StoreError> {
+        let site = self.id();
+        self.store().read(|r| {
+            let t = r.open_table(CHATS)?;
+            let v = t.get((site.0, chat.0))?.ok_or(StoreError::NotFound)?;
+            decode(v.value())
+        })
+    }
+
+    /// Events of a chat with seq > `after`, oldest first, at most `limit`.
+    pub fn chat_events(&self, chat: ChatId, after: u64, limit: usize) -> Result<Vec<ChatEvent>, StoreError> {
+        let site = self.id();
+        self.store().read(|r| {
+            let t = r.open_table(CHAT_EVENTS)?;
+            let start = after.saturating_add(1);
+            t.range((site.0, chat.0, start)..=(site.0, chat.0, u64::MAX))?
+                .take(limit)
+                .map(|e| decode(e?.1.value()))
+                .collect()
+        })
+    }
+
+    /// The `limit` events before seq `before`, oldest first (for history loaded on scroll).
+    pub fn chat_events_before(&self, chat: ChatId, before: u64, limit: usize) -> Result<Vec<ChatEvent>, StoreError> {
+        let site = self.id();
+        self.store().read(|r| {
+            let t = r.open_table(CHAT_EVENTS)?;
+            let mut v: Vec<ChatEvent> = t
+                .range((site.0, chat.0, 0)..(site.0, chat.0, before))?
+                .rev()
+                .take(limit)
+                .map(|e| decode(e?.1.value()))
+                .collect::<Result<_, _>>()?;
+            v.reverse();
+            Ok(v)
+        })
+    }
+
+    pub fn left_messages(&self) -> Result<Vec<LeftMessage>, StoreError> {
+        let site = self.id();
+        self.store().read(|r| {
+            let t = r.open_table(LEFT_MESSAGES)?;
+            t.range((site.0, 0)..=(site.0, u64::MAX))?.map(|e| decode(e?.1.value())).collect()
+        })
+    }
+}

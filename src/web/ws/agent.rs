@@ -1,0 +1,188 @@
+//! `/ws/agent`: the console's connection. Needs a signed-in agent or site admin (the session
+//! cookie) and a browser Origin of this server (against cross-site WebSocket hijacking).
+
+use super::{Socket, Step, bad_frame_message, socket_config, valid_client_id};
+use crate::domain::chat::ChatRecord;
+use crate::domain::ids::{ChatId, SiteId, UserId};
+use crate::domain::model::{Role, User};
+use crate::domain::switchboard::{AgentProfile, Command, Party, Target};
+use crate::realtime::protocol::{AgentIn, AgentView, Frame, ServerFrame, VERSION, close};
+use crate::web::auth::Principal;
+use crate::web::error::WebError;
+use crate::web::state::{AppState, now_ms};
+use poem::http::header;
+use poem::web::Data;
+use poem::web::websocket::WebSocket;
+use poem::{IntoResponse, Request, Response, handler};
+use std::collections::HashMap;
+
+/// Is the request's Origin (if any) this server's? Browsers always send one on WebSocket
+/// upgrades; other clients cannot carry a victim's cookies, so a missing Origin is allowed.
+pub fn origin_allowed(req: &Request, state: &AppState) -> bool {
+    let Some(origin) = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return true };
+    let origin = origin.trim_end_matches('/');
+    let own = state.config.public_url.split('/').take(3).collect::<Vec<_>>().join("/");
+    let host = req.headers().get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let same_host = origin.split_once("://").is_some_and(|(_, authority)| !host.is_empty() && authority == host);
+    origin == own || same_host || state.config.realtime.allowed_origins.iter().any(|o| o == origin)
+}
+
+#[handler]
+pub fn endpoint(ws: WebSocket, req: &Request, state: Data<&AppState>) -> Result<Response, WebError> {
+    if !origin_allowed(req, &state) {
+        tracing::info!(origin = ?req.headers().get(header::ORIGIN), "refused an agent socket from another origin");
+        return Err(WebError::Forbidden("This origin may not open the agent console."));
+    }
+    let Some(p) = req.extensions().get::<Principal>().cloned() else {
+        return Err(WebError::Unauthorized);
+    };
+    if !matches!(p.user.role, Role::Agent | Role::Admin) {
+        return Err(WebError::Forbidden("Only agents and site admins use the console."));
+    }
+    let state = state.clone();
+    Ok(ws
+        .config(socket_config(&state.config))
+        .on_upgrade(move |socket| {
+            let tracker = state.sockets.clone();
+            tracker.track_future(run(Socket::new(socket, state), p))
+        })
+        .into_response())
+}
+
+fn profile(u: &User) -> AgentProfile {
+    AgentProfile { id: u.id, site: u.site, name: u.name.clone(), max_chats: u.max_chats, active: u.active }
+}
+
+async fn run(mut s: Socket, p: Principal) {
+    let (me, site) = (p.user.id, p.user.site);
+    if !hello(&mut s, &p).await {
+        return;
+    }
+    loop {
+        match s.next().await {
+            Step::Text(t) => handle(&mut s, me, site, &t).await,
+            Step::Out(f) => {
+                if !s.deliver(&f).await {
+                    break;
+                }
+            }
+            Step::Tick => {
+                // A password change, a reset or disabling ends the session: and the console.
+                if !matches!(s.state.store.live_session(&p.token_hash, now_ms()), Ok(Some(_))) {
+                    s.close(close::UNAUTHORIZED, "signed out").await;
+                    break;
+                }
+            }
+            Step::Closed => break,
+        }
+    }
+    let conn = s.conn;
+    s.state.realtime.send(Command::AgentDisconnected { agent: me, conn }).await;
+}
+
+async fn hello(s: &mut Socket, p: &Principal) -> bool {
+    let Some(text) = s.first_text().await else { return false };
+    let resume: HashMap<ChatId, u64> = match serde_json::from_str::<AgentIn>(&text) {
+        Ok(AgentIn::Hello { v, chats }) if v == VERSION => chats.into_iter().map(|r| (r.chat, r.after)).collect(),
+        Ok(AgentIn::Hello { .. }) => {
+            s.error("unsupported_version", "This server speaks protocol version 1.", None, None).await;
+            s.close(close::BAD_HELLO, "unsupported version").await;
+            return false;
+        }
+        Ok(_) => {
+            s.error("hello_first", "The first frame must be hello.", None, None).await;
+            s.close(close::BAD_HELLO, "hello first").await;
+            return false;
+        }
+        Err(e) => {
+            s.error("bad_frame", &bad_frame_message(&e), None, None).await;
+            s.close(close::BAD_HELLO, "bad hello").await;
+            return false;
+        }
+    };
+    let state = s.state.clone();
+    let (me, site, conn) = (p.user.id, p.user.site, s.conn);
+    state.realtime.hub.register(
+        conn,
+        &[Target::Conn(conn), Target::Agent(me), Target::SiteAgents(site)],
+        s.tx.clone(),
+        s.slow.clone(),
+    );
+    state.realtime.send(Command::AgentConnected { agent: profile(&p.user), conn }).await;
+    let snapshot = state
+        .realtime
+        .query(move |sb| {
+            let chats: Vec<ChatRecord> = sb.agent_chats(me).iter().filter_map(|c| sb.chat(*c).cloned()).collect();
+            (sb.presence(me), chats, sb.site_agents(site))
+        })
+        .await;
+    let Some((presence, chats, agents)) = snapshot else { return false };
+    let names: HashMap<UserId, String> =
+        state.store.site(site).users().unwrap_or_default().into_iter().map(|u| (u.id, u.name)).collect();
+    let agents: Vec<AgentView> = agents
+        .into_iter()
+        .map(|(id, presence, active_chats)| AgentView {
+            id,
+            name: names.get(&id).cloned().unwrap_or_default(),
+            presence,
+            active_chats,
+        })
+        .collect();
+    let welcome = ServerFrame::AgentWelcome {
+        v: VERSION,
+        agent: me,
+        name: &p.user.name,
+        site: site.0,
+        presence,
+        chats: &chats,
+        agents: &agents,
+    };
+    s.send(&Frame::new(&welcome)).await;
+    for chat in &chats {
+        let after = resume.get(&chat.id).copied().unwrap_or(0);
+        let events = state.store.site(site).chat_events(chat.id, after, usize::MAX).unwrap_or_default();
+        for e in &events {
+            s.deliver(&Frame::new(&ServerFrame::Event(e))).await;
+        }
+    }
+    true
+}
+
+async fn handle(s: &mut Socket, me: UserId, site: SiteId, text: &str) {
+    let frame = match serde_json::from_str::<AgentIn>(text) {
+        Ok(f) => f,
+        Err(e) => return s.error("bad_frame", &bad_frame_message(&e), None, None).await,
+    };
+    let (conn, from) = (s.conn, Party::Agent(me));
+    let rt = s.state.realtime.clone();
+    match frame {
+        AgentIn::Hello { .. } => s.error("already_hello", "Hello was said already.", None, None).await,
+        AgentIn::Ping {} => {
+            s.send(&Frame::new(&ServerFrame::Pong)).await;
+        }
+        AgentIn::Presence { presence } => rt.send(Command::SetPresence { agent: me, conn, presence }).await,
+        AgentIn::Message { chat, id, text } | AgentIn::Note { chat, id, text } if !valid_client_id(&id) => {
+            let _ = (chat, text);
+            s.error("bad_frame", "A message id is 1 to 64 characters.", None, None).await
+        }
+        AgentIn::Message { chat, id, text } => {
+            rt.send(Command::Message { conn, from, chat, client_id: id, text, note: false }).await
+        }
+        AgentIn::Note { chat, id, text } => {
+            rt.send(Command::Message { conn, from, chat, client_id: id, text, note: true }).await
+        }
+        AgentIn::Typing { chat, on } => rt.send(Command::Typing { conn, from, chat, on }).await,
+        AgentIn::End { chat } => rt.send(Command::EndChat { conn, by: from, chat }).await,
+        AgentIn::History { chat, before, limit } => {
+            // Any chat of the agent's own site; the site-bound store handle cannot reach others.
+            let scope = s.state.store.site(site);
+            if scope.chat(chat).is_err() {
+                return s.error("chat_not_found", "No such chat.", None, None).await;
+            }
+            let limit = limit.unwrap_or(50).clamp(1, 200) as usize;
+            let events = scope.chat_events_before(chat, before.unwrap_or(u64::MAX), limit).unwrap_or_default();
+            let more = events.first().is_some_and(|e| e.seq > 1);
+            s.send(&Frame::new(&ServerFrame::History { chat, events: &events, more })).await;
+        }
+    }
+}

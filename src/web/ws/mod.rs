@@ -1,0 +1,252 @@
+//! WebSocket endpoints: the visitor widget's (`/ws/visitor`) and the agent console's
+//! (`/ws/agent`). Each connection is one `select!` loop (`Socket::next`) over our shutdown
+//! token, its too-slow signal, a ping timer, frames from the hub and frames from the client.
+
+pub mod agent;
+pub mod visitor;
+
+use crate::config::Config;
+use crate::domain::ids::{ChatId, ConnId};
+use crate::realtime::protocol::{Frame, close};
+use crate::web::state::AppState;
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use poem::web::websocket::{CloseCode, Message, WebSocketConfig, WebSocketStream};
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// The most a client frame may weigh: a maximal message, JSON-escaped, with its envelope.
+pub fn max_frame_bytes(cfg: &Config) -> usize {
+    (cfg.chat.max_message_bytes * 2 + 1024).max(16 * 1024)
+}
+
+/// Explicit socket limits: small read buffer, no write buffering beyond a bound, and frame and
+/// message caps (the library defaults allow 64 MiB messages and cost ~135 KB per idle socket).
+pub fn socket_config(cfg: &Config) -> WebSocketConfig {
+    let max = max_frame_bytes(cfg);
+    WebSocketConfig::default()
+        .read_buffer_size(4096)
+        .write_buffer_size(0)
+        .max_write_buffer_size(256 * 1024)
+        .max_message_size(Some(max))
+        .max_frame_size(Some(max))
+}
+
+/// A token bucket: `per_sec` frames a second on average, `burst` at once.
+struct Bucket {
+    tokens: f64,
+    per_sec: f64,
+    burst: f64,
+    last: Instant,
+}
+
+impl Bucket {
+    fn allow(&mut self) -> bool {
+        let now = Instant::now();
+        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * self.per_sec).min(self.burst);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// What the connection loop has for its handler next.
+pub enum Step {
+    /// A text frame from the client (already rate-checked).
+    Text(String),
+    /// A frame for the client from the hub.
+    Out(Frame),
+    /// A ping was just sent: a moment for periodic checks.
+    Tick,
+    /// The connection is over (already closed with the right code).
+    Closed,
+}
+
+pub struct Socket {
+    sink: SplitSink<WebSocketStream, Message>,
+    stream: SplitStream<WebSocketStream>,
+    pub conn: ConnId,
+    pub rx: mpsc::Receiver<Frame>,
+    pub tx: mpsc::Sender<Frame>,
+    pub slow: CancellationToken,
+    shutdown: CancellationToken,
+    ping: tokio::time::Interval,
+    ping_every: Duration,
+    last_heard: Instant,
+    bucket: Bucket,
+    refused: u32,
+    /// The last event seq sent per chat, to drop duplicates where a replay meets the live stream.
+    sent: HashMap<ChatId, u64>,
+    pub state: AppState,
+}
+
+impl Socket {
+    pub fn new(socket: WebSocketStream, state: AppState) -> Socket {
+        let (sink, stream) = socket.split();
+        let rt = &state.config.realtime;
+        let (tx, rx) = mpsc::channel(rt.send_queue);
+        let ping_every = Duration::from_secs(rt.ping_secs);
+        let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
+        ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let bucket = Bucket {
+            tokens: f64::from(rt.frames_burst),
+            per_sec: f64::from(rt.frames_per_second),
+            burst: f64::from(rt.frames_burst),
+            last: Instant::now(),
+        };
+        state.metrics.open_sockets.fetch_add(1, Ordering::Relaxed);
+        Socket {
+            sink,
+            stream,
+            conn: state.realtime.new_conn(),
+            rx,
+            tx,
+            slow: CancellationToken::new(),
+            shutdown: state.shutdown.clone(),
+            ping,
+            ping_every,
+            last_heard: Instant::now(),
+            bucket,
+            refused: 0,
+            sent: HashMap::new(),
+            state,
+        }
+    }
+
+    pub async fn send(&mut self, frame: &Frame) -> bool {
+        self.sink.send(Message::Text(frame.json.to_string())).await.is_ok()
+    }
+
+    /// Send a chat event unless this connection sent it already; other frames always.
+    pub async fn deliver(&mut self, frame: &Frame) -> bool {
+        if let Some((chat, seq)) = frame.event {
+            let last = self.sent.entry(chat).or_insert(0);
+            if seq <= *last {
+                return true;
+            }
+            *last = seq;
+        }
+        self.send(frame).await
+    }
+
+    pub async fn error(&mut self, code: &str, message: &str, id: Option<&str>, field: Option<&str>) {
+        self.send(&Frame::error(code, message, id, field)).await;
+    }
+
+    pub async fn close(&mut self, code: u16, reason: &str) {
+        let _ = self.sink.send(Message::Close(Some((CloseCode::from(code), reason.to_string())))).await;
+        let _ = self.sink.close().await;
+    }
+
+    /// The first text frame, within 10 seconds (the `hello`).
+    pub async fn first_text(&mut self) -> Option<String> {
+        let wait = tokio::time::timeout(Duration::from_secs(10), self.stream.next()).await;
+        match wait {
+            Ok(Some(Ok(Message::Text(t)))) => Some(t),
+            Ok(Some(Ok(Message::Close(_)))) | Ok(None) => None,
+            Err(_) => {
+                self.close(close::BAD_HELLO, "expected hello").await;
+                None
+            }
+            Ok(Some(Ok(_))) => {
+                self.close(close::BAD_HELLO, "expected a hello text frame").await;
+                None
+            }
+            Ok(Some(Err(e))) => {
+                self.close_for(&e).await;
+                None
+            }
+        }
+    }
+
+    async fn close_for(&mut self, e: &std::io::Error) {
+        let text = e.to_string();
+        if text.contains("UTF-8") || text.contains("utf-8") {
+            self.close(1007, "text frames must be UTF-8").await;
+        } else if text.contains("too long") || text.contains("Space limit") || text.contains("too big") {
+            self.close(1009, "frame too large").await;
+        } else {
+            tracing::debug!(error = %e, conn = %self.conn, "socket read error");
+        }
+    }
+
+    pub async fn next(&mut self) -> Step {
+        loop {
+            tokio::select! {
+                _ = self.shutdown.cancelled() => {
+                    self.close(1001, "server shutting down").await;
+                    return Step::Closed;
+                }
+                _ = self.slow.cancelled() => {
+                    tracing::info!(conn = %self.conn, "closing a connection that reads too slowly");
+                    self.close(close::TOO_SLOW, "too slow: reconnect and resume").await;
+                    return Step::Closed;
+                }
+                _ = self.ping.tick() => {
+                    if self.last_heard.elapsed() > self.ping_every * 3 {
+                        self.close(1001, "no answer to pings").await;
+                        return Step::Closed;
+                    }
+                    if self.sink.send(Message::Ping(Vec::new())).await.is_err() {
+                        return Step::Closed;
+                    }
+                    return Step::Tick;
+                }
+                frame = self.rx.recv() => match frame {
+                    Some(f) => return Step::Out(f),
+                    None => return Step::Closed,
+                },
+                msg = self.stream.next() => match msg {
+                    None | Some(Ok(Message::Close(_))) => return Step::Closed,
+                    Some(Err(e)) => {
+                        self.close_for(&e).await;
+                        return Step::Closed;
+                    }
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => self.last_heard = Instant::now(),
+                    Some(Ok(Message::Binary(_))) => {
+                        self.close(1003, "text frames only").await;
+                        return Step::Closed;
+                    }
+                    Some(Ok(Message::Text(t))) => {
+                        self.last_heard = Instant::now();
+                        if self.bucket.allow() {
+                            self.refused = 0;
+                            return Step::Text(t);
+                        }
+                        self.refused += 1;
+                        if self.refused > self.state.config.realtime.frames_burst * 2 {
+                            tracing::info!(conn = %self.conn, "closing a connection that keeps flooding");
+                            self.close(close::RATE_LIMITED, "too many frames").await;
+                            return Step::Closed;
+                        }
+                        self.error("rate_limited", "Too many frames: this one was dropped; slow down.", None, None).await;
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        self.state.realtime.hub.unregister(self.conn);
+        self.state.metrics.open_sockets.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A client message id: 1 to 64 visible characters.
+pub fn valid_client_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && !id.chars().any(char::is_control)
+}
+
+/// The description of a frame that could not be read, for the `bad_frame` error.
+pub fn bad_frame_message(e: &serde_json::Error) -> String {
+    format!("This frame could not be read: {e}.")
+}

@@ -1,0 +1,270 @@
+//! `/ws/visitor`: the widget's connection. Open to any origin (the widget runs on the
+//! organization's own sites); the visitor is known by a random token the server issues.
+
+use super::{Socket, Step, bad_frame_message, socket_config, valid_client_id};
+use crate::domain::chat::{ChatStatus, LeftMessage, VisitorInfo};
+use crate::domain::i18n::Message as Text;
+use crate::domain::ids::{CampaignId, ChatId, SiteId, VisitorId};
+use crate::domain::model::{Campaign, FieldKind};
+use crate::domain::switchboard::{ChatTexts, Command, Party, Target};
+use crate::domain::validate;
+use crate::realtime::protocol::{Frame, Page, ServerFrame, VERSION, VisitorIn, close};
+use crate::web::state::{AppState, now_ms, random_hex};
+use poem::web::Data;
+use poem::web::websocket::WebSocket;
+use poem::{IntoResponse, handler};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+#[handler]
+pub fn endpoint(ws: WebSocket, state: Data<&AppState>) -> impl IntoResponse {
+    let state = state.clone();
+    ws.config(socket_config(&state.config)).on_upgrade(move |socket| {
+        let tracker = state.sockets.clone();
+        tracker.track_future(run(Socket::new(socket, state)))
+    })
+}
+
+/// What the widget needs to know of its campaign.
+pub fn campaign_view(c: &Campaign) -> serde_json::Value {
+    json!({
+        "id": c.id,
+        "language": c.language.code(),
+        "messages": {
+            "greeting": c.message(Text::Greeting),
+            "queue": c.message(Text::Queue),
+            "transfer": c.message(Text::Transfer),
+            "offline": c.message(Text::Offline),
+        },
+        "style": { "title": c.style.title, "color": c.style.color, "position": c.style.position },
+        "prechat": c.prechat,
+        "postchat": c.postchat,
+        "proactive": c.proactive,
+    })
+}
+
+struct Visitor {
+    site: SiteId,
+    id: VisitorId,
+    campaign: Campaign,
+    page: Page,
+}
+
+async fn run(mut s: Socket) {
+    let Some(v) = hello(&mut s).await else { return };
+    loop {
+        match s.next().await {
+            Step::Text(t) => handle(&mut s, &v, &t).await,
+            Step::Out(f) => {
+                if !s.deliver(&f).await {
+                    break;
+                }
+            }
+            Step::Tick => {}
+            Step::Closed => break,
+        }
+    }
+}
+
+async fn refuse(s: &mut Socket, code: &str, message: &str, close_code: u16) -> Option<Visitor> {
+    s.error(code, message, None, None).await;
+    s.close(close_code, code).await;
+    None
+}
+
+fn token_hash(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+async fn hello(s: &mut Socket) -> Option<Visitor> {
+    let text = s.first_text().await?;
+    let (v, campaign, token, after, page) = match serde_json::from_str::<VisitorIn>(&text) {
+        Ok(VisitorIn::Hello { v, campaign, token, after, page }) => (v, campaign, token, after, page),
+        Ok(_) => return refuse(s, "hello_first", "The first frame must be hello.", close::BAD_HELLO).await,
+        Err(e) => return refuse(s, "bad_frame", &bad_frame_message(&e), close::BAD_HELLO).await,
+    };
+    if v != VERSION {
+        return refuse(s, "unsupported_version", "This server speaks protocol version 1.", close::BAD_HELLO).await;
+    }
+    let state = s.state.clone();
+    let store = &state.store;
+    let campaign_id = CampaignId(campaign);
+    let found =
+        store.campaign_site(campaign_id).ok().flatten().and_then(|site| store.site(site).campaign(campaign_id).ok());
+    let Some(campaign) = found else {
+        return refuse(s, "unknown_campaign", "There is no such campaign.", close::UNKNOWN_CAMPAIGN).await;
+    };
+    let site = campaign.site;
+    let known = match token.as_deref() {
+        Some(t) => match store.visitor_by_token(&token_hash(t)) {
+            Ok(Some((owner, id))) if owner == site => Some((id, t.to_string())),
+            _ => {
+                s.error("invalid_token", "This visitor token is not valid here; a new one was issued.", None, None)
+                    .await;
+                None
+            }
+        },
+        None => None,
+    };
+    let (id, token) = match known {
+        Some(k) => k,
+        None => {
+            let token = random_hex(32);
+            match store.new_visitor(site, token_hash(&token), now_ms()).await {
+                Ok(id) => (id, token),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot create a visitor");
+                    return refuse(s, "internal", "The server could not register this visitor.", 1011).await;
+                }
+            }
+        }
+    };
+    state.realtime.hub.register(s.conn, &[Target::Conn(s.conn), Target::Visitor(id)], s.tx.clone(), s.slow.clone());
+    let chat = state.realtime.query(move |sb| sb.open_chat(id, campaign_id).cloned()).await.flatten();
+    let view = campaign_view(&campaign);
+    let welcome = Frame::new(&ServerFrame::VisitorWelcome {
+        v: VERSION,
+        token: &token,
+        visitor: id.0,
+        campaign: &view,
+        chat: chat.as_ref(),
+    });
+    s.send(&welcome).await;
+    if let Some(chat) = chat {
+        replay(s, site, chat.id, after.unwrap_or(0)).await;
+        if chat.status == ChatStatus::Queued {
+            let chat_id = chat.id;
+            if let Some(Some((position, eta_secs))) = state.realtime.query(move |sb| sb.queue_position(chat_id)).await {
+                s.send(&Frame::new(&ServerFrame::Queue { chat: chat_id, position, eta_secs })).await;
+            }
+        }
+    }
+    Some(Visitor { site, id, campaign, page: page.unwrap_or_default() })
+}
+
+/// Send the chat's events after `after` that a visitor may see (never notes).
+async fn replay(s: &mut Socket, site: SiteId, chat: ChatId, after: u64) {
+    let events = s.state.store.site(site).chat_events(chat, after, usize::MAX).unwrap_or_default();
+    for e in events.iter().filter(|e| e.kind.visible_to_visitor()) {
+        s.deliver(&Frame::new(&ServerFrame::Event(e))).await;
+    }
+}
+
+async fn handle(s: &mut Socket, v: &Visitor, text: &str) {
+    let frame = match serde_json::from_str::<VisitorIn>(text) {
+        Ok(f) => f,
+        Err(e) => return s.error("bad_frame", &bad_frame_message(&e), None, None).await,
+    };
+    let (conn, from) = (s.conn, Party::Visitor(v.id));
+    let rt = s.state.realtime.clone();
+    match frame {
+        VisitorIn::Hello { .. } => s.error("already_hello", "Hello was said already.", None, None).await,
+        VisitorIn::Ping {} => {
+            s.send(&Frame::new(&ServerFrame::Pong)).await;
+        }
+        VisitorIn::Start { fields } => match prechat(&v.campaign, fields) {
+            Ok(mut info) => {
+                info.page_url = v.page.url.chars().take(2000).collect();
+                info.page_title = v.page.title.chars().take(500).collect();
+                let texts = ChatTexts {
+                    greeting: v.campaign.message(Text::Greeting).to_string(),
+                    queue: v.campaign.message(Text::Queue).to_string(),
+                };
+                let cmd = Command::StartChat {
+                    conn,
+                    site: v.site,
+                    campaign: v.campaign.id,
+                    department: v.campaign.department,
+                    visitor: v.id,
+                    info,
+                    texts,
+                };
+                rt.send(cmd).await;
+            }
+            Err((field, message)) => s.error("invalid_field", &message, None, Some(&field)).await,
+        },
+        VisitorIn::Message { chat, id, text } => {
+            if !valid_client_id(&id) {
+                return s.error("bad_frame", "A message id is 1 to 64 characters.", None, None).await;
+            }
+            rt.send(Command::Message { conn, from, chat, client_id: id, text, note: false }).await;
+        }
+        VisitorIn::Typing { chat, on } => rt.send(Command::Typing { conn, from, chat, on }).await,
+        VisitorIn::End { chat } => rt.send(Command::EndChat { conn, by: from, chat }).await,
+        VisitorIn::Survey { chat, rating, comment } => {
+            rt.send(Command::Survey { conn, visitor: v.id, chat, rating, comment }).await;
+        }
+        VisitorIn::LeaveMessage { name, email, text } => leave_message(s, v, name, email, text).await,
+    }
+}
+
+/// Check the pre-chat answers against the campaign's form; `Err((field, message))`.
+fn prechat(c: &Campaign, mut fields: BTreeMap<String, String>) -> Result<VisitorInfo, (String, String)> {
+    let mut info = VisitorInfo::default();
+    for f in &c.prechat {
+        let value = fields.remove(&f.key).unwrap_or_default().trim().to_string();
+        if value.is_empty() {
+            if f.required {
+                return Err((f.key.clone(), format!("“{}” is required.", f.label)));
+            }
+            continue;
+        }
+        if value.chars().count() > 1000 {
+            return Err((f.key.clone(), format!("“{}” is too long (at most 1000 characters).", f.label)));
+        }
+        if f.kind == FieldKind::Email && validate::email(&value).is_err() {
+            return Err((f.key.clone(), format!("“{}” must be an email address.", f.label)));
+        }
+        match f.key.as_str() {
+            "name" => info.name = value,
+            "email" => info.email = value.to_lowercase(),
+            _ => {
+                info.fields.insert(f.key.clone(), value);
+            }
+        }
+    }
+    // Name and email are kept even when the form does not ask for them (cross-site transfers
+    // carry them); other unknown answers are dropped.
+    for key in ["name", "email"] {
+        if let Some(value) = fields.remove(key) {
+            let value: String = value.trim().chars().take(200).collect();
+            if key == "name" && info.name.is_empty() {
+                info.name = value;
+            } else if key == "email" && info.email.is_empty() && validate::email(&value).is_ok() {
+                info.email = value.to_lowercase();
+            }
+        }
+    }
+    Ok(info)
+}
+
+async fn leave_message(s: &mut Socket, v: &Visitor, name: String, email: String, text: String) {
+    let email = match validate::email(&email) {
+        Ok(e) => e,
+        Err(m) => return s.error("invalid_field", &m, None, Some("email")).await,
+    };
+    let text = text.trim().to_string();
+    if text.is_empty() || text.chars().count() > 4000 {
+        return s.error("invalid_field", "Write a message of at most 4000 characters.", None, Some("text")).await;
+    }
+    let msg = LeftMessage {
+        id: 0,
+        site: v.site,
+        campaign: v.campaign.id,
+        visitor: v.id,
+        name: name.trim().chars().take(200).collect(),
+        email,
+        text,
+        at: now_ms(),
+    };
+    match s.state.store.leave_message(msg).await {
+        Ok(_) => {
+            s.send(&Frame::new(&ServerFrame::Left)).await;
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot store a left message");
+            s.error("internal", "The message could not be stored; try again.", None, None).await;
+        }
+    }
+}
