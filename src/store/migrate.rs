@@ -98,7 +98,7 @@ pub fn run(db: &Database, path: &Path, steps: &[Step]) -> Result<(), StoreError>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use redb::{ReadableTable, TableDefinition};
+    use redb::TableDefinition;
 
     const EXTRA: TableDefinition<u64, u64> = TableDefinition::new("test_extra-1");
 
