@@ -8,7 +8,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 struct Running {
-    child: Child,
+    pub child: Child,
     lines: mpsc::Receiver<String>,
     seen: Vec<String>,
 }
@@ -254,4 +254,73 @@ async fn the_secret_is_private_logs_can_be_json_and_healthcheck_tells_if_the_ser
     let mode = std::fs::metadata(dir.path().join("data/secret.key")).expect("secret.key").permissions().mode();
     assert_eq!(mode & 0o777, 0o600, "secret.key mode {mode:o}");
     assert!(server.terminate().success());
+}
+
+#[tokio::test]
+async fn after_kill_9_in_a_burst_every_acknowledged_message_is_in_the_transcript_in_order() {
+    use serde_json::{Value, json};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config =
+        write_config(dir.path(), "[realtime]\nframes_per_second = 100000\nframes_burst = 100000\nsend_queue = 65536\n");
+    let cfg = config.to_str().expect("utf-8");
+    let (ok, _, err) =
+        run(&["owner", "create", "--email", OWNER_EMAIL, "--config", cfg], Some(&format!("{OWNER_PASSWORD}\n")));
+    assert!(ok, "{err}");
+    let mut server = Running::start(&config);
+    let base = server.base();
+    let owner = Client::new(&base);
+    owner.login_ok(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let o = org(&base, &owner, "Acme").await;
+    let (_agent, _) = agent(&o.agent, json!([])).await;
+    let (mut v, _) = visitor(&base, o.campaign, None, None).await;
+    v.send(json!({"type": "start", "fields": {"name": "Burst"}})).await;
+    let chat = v.until_type("chat").await["chat"]["id"].as_u64().expect("chat id");
+    // A burst of 2000 messages, not waiting for acks; kill -9 after the first 200 acks.
+    for i in 0..2000 {
+        v.send_raw(tokio_tungstenite::tungstenite::Message::text(
+            json!({"type": "message", "chat": chat, "id": format!("m{i}"), "text": format!("m{i}")}).to_string(),
+        ))
+        .await;
+    }
+    let mut acked: Vec<(u64, String)> = vec![];
+    while acked.len() < 200 {
+        let f = v.until_type("ack").await;
+        acked.push((f["seq"].as_u64().expect("seq"), f["id"].as_str().expect("id").to_string()));
+    }
+    Command::new("kill").args(["-KILL", &server.child.id().to_string()]).status().expect("kill");
+    let _ = server.child.wait();
+    // Whatever else was acknowledged before the socket died counts too.
+    while let Ok(Some(Ok(msg))) =
+        tokio::time::timeout(Duration::from_secs(2), futures_util::StreamExt::next(&mut v.ws)).await
+    {
+        if let tokio_tungstenite::tungstenite::Message::Text(t) = msg {
+            let f: Value = serde_json::from_str(&t).unwrap_or(Value::Null);
+            if f["type"] == "ack" {
+                acked.push((f["seq"].as_u64().expect("seq"), f["id"].as_str().expect("id").to_string()));
+            }
+        }
+    }
+    let mut restarted = Running::start(&config);
+    let base = restarted.base();
+    let agent_client = Client::new(&base);
+    agent_client.login_ok("agent@acme.example", "agent-password-1").await;
+    let (mut a, welcome) = agent(&agent_client, json!([])).await;
+    assert_eq!(welcome["chats"][0]["id"], chat, "the chat survived, still the agent's");
+    let last_seq = welcome["chats"][0]["last_seq"].as_u64().expect("last_seq");
+    let mut stored: Vec<(u64, String)> = vec![];
+    while stored.last().map(|s| s.0) != Some(last_seq) {
+        let e = a.until_type("event").await;
+        if e["kind"] == "message" {
+            stored.push((e["seq"].as_u64().expect("seq"), e["text"].as_str().expect("text").to_string()));
+        }
+        if e["seq"].as_u64() == Some(last_seq) {
+            break;
+        }
+    }
+    for (seq, id) in &acked {
+        assert!(stored.contains(&(*seq, id.clone())), "acknowledged {id} (seq {seq}) is missing after the crash");
+    }
+    let order: Vec<u64> = stored.iter().map(|s| s.1[1..].parse().expect("number")).collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "stored in the order sent");
+    assert!(restarted.terminate().success());
 }

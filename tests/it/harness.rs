@@ -247,3 +247,177 @@ pub fn id_after(html: &str, marker: &str) -> u64 {
         })
         .unwrap_or_else(|| panic!("no id after {marker} in page:\n{html}"))
 }
+
+// ---- WebSockets ----
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+pub type WsStream = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+pub struct Ws {
+    pub ws: WsStream,
+    /// Frames read while waiting for another one, in order.
+    pub seen: Vec<Value>,
+}
+
+/// How a connection ended, as the server closed it.
+#[derive(Debug, PartialEq)]
+pub enum Closed {
+    Code(u16),
+    Dropped,
+}
+
+impl Ws {
+    pub async fn connect(url: &str, headers: &[(&'static str, String)]) -> Ws {
+        let mut req = url.into_client_request().expect("request");
+        for (k, v) in headers {
+            req.headers_mut().insert(*k, v.parse().expect("header"));
+        }
+        let (ws, _) = tokio_tungstenite::connect_async(req).await.expect("websocket connects");
+        Ws { ws, seen: vec![] }
+    }
+
+    pub async fn send(&mut self, v: Value) {
+        self.ws.send(Message::text(v.to_string())).await.expect("send");
+    }
+
+    pub async fn send_raw(&mut self, m: Message) {
+        let _ = self.ws.send(m).await;
+    }
+
+    /// The next JSON frame (5 s at most).
+    pub async fn next(&mut self) -> Value {
+        loop {
+            let msg = tokio::time::timeout(std::time::Duration::from_secs(5), self.ws.next())
+                .await
+                .unwrap_or_else(|_| panic!("no frame within 5 s; seen: {:?}", self.seen))
+                .unwrap_or_else(|| panic!("connection ended; seen: {:?}", self.seen))
+                .expect("read");
+            match msg {
+                Message::Text(t) => {
+                    let v: Value = serde_json::from_str(&t).expect("json frame");
+                    self.seen.push(v.clone());
+                    return v;
+                }
+                Message::Close(c) => panic!("closed: {c:?}; seen: {:?}", self.seen),
+                _ => continue,
+            }
+        }
+    }
+
+    /// Read until a frame satisfies `pred`; returns it (others stay in `seen`).
+    pub async fn until(&mut self, pred: impl Fn(&Value) -> bool) -> Value {
+        for _ in 0..500 {
+            let v = self.next().await;
+            if pred(&v) {
+                return v;
+            }
+        }
+        panic!("no such frame among 500; seen: {:?}", self.seen);
+    }
+
+    pub async fn until_type(&mut self, ty: &str) -> Value {
+        self.until(|v| v["type"] == ty).await
+    }
+
+    /// Wait for the server to close; the close code.
+    pub async fn closed(&mut self) -> Closed {
+        loop {
+            match tokio::time::timeout(std::time::Duration::from_secs(10), self.ws.next()).await {
+                Err(_) => panic!("not closed within 10 s; seen: {:?}", self.seen),
+                Ok(None) | Ok(Some(Err(_))) => return Closed::Dropped,
+                Ok(Some(Ok(Message::Close(c)))) => {
+                    return c.map(|c| Closed::Code(c.code.into())).unwrap_or(Closed::Dropped);
+                }
+                Ok(Some(Ok(Message::Text(t)))) => self.seen.push(serde_json::from_str(&t).unwrap_or(Value::Null)),
+                Ok(Some(Ok(_))) => {}
+            }
+        }
+    }
+
+    /// Frames received so far of a type.
+    pub fn seen_of(&self, ty: &str) -> Vec<&Value> {
+        self.seen.iter().filter(|v| v["type"] == ty).collect()
+    }
+}
+
+pub fn ws_url(base: &str, path: &str) -> String {
+    format!("{}{path}", base.replacen("http", "ws", 1))
+}
+
+/// A visitor's widget: hello on `campaign` (with a token to come back).
+pub async fn visitor(base: &str, campaign: u64, token: Option<&str>, after: Option<u64>) -> (Ws, Value) {
+    let mut ws = Ws::connect(&ws_url(base, "/ws/visitor"), &[]).await;
+    ws.send(json!({"type": "hello", "v": 1, "campaign": campaign, "token": token, "after": after, "page": {"url": "https://shop.example/cart", "title": "Cart"}})).await;
+    let welcome = ws.until_type("visitor_welcome").await;
+    (ws, welcome)
+}
+
+/// An agent's console, signed in through `client`'s cookies.
+pub async fn agent(client: &Client, resume: Value) -> (Ws, Value) {
+    let origin = client.base.clone();
+    let mut ws =
+        Ws::connect(&ws_url(&client.base, "/ws/agent"), &[("cookie", client.cookie_header()), ("origin", origin)])
+            .await;
+    ws.send(json!({"type": "hello", "v": 1, "chats": resume})).await;
+    let welcome = ws.until_type("agent_welcome").await;
+    (ws, welcome)
+}
+
+/// A site with a department "Desk", an agent in it and a campaign whose pre-chat form
+/// requires "name", built through the admin pages.
+pub struct Org {
+    pub site: u64,
+    pub campaign: u64,
+    pub agent_id: u64,
+    pub agent: Client,
+}
+
+pub async fn org(base: &str, owner: &Client, name: &str) -> Org {
+    let site = create_site(owner, name).await;
+    owner.post(&format!("/admin/sites/{site}/departments"), &[("name", "Desk"), ("rule", "round_robin")]).await;
+    let dept = id_after(
+        &owner.get(&format!("/admin/sites/{site}/departments")).await.body,
+        &format!("/admin/sites/{site}/departments/"),
+    );
+    let email = format!("agent@{}.example", name.to_lowercase());
+    let d = dept.to_string();
+    let agent_id = create_person(owner, site, &format!("{name} Agent"), &email, "agent", "agent-password-1").await;
+    owner
+        .post(
+            &format!("/admin/sites/{site}/departments/{dept}"),
+            &[("name", "Desk"), ("rule", "round_robin"), ("members", &agent_id.to_string())],
+        )
+        .await
+        .assert_redirect(&format!("/admin/sites/{site}/departments"));
+    owner
+        .post(
+            &format!("/admin/sites/{site}/campaigns"),
+            &[
+                ("name", "Main"),
+                ("language", "en"),
+                ("department", &d),
+                ("color", "#123456"),
+                ("field_key", "name"),
+                ("field_label", "Your name"),
+                ("field_kind", "text"),
+                ("field_required", "yes"),
+                ("postchat_enabled", "on"),
+                ("proactive_mode", "disabled"),
+                ("proactive_after_secs", "0"),
+                ("reinvite_after_mins", "0"),
+            ],
+        )
+        .await
+        .assert_redirect(&format!("/admin/sites/{site}/campaigns"));
+    let campaign = id_after(
+        &owner.get(&format!("/admin/sites/{site}/campaigns")).await.body,
+        &format!("/admin/sites/{site}/campaigns/"),
+    );
+    let agent = Client::new(base);
+    agent.login_ok(&email, "agent-password-1").await;
+    Org { site, campaign, agent_id, agent }
+}

@@ -6,6 +6,7 @@ mod harness;
 mod admin;
 mod auth;
 mod cli;
+mod live;
 mod ops;
 mod tenancy;
 mod tls;
