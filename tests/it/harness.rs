@@ -291,11 +291,8 @@ impl Ws {
     /// The next JSON frame (5 s at most).
     pub async fn next(&mut self) -> Value {
         loop {
-            let msg = tokio::time::timeout(std::time::Duration::from_secs(5), self.ws.next())
-                .await
-                .unwrap_or_else(|_| panic!("no frame within 5 s; seen: {:?}", self.seen))
-                .unwrap_or_else(|| panic!("connection ended; seen: {:?}", self.seen))
-                .expect("read");
+            let next = tokio::time::timeout(std::time::Duration::from_secs(5), self.ws.next()).await;
+            let Ok(Some(Ok(msg))) = next else { panic!("no frame within 5 s ({next:?}); seen: {:?}", self.seen) };
             match msg {
                 Message::Text(t) => {
                     let v: Value = serde_json::from_str(&t).expect("json frame");
@@ -370,9 +367,7 @@ pub async fn agent(client: &Client, resume: Value) -> (Ws, Value) {
 /// A site with a department "Desk", an agent in it and a campaign whose pre-chat form
 /// requires "name", built through the admin pages.
 pub struct Org {
-    pub site: u64,
     pub campaign: u64,
-    pub agent_id: u64,
     pub agent: Client,
 }
 
@@ -419,5 +414,5 @@ pub async fn org(base: &str, owner: &Client, name: &str) -> Org {
     );
     let agent = Client::new(base);
     agent.login_ok(&email, "agent-password-1").await;
-    Org { site, campaign, agent_id, agent }
+    Org { campaign, agent }
 }

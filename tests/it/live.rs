@@ -197,7 +197,7 @@ async fn bad_frames_get_documented_errors_and_close_codes() {
     let (mut v, welcome) = visitor(&s.base, o.campaign, None, None).await;
     // A token of another site's visitor is refused and replaced.
     let foreign = visitor(&s.base, other.campaign, None, None).await.1["token"].as_str().expect("token").to_string();
-    let (mut w, again) = visitor(&s.base, o.campaign, Some(&foreign), None).await;
+    let (w, again) = visitor(&s.base, o.campaign, Some(&foreign), None).await;
     assert_eq!(w.seen_of("error")[0]["code"], "invalid_token");
     assert_ne!(again["token"], foreign);
     assert_ne!(again["visitor"], welcome["visitor"]);
