@@ -1,0 +1,221 @@
+//! Chats: starting one, messages and notes (exactly once), ending, the survey, event numbering.
+
+use super::*;
+
+impl Switchboard {
+    // ---- chats ----
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn start_chat(
+        &mut self,
+        conn: ConnId,
+        site: SiteId,
+        campaign: CampaignId,
+        department: Option<DepartmentId>,
+        visitor: VisitorId,
+        info: VisitorInfo,
+        texts: ChatTexts,
+        now: Millis,
+        fx: &mut Fx,
+    ) {
+        if let Some(c) = self.open_by_visitor.get(&(visitor, campaign)).and_then(|id| self.chats.get(id)) {
+            fx.send(Target::Conn(conn), Out::Chat(c.rec.clone()));
+            return;
+        }
+        if !self.site_available(site) {
+            fx.send(Target::Conn(conn), Out::Offline { chat: None });
+            return;
+        }
+        // A department that is not (or no longer) known to the directory: the site queue.
+        let department = department.filter(|d| self.queues.contains_key(&(site, Some(*d))));
+        let id = ChatId(self.next_chat);
+        self.next_chat += 1;
+        let rec = ChatRecord {
+            id,
+            site,
+            campaign,
+            visitor,
+            department,
+            status: ChatStatus::Queued,
+            agent: None,
+            info,
+            created_at: now,
+            queued_at: now,
+            assigned_at: None,
+            ended_at: None,
+            ended_by: None,
+            last_seq: 0,
+            survey: None,
+        };
+        self.chats.insert(id, Chat { rec, client_ids: HashMap::new() });
+        self.open_by_visitor.insert((visitor, campaign), id);
+        fx.touched.insert(id);
+        if !texts.greeting.is_empty() {
+            self.append(id, EventKind::System { text: texts.greeting }, None, now, fx);
+        }
+        self.append(id, EventKind::Queued { department }, None, now, fx);
+        self.queue_mut((site, department)).waiting.push_back(id);
+        if let Some(c) = self.chats.get(&id) {
+            fx.send(Target::Visitor(visitor), Out::Chat(c.rec.clone()));
+        }
+        self.dispatch(site, now, fx);
+        if self.chats.get(&id).is_some_and(|c| c.rec.status == ChatStatus::Queued) {
+            if !texts.queue.is_empty() {
+                self.append(id, EventKind::System { text: texts.queue }, None, now, fx);
+            }
+            if self.cfg.max_queue_wait_ms > 0 {
+                fx.out.push(Effect::SetTimer(TimerKey::QueueWait(id), now + self.cfg.max_queue_wait_ms));
+            }
+            self.announce_queue((site, department), fx);
+        }
+    }
+
+    /// Check that `party` may act on `chat`: the chat's visitor, or its agent.
+    pub(super) fn check_party(&self, chat: ChatId, party: Party) -> Result<(), ErrorCode> {
+        let c = self.chats.get(&chat).ok_or(ErrorCode::ChatNotFound)?;
+        let ok = match party {
+            Party::Visitor(v) => c.rec.visitor == v,
+            Party::Agent(a) => c.rec.agent == Some(a),
+        };
+        if ok { Ok(()) } else { Err(ErrorCode::ChatNotFound) }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn message(
+        &mut self,
+        conn: ConnId,
+        from: Party,
+        chat: ChatId,
+        client_id: String,
+        text: String,
+        note: bool,
+        now: Millis,
+        fx: &mut Fx,
+    ) {
+        let err =
+            |fx: &mut Fx, code| fx.send(Target::Conn(conn), Out::Error { code, client_id: Some(client_id.clone()) });
+        if let Err(code) = self.check_party(chat, from) {
+            return err(fx, code);
+        }
+        let Some(c) = self.chats.get(&chat) else { return err(fx, ErrorCode::ChatNotFound) };
+        if let Some(seq) = c.client_ids.get(&client_id) {
+            // A resend: acknowledge again, store nothing.
+            fx.send(Target::Conn(conn), Out::Ack { chat, client_id, seq: *seq });
+            return;
+        }
+        if c.rec.status == ChatStatus::Ended {
+            return err(fx, ErrorCode::ChatEnded);
+        }
+        let text = text.trim().to_string();
+        if text.is_empty() {
+            return err(fx, ErrorCode::EmptyMessage);
+        }
+        if text.len() > self.cfg.max_message_bytes {
+            return err(fx, ErrorCode::MessageTooLong);
+        }
+        let kind = match from {
+            Party::Visitor(_) if note => return err(fx, ErrorCode::NotAllowed),
+            Party::Visitor(_) => EventKind::Message { author: Author::Visitor, text },
+            Party::Agent(a) => {
+                let name = self.agents.get(&a).map(|x| x.profile.name.clone()).unwrap_or_default();
+                if note {
+                    EventKind::Note { agent: a, name, text }
+                } else {
+                    EventKind::Message { author: Author::Agent { agent: a, name }, text }
+                }
+            }
+        };
+        let seq = self.append(chat, kind, Some(client_id.clone()), now, fx);
+        if let Some(c) = self.chats.get_mut(&chat) {
+            c.client_ids.insert(client_id.clone(), seq);
+        }
+        fx.send(Target::Conn(conn), Out::Ack { chat, client_id, seq });
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn survey(
+        &mut self,
+        conn: ConnId,
+        visitor: VisitorId,
+        chat: ChatId,
+        rating: u8,
+        comment: String,
+        now: Millis,
+        fx: &mut Fx,
+    ) {
+        let err = |fx: &mut Fx, code| fx.send(Target::Conn(conn), Out::Error { code, client_id: None });
+        let Some(c) = self.chats.get(&chat).filter(|c| c.rec.visitor == visitor) else {
+            return err(fx, ErrorCode::ChatNotFound);
+        };
+        if c.rec.status != ChatStatus::Ended || c.rec.survey.is_some() {
+            return err(fx, ErrorCode::NotAllowed);
+        }
+        if !(1..=5).contains(&rating) {
+            return err(fx, ErrorCode::InvalidRating);
+        }
+        let comment: String = comment.trim().chars().take(1000).collect();
+        if let Some(c) = self.chats.get_mut(&chat) {
+            c.rec.survey = Some(crate::domain::chat::Survey { rating, comment: comment.clone() });
+        }
+        self.append(chat, EventKind::Survey { rating, comment }, None, now, fx);
+    }
+
+    /// Append an event with the chat's next sequence number and send it to who may see it.
+    pub(super) fn append(
+        &mut self,
+        chat: ChatId,
+        kind: EventKind,
+        client_id: Option<String>,
+        now: Millis,
+        fx: &mut Fx,
+    ) -> u64 {
+        let Some(c) = self.chats.get_mut(&chat) else { return 0 };
+        c.rec.last_seq += 1;
+        let event = ChatEvent { chat, seq: c.rec.last_seq, at: now, client_id, kind };
+        if event.kind.visible_to_visitor() {
+            fx.send(Target::Visitor(c.rec.visitor), Out::Event(event.clone()));
+        }
+        if let Some(a) = c.rec.agent {
+            fx.send(Target::Agent(a), Out::Event(event.clone()));
+        }
+        fx.touched.insert(chat);
+        let seq = event.seq;
+        fx.out.push(Effect::Append(event));
+        seq
+    }
+
+    pub(super) fn end(&mut self, chat: ChatId, by: EndedBy, now: Millis, fx: &mut Fx) {
+        let Some(c) = self.chats.get_mut(&chat) else { return };
+        if c.rec.status == ChatStatus::Ended {
+            return;
+        }
+        let was_queued = c.rec.status == ChatStatus::Queued;
+        let key = (c.rec.site, c.rec.department);
+        let (visitor, campaign, agent) = (c.rec.visitor, c.rec.campaign, c.rec.agent);
+        self.append(chat, EventKind::Ended { by }, None, now, fx);
+        if let Some(c) = self.chats.get_mut(&chat) {
+            c.rec.status = ChatStatus::Ended;
+            c.rec.ended_at = Some(now);
+            c.rec.ended_by = Some(by);
+        }
+        self.open_by_visitor.remove(&(visitor, campaign));
+        self.ended.push_back(chat);
+        while self.ended.len() > KEEP_ENDED {
+            if let Some(old) = self.ended.pop_front() {
+                self.chats.remove(&old);
+            }
+        }
+        if was_queued {
+            if let Some(q) = self.queues.get_mut(&key) {
+                q.waiting.retain(|id| *id != chat);
+            }
+            fx.out.push(Effect::CancelTimer(TimerKey::QueueWait(chat)));
+            self.announce_queue(key, fx);
+        }
+        if let Some(a) = agent.and_then(|a| self.agents.get_mut(&a)) {
+            a.chats.remove(&chat);
+            let (id, presence, n, site) = (a.profile.id, a.presence, a.chats.len() as u32, a.profile.site);
+            fx.send(Target::SiteAgents(site), Out::Presence { agent: id, presence, active_chats: n });
+        }
+    }
+}
