@@ -16,7 +16,7 @@ pub mod ops;
 pub mod state;
 pub mod ws;
 
-use admin::{agents, campaigns, departments, groups, settings, sites};
+use admin::{agents, campaigns, departments, groups, messages, settings, sites};
 use poem::middleware::{CatchPanic, CookieJarManager};
 use poem::web::Redirect;
 use poem::{Endpoint, EndpointExt, Route, get, handler, post};
@@ -75,6 +75,7 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .at(format!("{SITE}/campaigns/:id<\\d+>"), get(campaigns::edit_page).post(campaigns::update))
         .at(format!("{SITE}/campaigns/:id<\\d+>/delete"), post(campaigns::delete))
         .at(format!("{SITE}/settings"), get(settings::show).post(settings::save))
+        .at(format!("{SITE}/messages"), get(messages::list))
         // --- real time ---
         .at("/ws/visitor", get(ws::visitor::endpoint))
         .at("/ws/agent", get(ws::agent::endpoint))

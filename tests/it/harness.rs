@@ -367,6 +367,7 @@ pub async fn agent(client: &Client, resume: Value) -> (Ws, Value) {
 /// A site with a department "Desk", an agent in it and a campaign whose pre-chat form
 /// requires "name", built through the admin pages.
 pub struct Org {
+    pub site: u64,
     pub campaign: u64,
     pub agent: Client,
 }
@@ -414,5 +415,5 @@ pub async fn org(base: &str, owner: &Client, name: &str) -> Org {
     );
     let agent = Client::new(base);
     agent.login_ok(&email, "agent-password-1").await;
-    Org { campaign, agent }
+    Org { site, campaign, agent }
 }

@@ -30,8 +30,19 @@ async fn a_visitor_is_queued_taken_by_an_agent_chats_ends_and_rates() {
     assert_eq!(err["field"], "name");
     v.send(json!({"type": "start", "fields": {"name": "Vera"}})).await;
     assert!(v.until_type("offline").await["chat"].is_null());
-    v.send(json!({"type": "leave_message", "name": "Vera", "email": "vera@example.com", "text": "Call me"})).await;
+    v.send(json!({"type": "leave_message", "name": "Vera", "email": "not-an-email", "text": "Call me"})).await;
+    assert_eq!(v.until_type("error").await["field"], "email");
+    v.send(
+        json!({"type": "leave_message", "name": "<b>Vera</b>", "email": "vera@example.com", "text": "Call me\nplease"}),
+    )
+    .await;
     v.until_type("left").await;
+    let left = owner.get(&format!("/admin/sites/{}/messages", o.site)).await;
+    left.assert_ok()
+        .assert_contains("vera@example.com")
+        .assert_contains("Call me\nplease")
+        .assert_contains("&#60;b&#62;Vera");
+    assert!(!left.body.contains("<b>Vera"), "names are shown as text");
 
     // The agent comes online, goes away; a chat then waits in the queue.
     let (mut a, aw) = agent(&o.agent, json!([])).await;

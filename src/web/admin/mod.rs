@@ -5,6 +5,7 @@ pub mod agents;
 pub mod campaigns;
 pub mod departments;
 pub mod groups;
+pub mod messages;
 pub mod settings;
 pub mod sites;
 
