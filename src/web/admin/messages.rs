@@ -53,7 +53,7 @@ pub fn list(
     let scope = p.admin_scope(&state, site)?;
     let mut rows: Vec<MessageRow> =
         scope.left_messages()?.into_iter().map(|m| MessageRow { when: utc(m.at), msg: m }).collect();
-    rows.sort_by(|a, b| b.msg.at.cmp(&a.msg.at));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.msg.at));
     let list = Paged::new(rows, &q, format!("/admin/sites/{site}/messages"), |r| {
         vec![r.msg.name.as_str(), r.msg.email.as_str(), r.msg.text.as_str()]
     });
