@@ -297,3 +297,40 @@ async fn an_agent_who_leaves_hands_waiting_visitors_the_leave_a_message_form() {
         v.seen
     );
 }
+
+#[tokio::test]
+async fn text_that_is_not_utf8_closes_with_1007() {
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+    let s = TestServer::start().await;
+    let owner = s.owner().await;
+    let o = org(&s.base, &owner, "Acme").await;
+    let (mut v, _) = visitor(&s.base, o.campaign, None, None).await;
+    let bad = Frame::message(vec![0x7b, 0xff, 0xfe, 0x7d], OpCode::Data(Data::Text), true);
+    v.send_raw(Message::Frame(bad)).await;
+    assert_eq!(v.closed().await, Closed::Code(1007));
+}
+
+#[tokio::test]
+async fn a_server_shutdown_closes_sockets_with_1001_after_finishing_commits() {
+    let s = TestServer::start().await;
+    let owner = s.owner().await;
+    let o = org(&s.base, &owner, "Acme").await;
+    let (mut a, _) = agent(&o.agent, json!([])).await;
+    let (mut v, _) = visitor(&s.base, o.campaign, None, None).await;
+    v.send(json!({"type": "start", "fields": {"name": "Late"}})).await;
+    let chat = chat_id(&v.until_type("chat").await);
+    a.until_type("assigned").await;
+    v.send(json!({"type": "message", "chat": chat, "id": "last", "text": "last words"})).await;
+    v.until_type("ack").await;
+    let dir = s.stop().await;
+    assert_eq!(v.closed().await, Closed::Code(1001));
+    assert_eq!(a.closed().await, Closed::Code(1001));
+    // Everything acknowledged is there after the restart.
+    let s = TestServer::start_in(dir, "").await;
+    let agent_client = Client::new(&s.base);
+    agent_client.login_ok("agent@acme.example", "agent-password-1").await;
+    let (mut a, welcome) = agent(&agent_client, json!([])).await;
+    assert_eq!(welcome["chats"][0]["id"], chat);
+    a.until(|f: &Value| f["type"] == "event" && f["text"] == "last words").await;
+}
