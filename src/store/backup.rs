@@ -1,0 +1,158 @@
+//! Online backup and offline restore. A backup copies every table inside one read transaction
+//! (a consistent snapshot; writers are not blocked) into a new file. A restore replaces the
+//! store file with a backup while the server is stopped, keeping the replaced file beside it.
+
+use super::{Store, StoreError, db_path, migrate, tables};
+use redb::{Database, DatabaseError, ReadableDatabase, ReadableTable, TableError};
+use std::path::{Path, PathBuf};
+
+/// Copy each listed table from the read transaction `$r` to the write transaction `$w`.
+macro_rules! copy_tables {
+    ($r:expr, $w:expr, $($t:expr),* $(,)?) => {$(
+        match $r.open_table($t) {
+            Ok(src) => {
+                let mut dst = $w.open_table($t)?;
+                for entry in src.iter()? {
+                    let (k, v) = entry?;
+                    dst.insert(k.value(), v.value())?;
+                }
+            }
+            Err(TableError::TableDoesNotExist(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    )*};
+}
+
+impl Store {
+    /// Write a consistent copy of the whole store to `dest` (which must not exist). Blocking:
+    /// call it off the async threads. Returns the size in bytes.
+    pub fn backup_to(&self, dest: &Path) -> Result<u64, StoreError> {
+        if dest.exists() {
+            return Err(StoreError::Storage(format!("{} exists already", dest.display())));
+        }
+        let partial = dest.with_extension("partial");
+        let _ = std::fs::remove_file(&partial);
+        let out = Database::create(&partial)?;
+        let r = self.0.db.begin_read()?;
+        let w = out.begin_write()?;
+        copy_tables!(
+            r,
+            w,
+            tables::META,
+            tables::SITES,
+            tables::GROUPS,
+            tables::USERS,
+            tables::USER_EMAILS,
+            tables::DEPARTMENTS,
+            tables::CAMPAIGNS,
+            tables::SESSIONS,
+            tables::CAMPAIGN_SITES,
+            tables::VISITORS,
+            tables::VISITOR_TOKENS,
+            tables::CHATS,
+            tables::CHAT_EVENTS,
+            tables::OPEN_CHATS,
+            tables::LEFT_MESSAGES,
+        );
+        w.commit()?;
+        drop(r);
+        drop(out);
+        std::fs::rename(&partial, dest).map_err(|e| StoreError::Storage(format!("cannot finish {}: {e}", dest.display())))?;
+        Ok(std::fs::metadata(dest).map(|m| m.len()).unwrap_or(0))
+    }
+}
+
+/// Check that `file` is a Parley store this version can open: the schema version it holds.
+pub fn check_backup(file: &Path) -> Result<u64, StoreError> {
+    let db = match Database::open(file) {
+        Ok(db) => db,
+        Err(DatabaseError::DatabaseAlreadyOpen) => return Err(StoreError::Locked(file.to_path_buf())),
+        Err(e) => return Err(StoreError::Storage(format!("{} is not a Parley store: {e}", file.display()))),
+    };
+    let version = migrate::version(&db)?;
+    let known = migrate::latest(migrate::STEPS);
+    if version == 0 {
+        return Err(StoreError::Storage(format!("{} is not a Parley store (no schema version)", file.display())));
+    }
+    if version > known {
+        return Err(StoreError::TooNew { path: file.to_path_buf(), found: version, known });
+    }
+    Ok(version)
+}
+
+/// Replace the store in `data_dir` with `file` (server stopped). The replaced store is kept as
+/// `parley.redb.before-restore-<stamp>`; returns that path (None when there was no store).
+pub fn restore(data_dir: &Path, file: &Path, stamp: &str) -> Result<Option<PathBuf>, StoreError> {
+    check_backup(file)?;
+    let current = db_path(data_dir);
+    if current.exists() {
+        // Opening proves no server holds the store.
+        match Database::create(&current) {
+            Ok(db) => drop(db),
+            Err(DatabaseError::DatabaseAlreadyOpen) => return Err(StoreError::Locked(current)),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let io = |what: &str, e: std::io::Error| StoreError::Storage(format!("cannot {what}: {e}"));
+    std::fs::create_dir_all(data_dir).map_err(|e| io("create the data directory", e))?;
+    let incoming = data_dir.join("parley.redb.restoring");
+    std::fs::copy(file, &incoming).map_err(|e| io("copy the backup", e))?;
+    let kept = if current.exists() {
+        let kept = current.with_extension(format!("redb.before-restore-{stamp}"));
+        std::fs::rename(&current, &kept).map_err(|e| io("move the current store aside", e))?;
+        Some(kept)
+    } else {
+        None
+    };
+    std::fs::rename(&incoming, &current).map_err(|e| io("put the backup in place", e))?;
+    Ok(kept)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use redb::TableHandle;
+
+    #[tokio::test]
+    async fn a_backup_holds_every_table_and_restores_over_a_newer_store() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = dir.path().join("data");
+        std::fs::create_dir_all(&data).expect("mkdir");
+        let store = Store::open(&data).expect("open");
+        store.create_site("Acme".into(), 1).await.expect("site");
+        let backup = dir.path().join("b.redb");
+        assert!(store.backup_to(&backup).expect("backup") > 0);
+        assert!(store.backup_to(&backup).is_err(), "never overwrites");
+        store.create_site("Later".into(), 2).await.expect("site");
+        // Every table of the store is in the backup (a table added later must be added to the copy).
+        let names = |db: &Database| -> Vec<String> {
+            let r = db.begin_read().expect("read");
+            let mut v: Vec<String> = r.list_tables().expect("tables").map(|t| t.name().to_string()).collect();
+            v.sort();
+            v
+        };
+        let copy = Database::open(&backup).expect("open backup");
+        assert_eq!(names(&copy), names(&store.0.db));
+        drop(copy);
+        assert!(matches!(restore(&data, &backup, "t"), Err(StoreError::Locked(_))), "not while the store is open");
+        store.close().await;
+        drop(store);
+        let kept = restore(&data, &backup, "t").expect("restore").expect("kept");
+        assert!(kept.exists());
+        let store = Store::open(&data).expect("reopen");
+        let sites: Vec<String> = store.list_sites().expect("sites").into_iter().map(|s| s.name).collect();
+        assert_eq!(sites, vec!["Acme"]);
+    }
+
+    #[test]
+    fn restore_refuses_what_is_not_a_parley_store() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let junk = dir.path().join("junk.redb");
+        std::fs::write(&junk, b"hello").expect("write");
+        assert!(restore(&dir.path().join("data"), &junk, "t").is_err());
+        let empty = dir.path().join("empty.redb");
+        drop(Database::create(&empty).expect("create"));
+        let err = restore(&dir.path().join("data"), &empty, "t").expect_err("refused");
+        assert!(err.to_string().contains("not a Parley store"), "{err}");
+    }
+}
