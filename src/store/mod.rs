@@ -2,6 +2,7 @@
 //! pending write into one durable transaction (group commit), and reads straight from MVCC
 //! snapshots. Site-owned data is reached through [`SiteStore`], a handle bound to one site.
 
+pub mod backup;
 mod chats;
 mod codec;
 pub mod migrate;
