@@ -47,3 +47,6 @@ cargo test --locked
 
 echo "== browser tests (headless Chromium)"
 PARLEY_BIN="$PWD/target/x86_64-unknown-linux-gnu/debug/parley" bash tests/browser/run.sh
+
+echo "== packaging (.deb, systemd unit, container image)"
+$SUDO bash tests/packaging/run.sh
