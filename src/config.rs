@@ -31,6 +31,8 @@ struct FileConfig {
     #[serde(default)]
     limits: LimitsSection,
     #[serde(default)]
+    backup: BackupSection,
+    #[serde(default)]
     chat: ChatSection,
     #[serde(default)]
     realtime: RealtimeSection,
@@ -52,6 +54,29 @@ struct ServerSection {
 struct StorageSection {
     #[serde(default = "default_data_dir")]
     data_dir: Spanned<PathBuf>,
+    #[serde(default)]
+    transcript_retention_days: u32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BackupSection {
+    #[serde(default = "yes")]
+    daily: bool,
+    #[serde(default = "default_backup_at")]
+    at_utc: Spanned<String>,
+    #[serde(default = "default_keep")]
+    keep: Spanned<u32>,
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_backup_at() -> Spanned<String> {
+    Spanned::new(0..0, "03:00".into())
+}
+fn default_keep() -> Spanned<u32> {
+    Spanned::new(0..0, 7)
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -162,7 +187,16 @@ macro_rules! section_defaults {
         }
     )*};
 }
-section_defaults!(ServerSection, StorageSection, LogSection, AuthSection, LimitsSection, ChatSection, RealtimeSection);
+section_defaults!(
+    ServerSection,
+    StorageSection,
+    BackupSection,
+    LogSection,
+    AuthSection,
+    LimitsSection,
+    ChatSection,
+    RealtimeSection
+);
 
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
@@ -195,6 +229,24 @@ pub struct Config {
     pub max_body_bytes: usize,
     pub chat: ChatLimits,
     pub realtime: RealtimeLimits,
+    /// 0: keep transcripts forever.
+    pub transcript_retention_days: u32,
+    pub backup: BackupPolicy,
+}
+
+#[derive(Clone, Debug)]
+pub struct BackupPolicy {
+    pub daily: bool,
+    /// Minutes after midnight UTC.
+    pub at_minute: u32,
+    pub keep: u32,
+}
+
+impl Config {
+    /// Where backups go.
+    pub fn backup_dir(&self) -> PathBuf {
+        self.data_dir.join("backups")
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -350,6 +402,12 @@ impl FileConfig {
             src.at(&realtime.ping_secs),
             "5 to 300",
         )?;
+        range_check(
+            chat.max_queue_wait_secs <= 7 * 86_400,
+            "[chat] max_queue_wait_secs",
+            String::new(),
+            "0 to 604800",
+        )?;
         let mut allowed_origins = Vec::new();
         for o in &realtime.allowed_origins {
             let o = o.trim().trim_end_matches('/');
@@ -360,6 +418,17 @@ impl FileConfig {
             }
             allowed_origins.push(o.to_string());
         }
+        let backup = self.backup;
+        let at = backup.at_utc.get_ref();
+        let at_minute = at
+            .split_once(':')
+            .and_then(|(h, m)| Some((h.parse::<u32>().ok()?, m.parse::<u32>().ok()?)))
+            .filter(|(h, m)| *h < 24 && *m < 60 && at.len() == 5)
+            .map(|(h, m)| h * 60 + m)
+            .ok_or_else(|| {
+                format!("[backup] at_utc = {at:?}{} must be a time like \"03:00\"", src.at(&backup.at_utc))
+            })?;
+        range_check((1..=365).contains(backup.keep.get_ref()), "[backup] keep", src.at(&backup.keep), "1 to 365")?;
         let public_url_explicit = self.server.public_url.is_some();
         let public_url = match self.server.public_url {
             Some(u) => {
@@ -402,6 +471,8 @@ impl FileConfig {
                 agent_grace_ms: chat.agent_grace_secs.get_ref() * 1000,
                 max_queue_wait_ms: chat.max_queue_wait_secs * 1000,
             },
+            transcript_retention_days: self.storage.transcript_retention_days,
+            backup: BackupPolicy { daily: backup.daily, at_minute, keep: *backup.keep.get_ref() },
             realtime: RealtimeLimits {
                 frames_per_second: *realtime.frames_per_second.get_ref(),
                 frames_burst: *realtime.frames_burst.get_ref(),
@@ -481,6 +552,10 @@ mod tests {
             assert_eq!(*fc.realtime.send_queue.get_ref(), 512);
             assert_eq!(*fc.realtime.ping_secs.get_ref(), 20);
             assert!(fc.realtime.allowed_origins.is_empty());
+            assert_eq!(fc.storage.transcript_retention_days, 0);
+            assert!(fc.backup.daily);
+            assert_eq!(fc.backup.at_utc.get_ref(), "03:00");
+            assert_eq!(*fc.backup.keep.get_ref(), 7);
         }
     }
 
@@ -540,6 +615,8 @@ mod tests {
         }
         let err = parse_in(dir.path(), "[server]\npublic_url = \"chat.example.com\"\n").expect_err("refused");
         assert!(err.contains("public_url"), "{err}");
+        let err = parse_in(dir.path(), "[backup]\nat_utc = \"25:00\"\n").expect_err("refused");
+        assert!(err.contains("[backup] at_utc") && err.contains("line 4"), "{err}");
         let err = parse_in(dir.path(), "[limits]\nmax_body_bytes = 10\n").expect_err("refused");
         assert!(err.contains("max_body_bytes"), "{err}");
     }

@@ -4,6 +4,7 @@
 //! Dependencies point one way: `web` -> `store` -> `domain`. `app` wires them together.
 
 pub mod app;
+pub mod backups;
 pub mod cli;
 pub mod config;
 pub mod domain;

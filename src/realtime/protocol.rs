@@ -47,7 +47,10 @@ pub enum VisitorIn {
         campaign: u64,
         #[serde(default)]
         token: Option<String>,
-        /// The last event seq seen of the open chat, to resume.
+        /// The chat the widget was showing, and the last event seq it saw of it: when that is
+        /// still the open chat, only later events are sent (otherwise the whole open chat).
+        #[serde(default)]
+        chat: Option<ChatId>,
         #[serde(default)]
         after: Option<u64>,
         #[serde(default)]

@@ -57,7 +57,8 @@ impl Store {
         w.commit()?;
         drop(r);
         drop(out);
-        std::fs::rename(&partial, dest).map_err(|e| StoreError::Storage(format!("cannot finish {}: {e}", dest.display())))?;
+        std::fs::rename(&partial, dest)
+            .map_err(|e| StoreError::Storage(format!("cannot finish {}: {e}", dest.display())))?;
         Ok(std::fs::metadata(dest).map(|m| m.len()).unwrap_or(0))
     }
 }

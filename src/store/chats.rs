@@ -8,6 +8,7 @@ use super::{SiteStore, Store, StoreError, next_id};
 use crate::domain::Millis;
 use crate::domain::chat::{ChatEvent, ChatRecord, ChatStatus, LeftMessage};
 use crate::domain::ids::{CampaignId, ChatId, SiteId, VisitorId};
+use crate::domain::switchboard::event_client_key;
 use redb::{ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
@@ -99,7 +100,7 @@ impl Store {
         self.0.writer.then(f)
     }
 
-    /// Every chat not ended, with the client ids of its stored messages, and the next chat id:
+    /// Every chat not ended, with the client keys of its stored messages, and the next chat id:
     /// what the switchboard needs after a start.
     #[allow(clippy::type_complexity)]
     pub fn open_chats(&self) -> Result<(Vec<(ChatRecord, Vec<(String, u64)>)>, u64), StoreError> {
@@ -115,8 +116,8 @@ impl Store {
                 let mut ids = Vec::new();
                 for e in events.range((site, chat, 0)..=(site, chat, u64::MAX))? {
                     let ev: ChatEvent = decode(e?.1.value())?;
-                    if let Some(id) = ev.client_id {
-                        ids.push((id, ev.seq));
+                    if let Some(key) = event_client_key(&ev, rec.visitor) {
+                        ids.push((key, ev.seq));
                     }
                 }
                 out.push((rec, ids));

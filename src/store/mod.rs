@@ -7,6 +7,7 @@ mod chats;
 mod codec;
 pub mod migrate;
 mod org;
+pub mod privacy;
 mod site;
 pub mod tables;
 mod writer;
@@ -130,6 +131,15 @@ impl Store {
     pub fn read<R>(&self, f: impl FnOnce(&ReadTransaction) -> Result<R, StoreError>) -> Result<R, StoreError> {
         let txn = self.0.db.begin_read()?;
         f(&txn)
+    }
+
+    /// A durable write of nothing much: proves the store takes writes (`/readyz`).
+    pub async fn probe_write(&self, now: crate::domain::Millis) -> Result<(), StoreError> {
+        self.write(move |txn| {
+            txn.open_table(tables::META)?.insert("ready_probe", now)?;
+            Ok(())
+        })
+        .await
     }
 
     /// Wait until every write submitted before this call is committed, then stop the writer.

@@ -83,6 +83,8 @@ impl Notice {
             "deleted" => "Deleted.",
             "password" => "Password changed. Every other session of this account has been signed out.",
             "reset" => "Password set. That person's sessions have been signed out.",
+            "backup" => "Backup made.",
+            "erased" => "The visitor's data was erased.",
             _ => return None,
         })
     }

@@ -16,7 +16,7 @@ pub mod ops;
 pub mod state;
 pub mod ws;
 
-use admin::{agents, campaigns, departments, groups, messages, settings, sites};
+use admin::{agents, backups, campaigns, departments, groups, messages, settings, sites, visitors};
 use poem::middleware::{CatchPanic, CookieJarManager};
 use poem::web::Redirect;
 use poem::{Endpoint, EndpointExt, Route, get, handler, post};
@@ -40,6 +40,8 @@ pub fn routes(state: AppState) -> impl Endpoint {
     let app = Route::new()
         // --- operations ---
         .at("/healthz", get(ops::healthz))
+        .at("/readyz", get(ops::readyz))
+        .at("/api/local/backup", post(ops::local_backup))
         .at("/metrics", get(ops::metrics))
         .at("/static/:hash/:name", get(assets::serve).head(assets::serve))
         // --- sign-in, first start, own account ---
@@ -61,6 +63,8 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .at("/admin/groups/new", get(groups::new_page))
         .at("/admin/groups/:id<\\d+>", get(groups::edit_page).post(groups::update))
         .at("/admin/groups/:id<\\d+>/delete", post(groups::delete))
+        .at("/admin/backups", get(backups::list).post(backups::create))
+        .at("/admin/backups/:name", get(backups::download))
         // --- site admin: people, departments, campaigns, settings ---
         .at(format!("{SITE}/agents"), get(agents::list).post(agents::create))
         .at(format!("{SITE}/agents/new"), get(agents::new_page))
@@ -76,6 +80,10 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .at(format!("{SITE}/campaigns/:id<\\d+>/delete"), post(campaigns::delete))
         .at(format!("{SITE}/settings"), get(settings::show).post(settings::save))
         .at(format!("{SITE}/messages"), get(messages::list))
+        .at(format!("{SITE}/visitors"), get(visitors::search))
+        .at(format!("{SITE}/visitors/:id<\\d+>"), get(visitors::show))
+        .at(format!("{SITE}/visitors/:id<\\d+>/export"), get(visitors::export))
+        .at(format!("{SITE}/visitors/:id<\\d+>/erase"), post(visitors::erase))
         // --- real time ---
         .at("/ws/visitor", get(ws::visitor::endpoint))
         .at("/ws/agent", get(ws::agent::endpoint))

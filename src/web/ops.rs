@@ -42,3 +42,39 @@ pub async fn headers<E: Endpoint>(next: Arc<E>, req: Request) -> poem::Result<Re
     }
     Ok(resp)
 }
+
+/// Ready when the store takes a durable write (within 2 s).
+#[handler]
+pub async fn readyz(state: Data<&AppState>) -> Response {
+    let probe = state.store.probe_write(crate::web::state::now_ms());
+    match tokio::time::timeout(std::time::Duration::from_secs(2), probe).await {
+        Ok(Ok(())) => Json(json!({ "status": "ready" })).into_response(),
+        _ => Json(json!({ "status": "not_ready" }))
+            .with_status(poem::http::StatusCode::SERVICE_UNAVAILABLE)
+            .into_response(),
+    }
+}
+
+/// The proof `parley backup` sends: it can read the server's secret, so it runs as the
+/// server's user on this machine.
+pub fn local_proof(secret: &[u8; 32]) -> String {
+    use hmac::{Hmac, KeyInit, Mac};
+    let mut m = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(secret).expect("HMAC takes any key length");
+    m.update(b"parley local backup");
+    crate::web::state::hex(&m.finalize().into_bytes())
+}
+
+/// `POST /api/local/backup`, for `parley backup`: only from loopback, only with the proof.
+#[handler]
+pub async fn local_backup(req: &Request, state: Data<&AppState>) -> Result<Response, crate::web::error::WebError> {
+    use crate::web::error::WebError;
+    let loopback = matches!(req.remote_addr().0, poem::Addr::SocketAddr(a) if a.ip().is_loopback());
+    let proof = req.headers().get("x-parley-local").and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !loopback || proof != local_proof(&state.secret) {
+        return Err(WebError::Forbidden("Local backups are for `parley backup` on this machine."));
+    }
+    let path = crate::backups::make(&state.store, &state.config.backup_dir(), crate::web::state::now_ms()).await?;
+    tracing::info!(file = %path.display(), "backup made for `parley backup`");
+    let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    Ok(Json(json!({ "file": path.display().to_string(), "bytes": bytes })).into_response())
+}

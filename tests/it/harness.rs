@@ -346,9 +346,12 @@ pub fn ws_url(base: &str, path: &str) -> String {
 }
 
 /// A visitor's widget: hello on `campaign` (with a token to come back).
-pub async fn visitor(base: &str, campaign: u64, token: Option<&str>, after: Option<u64>) -> (Ws, Value) {
+/// `resume`: the chat the widget showed and the last seq it saw of it.
+pub async fn visitor(base: &str, campaign: u64, token: Option<&str>, resume: Option<(u64, u64)>) -> (Ws, Value) {
     let mut ws = Ws::connect(&ws_url(base, "/ws/visitor"), &[]).await;
-    ws.send(json!({"type": "hello", "v": 1, "campaign": campaign, "token": token, "after": after, "page": {"url": "https://shop.example/cart", "title": "Cart"}})).await;
+    let (chat, after) = (resume.map(|r| r.0), resume.map(|r| r.1));
+    let page = json!({"url": "https://shop.example/cart", "title": "Cart"});
+    ws.send(json!({"type": "hello", "v": 1, "campaign": campaign, "token": token, "chat": chat, "after": after, "page": page})).await;
     let welcome = ws.until_type("visitor_welcome").await;
     (ws, welcome)
 }

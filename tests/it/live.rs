@@ -123,7 +123,7 @@ async fn reconnecting_on_both_sides_loses_nothing_and_repeats_nothing() {
         a.send(json!({"type": "message", "chat": chat, "id": format!("a{i}"), "text": format!("agent {i}")})).await;
         a.until(|f: &Value| f["type"] == "ack" && f["id"] == format!("a{i}")).await;
     }
-    let (mut v, again) = visitor(&s.base, o.campaign, Some(&token), Some(last_seen)).await;
+    let (mut v, again) = visitor(&s.base, o.campaign, Some(&token), Some((chat, last_seen))).await;
     assert_eq!(chat_id(&again), chat, "the same conversation");
     let e1 = v.until_type("event").await;
     let e2 = v.until_type("event").await;

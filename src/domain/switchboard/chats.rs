@@ -98,7 +98,8 @@ impl Switchboard {
             return err(fx, code);
         }
         let Some(c) = self.chats.get(&chat) else { return err(fx, ErrorCode::ChatNotFound) };
-        if let Some(seq) = c.client_ids.get(&client_id) {
+        let key = client_key(from, &client_id);
+        if let Some(seq) = c.client_ids.get(&key) {
             // A resend: acknowledge again, store nothing.
             fx.send(Target::Conn(conn), Out::Ack { chat, client_id, seq: *seq });
             return;
@@ -127,7 +128,7 @@ impl Switchboard {
         };
         let seq = self.append(chat, kind, Some(client_id.clone()), now, fx);
         if let Some(c) = self.chats.get_mut(&chat) {
-            c.client_ids.insert(client_id.clone(), seq);
+            c.client_ids.insert(key, seq);
         }
         fx.send(Target::Conn(conn), Out::Ack { chat, client_id, seq });
     }

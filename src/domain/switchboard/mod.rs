@@ -272,8 +272,30 @@ pub(crate) struct Queue {
 #[derive(Debug)]
 pub(crate) struct Chat {
     pub(crate) rec: ChatRecord,
-    /// Client ids of stored messages -> their seq (exactly-once).
+    /// `client_key`s of stored messages -> their seq (exactly-once).
     pub(crate) client_ids: HashMap<String, u64>,
+}
+
+/// A sender's message id, made unique per sender: ids are chosen by clients, and the visitor
+/// and an agent may well both pick "1".
+pub fn client_key(from: Party, id: &str) -> String {
+    match from {
+        Party::Visitor(_) => format!("v:{id}"),
+        Party::Agent(a) => format!("a{a}:{id}"),
+    }
+}
+
+/// The `client_key` of a stored event, if it carries a client id.
+pub fn event_client_key(e: &ChatEvent, visitor: VisitorId) -> Option<String> {
+    let id = e.client_id.as_deref()?;
+    let from = match &e.kind {
+        EventKind::Message { author: Author::Visitor, .. } => Party::Visitor(visitor),
+        EventKind::Message { author: Author::Agent { agent, .. }, .. } | EventKind::Note { agent, .. } => {
+            Party::Agent(*agent)
+        }
+        _ => return None,
+    };
+    Some(client_key(from, id))
 }
 
 /// How many recent waits feed the estimate.
@@ -311,8 +333,8 @@ impl Switchboard {
         Switchboard { cfg, next_chat: 1, ..Default::default() }
     }
 
-    /// Rebuild from the store after a start: open chats (with the client ids of their stored
-    /// messages) and the next chat id. Call after `Directory` for every site. Agents start
+    /// Rebuild from the store after a start: open chats (with the `client_key`s of their stored
+    /// messages, see `event_client_key`) and the next chat id. Call after `Directory` for every site. Agents start
     /// Offline; queued chats wait in their queues in their original order.
     pub fn restore(
         &mut self,

@@ -2,6 +2,7 @@
 
 use super::html;
 use crate::domain::chat::LeftMessage;
+use crate::domain::utc;
 use crate::web::auth::Admin;
 use crate::web::csrf::CsrfToken;
 use crate::web::error::WebError;
@@ -25,23 +26,6 @@ struct ListPage {
     list: Paged<MessageRow>,
 }
 
-/// A UTC timestamp people read, without a date-time dependency.
-pub fn utc(ms: u64) -> String {
-    let secs = ms / 1000;
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02} UTC", rem / 3600, rem % 3600 / 60)
-}
-
 #[handler]
 pub fn list(
     Admin(p): Admin,
@@ -59,14 +43,4 @@ pub fn list(
     });
     let site = scope.site()?;
     html(&ListPage { l: Layout::new("Messages left", &csrf, Some(&p)).in_site(&site).tab("messages"), list })
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn timestamps_read_as_utc_dates() {
-        assert_eq!(super::utc(0), "1970-01-01 00:00 UTC");
-        assert_eq!(super::utc(951_782_400_000), "2000-02-29 00:00 UTC");
-        assert_eq!(super::utc(1_795_316_511_436), "2026-11-22 03:01 UTC");
-    }
 }

@@ -2,12 +2,14 @@
 //! departments, campaigns, settings). One small handler per action; templates beside them.
 
 pub mod agents;
+pub mod backups;
 pub mod campaigns;
 pub mod departments;
 pub mod groups;
 pub mod messages;
 pub mod settings;
 pub mod sites;
+pub mod visitors;
 
 use crate::domain::validate::FormErrors;
 use crate::store::StoreError;

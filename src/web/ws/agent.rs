@@ -140,7 +140,14 @@ async fn hello(s: &mut Socket, p: &Principal) -> bool {
     s.send(&Frame::new(&welcome)).await;
     for chat in &chats {
         let after = resume.get(&chat.id).copied().unwrap_or(0);
-        let events = state.store.site(site).chat_events(chat.id, after, usize::MAX).unwrap_or_default();
+        let events = match state.store.site(site).chat_events(chat.id, after, usize::MAX) {
+            Ok(events) => events,
+            Err(e) => {
+                tracing::error!(error = %e, chat = %chat.id, "cannot read a chat to resume it");
+                s.error("internal", "A conversation could not be loaded; reconnect to try again.", None, None).await;
+                continue;
+            }
+        };
         for e in &events {
             s.deliver(&Frame::new(&ServerFrame::Event(e))).await;
         }
@@ -176,11 +183,24 @@ async fn handle(s: &mut Socket, me: UserId, site: SiteId, text: &str) {
         AgentIn::History { chat, before, limit } => {
             // Any chat of the agent's own site; the site-bound store handle cannot reach others.
             let scope = s.state.store.site(site);
-            if scope.chat(chat).is_err() {
-                return s.error("chat_not_found", "No such chat.", None, None).await;
+            match scope.chat(chat) {
+                Ok(_) => {}
+                Err(crate::store::StoreError::NotFound) => {
+                    return s.error("chat_not_found", "No such chat.", None, None).await;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, chat = %chat, "cannot read a chat");
+                    return s.error("internal", "The chat could not be read.", None, None).await;
+                }
             }
             let limit = limit.unwrap_or(50).clamp(1, 200) as usize;
-            let events = scope.chat_events_before(chat, before.unwrap_or(u64::MAX), limit).unwrap_or_default();
+            let events = match scope.chat_events_before(chat, before.unwrap_or(u64::MAX), limit) {
+                Ok(events) => events,
+                Err(e) => {
+                    tracing::error!(error = %e, chat = %chat, "cannot read a chat's events");
+                    return s.error("internal", "The chat could not be read.", None, None).await;
+                }
+            };
             let more = events.first().is_some_and(|e| e.seq > 1);
             s.send(&Frame::new(&ServerFrame::History { chat, events: &events, more })).await;
         }

@@ -120,8 +120,11 @@ impl Socket {
         }
     }
 
+    /// Write a frame; false when the connection is gone or does not take it within 10 s (a
+    /// client that stopped reading must not hold its task forever).
     pub async fn send(&mut self, frame: &Frame) -> bool {
-        self.sink.send(Message::Text(frame.json.to_string())).await.is_ok()
+        let write = self.sink.send(Message::Text(frame.json.to_string()));
+        matches!(tokio::time::timeout(Duration::from_secs(10), write).await, Ok(Ok(())))
     }
 
     /// Send a chat event unless this connection sent it already; other frames always.
@@ -145,12 +148,22 @@ impl Socket {
         let _ = self.sink.close().await;
     }
 
-    /// The first text frame, within 10 seconds (the `hello`).
+    /// The first text frame, within 10 seconds (the `hello`); pings before it are fine.
     pub async fn first_text(&mut self) -> Option<String> {
-        let wait = tokio::time::timeout(Duration::from_secs(10), self.stream.next()).await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let wait = loop {
+            match tokio::time::timeout_at(deadline, self.stream.next()).await {
+                Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
+                other => break other,
+            }
+        };
         match wait {
             Ok(Some(Ok(Message::Text(t)))) => Some(t),
-            Ok(Some(Ok(Message::Close(_)))) | Ok(None) => None,
+            Ok(Some(Ok(Message::Close(_)))) => {
+                let _ = self.sink.close().await;
+                None
+            }
+            Ok(None) => None,
             Err(_) => {
                 self.close(close::BAD_HELLO, "expected hello").await;
                 None
@@ -204,7 +217,12 @@ impl Socket {
                     None => return Step::Closed,
                 },
                 msg = self.stream.next() => match msg {
-                    None | Some(Ok(Message::Close(_))) => return Step::Closed,
+                    None => return Step::Closed,
+                    Some(Ok(Message::Close(_))) => {
+                        // Complete the closing handshake (the library queued our reply).
+                        let _ = self.sink.close().await;
+                        return Step::Closed;
+                    }
                     Some(Err(e)) => {
                         self.close_for(&e).await;
                         return Step::Closed;
@@ -241,7 +259,7 @@ impl Drop for Socket {
     }
 }
 
-/// A client message id: 1 to 64 visible characters.
+/// A client message id: 1 to 64 bytes, no control characters.
 pub fn valid_client_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 64 && !id.chars().any(char::is_control)
 }

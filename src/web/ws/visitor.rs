@@ -79,8 +79,8 @@ fn token_hash(token: &str) -> [u8; 32] {
 
 async fn hello(s: &mut Socket) -> Option<Visitor> {
     let text = s.first_text().await?;
-    let (v, campaign, token, after, page) = match serde_json::from_str::<VisitorIn>(&text) {
-        Ok(VisitorIn::Hello { v, campaign, token, after, page }) => (v, campaign, token, after, page),
+    let (v, campaign, token, seen, page) = match serde_json::from_str::<VisitorIn>(&text) {
+        Ok(VisitorIn::Hello { v, campaign, token, chat, after, page }) => (v, campaign, token, chat.zip(after), page),
         Ok(_) => return refuse(s, "hello_first", "The first frame must be hello.", close::BAD_HELLO).await,
         Err(e) => return refuse(s, "bad_frame", &bad_frame_message(&e), close::BAD_HELLO).await,
     };
@@ -132,7 +132,8 @@ async fn hello(s: &mut Socket) -> Option<Visitor> {
     });
     s.send(&welcome).await;
     if let Some(chat) = chat {
-        replay(s, site, chat.id, after.unwrap_or(0)).await;
+        let after = seen.filter(|(c, _)| *c == chat.id).map(|(_, after)| after).unwrap_or(0);
+        replay(s, site, chat.id, after).await;
         if chat.status == ChatStatus::Queued {
             let chat_id = chat.id;
             if let Some(Some((position, eta_secs))) = state.realtime.query(move |sb| sb.queue_position(chat_id)).await {
@@ -145,7 +146,15 @@ async fn hello(s: &mut Socket) -> Option<Visitor> {
 
 /// Send the chat's events after `after` that a visitor may see (never notes).
 async fn replay(s: &mut Socket, site: SiteId, chat: ChatId, after: u64) {
-    let events = s.state.store.site(site).chat_events(chat, after, usize::MAX).unwrap_or_default();
+    let events = match s.state.store.site(site).chat_events(chat, after, usize::MAX) {
+        Ok(events) => events,
+        Err(e) => {
+            tracing::error!(error = %e, chat = %chat, "cannot read a chat to resume it");
+            return s
+                .error("internal", "The conversation could not be loaded; reconnect to try again.", None, None)
+                .await;
+        }
+    };
     for e in events.iter().filter(|e| e.kind.visible_to_visitor()) {
         s.deliver(&Frame::new(&ServerFrame::Event(e))).await;
     }
@@ -192,6 +201,9 @@ async fn handle(s: &mut Socket, v: &Visitor, text: &str) {
         }
         VisitorIn::Typing { chat, on } => rt.send(Command::Typing { conn, from, chat, on }).await,
         VisitorIn::End { chat } => rt.send(Command::EndChat { conn, by: from, chat }).await,
+        VisitorIn::Survey { .. } if !v.campaign.postchat.enabled => {
+            s.error("not_allowed", "This campaign has no post-chat survey.", None, None).await
+        }
         VisitorIn::Survey { chat, rating, comment } => {
             rt.send(Command::Survey { conn, visitor: v.id, chat, rating, comment }).await;
         }
