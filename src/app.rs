@@ -2,7 +2,7 @@
 //! setup URL on a fresh install, build the routes, serve until the shutdown token fires, then
 //! let the store writer finish what is in flight.
 
-use crate::config::Config;
+use crate::config::{Config, TlsFiles};
 use crate::domain::switchboard::Config as CoreConfig;
 use crate::domain::throttle::{Throttle, ThrottlePolicy};
 use crate::realtime::Realtime;
@@ -65,13 +65,45 @@ pub fn load_secret(data_dir: &Path) -> Result<[u8; 32], AppError> {
     }
 }
 
-fn tls_config(config: &Config) -> Result<Option<RustlsConfig>, AppError> {
-    let Some(files) = &config.tls else {
-        return Ok(None);
-    };
+/// Read the certificate and key files into a rustls configuration, checking they are PEM.
+fn load_tls(files: &TlsFiles) -> Result<RustlsConfig, AppError> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
     let read = |p: &Path| std::fs::read(p).map_err(|e| AppError::Io(format!("cannot read {}: {e}", p.display())));
-    let cert = RustlsCertificate::new().cert(read(&files.cert)?).key(read(&files.key)?);
-    Ok(Some(RustlsConfig::new().fallback(cert)))
+    let (cert, key) = (read(&files.cert)?, read(&files.key)?);
+    if CertificateDer::pem_slice_iter(&cert).next().is_none_or(|c| c.is_err())
+        || PrivateKeyDer::from_pem_slice(&key).is_err()
+    {
+        return Err(AppError::Io(format!(
+            "{} or {} holds no PEM certificate or key",
+            files.cert.display(),
+            files.key.display()
+        )));
+    }
+    Ok(RustlsConfig::new().fallback(RustlsCertificate::new().cert(cert).key(key)))
+}
+
+/// The TLS configurations to serve: the files now, then again after each SIGHUP (a broken
+/// new file is logged and the previous certificate stays).
+fn tls_configs(files: TlsFiles) -> Result<impl futures_util::Stream<Item = RustlsConfig> + Send + Unpin, AppError> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let first = load_tls(&files)?;
+    let hup = signal(SignalKind::hangup()).map_err(|e| AppError::Io(format!("cannot watch SIGHUP: {e}")))?;
+    let reloads = futures_util::stream::unfold((hup, files), |(mut hup, files)| async move {
+        loop {
+            hup.recv().await?;
+            match load_tls(&files) {
+                Ok(cfg) => {
+                    tracing::info!("SIGHUP: TLS certificate reloaded");
+                    return Some((cfg, (hup, files)));
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "SIGHUP: the new TLS files are not usable; keeping the current certificate")
+                }
+            }
+        }
+    });
+    Ok(Box::pin(futures_util::stream::once(async move { first }).chain(reloads)))
 }
 
 /// Run Parley on `listener` until `shutdown` is cancelled.
@@ -120,10 +152,10 @@ pub async fn serve(
     let acceptor = TcpAcceptor::from_tokio(listener).map_err(|e| AppError::Io(e.to_string()))?;
     let scheme = if config.tls.is_some() { "https" } else { "http" };
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "Parley listening on {scheme}://{addr}");
-    let result = match tls_config(&config)? {
-        Some(tls) => {
-            let stream = futures_util::stream::once(async move { tls }).chain(futures_util::stream::pending());
-            run(ConfigFirst { inner: acceptor, started: false }.rustls(Box::pin(stream)), app, shutdown.clone()).await
+    let result = match config.tls.clone() {
+        Some(files) => {
+            let stream = tls_configs(files)?;
+            run(ConfigFirst { inner: acceptor, started: false }.rustls(stream), app, shutdown.clone()).await
         }
         None => run(acceptor, app, shutdown.clone()).await,
     };
@@ -182,21 +214,62 @@ impl<A: Acceptor> Acceptor for ConfigFirst<A> {
 }
 
 /// Periodic clean-up: expired sessions, old sign-in failures.
+/// Periodic work: every hour expired sessions and old sign-in failures go; once a day, at
+/// the configured time, the daily backup (with pruning) and transcript retention run.
 async fn housekeeping(state: AppState, shutdown: CancellationToken) {
-    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    let mut minutes = 0u64;
+    let mut last_daily_day = now_ms() / DAY_MS;
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
-            _ = tick.tick() => {
-                match state.store.purge_sessions(now_ms()).await {
-                    Ok(n) if n > 0 => tracing::info!(removed = n, "expired sessions removed"),
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "session clean-up failed"),
-                }
-                if let Ok(mut t) = state.throttle.lock() {
-                    t.forget_old(now_ms());
-                }
+            _ = tick.tick() => {}
+        }
+        if minutes % 60 == 0 {
+            hourly(&state).await;
+        }
+        minutes += 1;
+        let now = now_ms();
+        let (day, minute_of_day) = (now / DAY_MS, (now % DAY_MS / 60_000) as u32);
+        if day != last_daily_day && minute_of_day >= state.config.backup.at_minute {
+            last_daily_day = day;
+            daily(&state, now).await;
+        }
+    }
+}
+
+const DAY_MS: u64 = 86_400_000;
+
+async fn hourly(state: &AppState) {
+    match state.store.purge_sessions(now_ms()).await {
+        Ok(n) if n > 0 => tracing::info!(removed = n, "expired sessions removed"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "session clean-up failed"),
+    }
+    if let Ok(mut t) = state.throttle.lock() {
+        t.forget_old(now_ms());
+    }
+}
+
+/// The daily backup (and pruning), then transcript retention.
+pub async fn daily(state: &AppState, now: u64) {
+    let policy = &state.config.backup;
+    if policy.daily {
+        let dir = state.config.backup_dir();
+        match crate::backups::make(&state.store, &dir, now).await {
+            Ok(path) => {
+                let pruned = crate::backups::prune(&dir, policy.keep as usize);
+                tracing::info!(file = %path.display(), pruned, "daily backup made");
             }
+            Err(e) => tracing::error!(error = %e, "daily backup failed"),
+        }
+    }
+    let days = state.config.transcript_retention_days;
+    if days > 0 {
+        match state.store.delete_transcripts_before(now.saturating_sub(u64::from(days) * DAY_MS)).await {
+            Ok(n) if n > 0 => tracing::info!(chats = n, days, "old transcripts deleted"),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "transcript retention failed"),
         }
     }
 }

@@ -36,6 +36,21 @@ pub enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
+    /// Ask the running server for a consistent backup of its store (run as the server's user).
+    Backup {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Also copy the backup to this file.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Replace the store with a backup (server stopped); the replaced store is kept beside it.
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -98,6 +113,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             owner_create(load(config.as_ref())?, email, name).await
         }
         Command::Healthcheck { config } => healthcheck(load(config.as_ref())?).await,
+        Command::Backup { config, output } => backup(load(config.as_ref())?, output).await,
+        Command::Restore { file, config } => restore(load(config.as_ref())?, &file),
     }
 }
 
@@ -163,35 +180,48 @@ async fn owner_create(config: Config, email: String, name: String) -> anyhow::Re
 }
 
 async fn healthcheck(config: Config) -> anyhow::Result<()> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut addr = config.listen;
-    if addr.ip().is_unspecified() {
-        addr.set_ip(if addr.is_ipv4() { [127, 0, 0, 1].into() } else { std::net::Ipv6Addr::LOCALHOST.into() });
-    }
-    if config.tls.is_some() {
-        // The TLS listener answering a TCP connection is the check; the HTTP probe needs a
-        // client certificate policy that a health check should not carry.
-        tokio::time::timeout(std::time::Duration::from_secs(5), tokio::net::TcpStream::connect(addr))
-            .await
-            .context("timed out")?
-            .with_context(|| format!("nothing answers on {addr}"))?;
-        return Ok(());
-    }
-    let probe = async {
-        let mut s = tokio::net::TcpStream::connect(addr).await?;
-        s.write_all(format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes()).await?;
-        let mut buf = Vec::new();
-        s.read_to_end(&mut buf).await?;
-        Ok::<_, std::io::Error>(buf)
-    };
-    let buf = tokio::time::timeout(std::time::Duration::from_secs(5), probe)
-        .await
-        .context("timed out")?
-        .with_context(|| format!("nothing answers on {addr}"))?;
-    let text = String::from_utf8_lossy(&buf);
-    if text.starts_with("HTTP/1.1 200") && text.contains("\"status\":\"ok\"") {
+    let (status, body) =
+        crate::local_client::request(&config, "GET", "/healthz", &[]).await.map_err(anyhow::Error::msg)?;
+    if status == 200 && body.contains("\"status\":\"ok\"") {
         Ok(())
     } else {
-        bail!("{addr} answered, but not healthy: {}", text.lines().next().unwrap_or(""))
+        bail!("{} answered, but not healthy: HTTP {status}", crate::local_client::local_addr(&config))
     }
+}
+
+async fn backup(config: Config, output: Option<PathBuf>) -> anyhow::Result<()> {
+    let key = config.data_dir.join("secret.key");
+    let secret: [u8; 32] = std::fs::read(&key)
+        .with_context(|| {
+            format!("cannot read {} (run this with the server running, as the user it runs as)", key.display())
+        })?
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("{} is damaged", key.display()))?;
+    let proof = crate::web::ops::local_proof(&secret);
+    let (status, body) =
+        crate::local_client::request(&config, "POST", "/api/local/backup", &[("x-parley-local", &proof)])
+            .await
+            .map_err(|e| anyhow::anyhow!("{e} (is the server running? with it stopped, copy parley.redb instead)"))?;
+    if status != 200 {
+        bail!("the server refused the backup: HTTP {status}");
+    }
+    let v: serde_json::Value = serde_json::from_str(&body).context("the server's answer is not JSON")?;
+    let file = v["file"].as_str().context("the server named no file")?;
+    println!("Backup written: {file} ({} bytes)", v["bytes"]);
+    if let Some(out) = output {
+        std::fs::copy(file, &out).with_context(|| format!("cannot copy it to {}", out.display()))?;
+        println!("Copied to {}", out.display());
+    }
+    Ok(())
+}
+
+fn restore(config: Config, file: &std::path::Path) -> anyhow::Result<()> {
+    let stamp = crate::backups::file_name(crate::web::state::now_ms()).replace("parley-", "").replace(".redb", "");
+    let kept = crate::store::backup::restore(&config.data_dir, file, &stamp)?;
+    println!("Restored {} into {}.", file.display(), config.data_dir.display());
+    if let Some(k) = kept {
+        println!("The replaced store is kept as {}.", k.display());
+    }
+    println!("Start Parley: a store from an older version is migrated at start.");
+    Ok(())
 }

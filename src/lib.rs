@@ -8,6 +8,7 @@ pub mod backups;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod local_client;
 pub mod realtime;
 pub mod store;
 pub mod web;

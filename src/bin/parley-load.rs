@@ -899,7 +899,7 @@ async fn steady(
     for (l, s) in &rows {
         println!("{}", stats::row(l, s));
     }
-    print_server(&server);
+    print_server(&server, "message");
     let ratio = floor_ratio(ctx, summary(&v.deliv_va).p50_ms);
     if let Some(r) = ratio {
         println!("  delivery p50 (visitor -> agent) = {r:.2} x (echo p50 + fsync p50)");
@@ -921,10 +921,10 @@ async fn steady(
     Ok(())
 }
 
-fn print_server(s: &Value) {
+fn print_server(s: &Value, per: &str) {
     let f = |k: &str| s[k].as_f64().unwrap_or(f64::NAN);
     println!(
-        "  server: {:.1} CPU s ({:.0}% of one core), {:.1} CPU us per message; {:.0} commits ({:.0}/s) of {:.0} writes = {:.1} writes per commit; RSS {} -> {} KiB",
+        "  server: {:.1} CPU s ({:.0}% of one core), {:.1} CPU us per {per}; {:.0} commits ({:.0}/s) of {:.0} writes = {:.1} writes per commit; RSS {} -> {} KiB",
         f("server_cpu_seconds"),
         f("server_cpu_percent_of_one_core"),
         f("server_cpu_us_per_message"),
@@ -953,7 +953,7 @@ async fn throughput(ctx: &mut Ctx, chats: usize, agents: usize, t: ThroughputPla
     let mut rate = t.from;
     let mut rows = vec![];
     let mut best: Option<(f64, f64)> = None;
-    let mut prev_load = 0u64;
+    let mut prev_load = (0u64, Instant::now());
     println!(
         "throughput: {} chats ({} assigned), {} agents, {:.0}% of messages by agents; steps of {} s from {} msg/s x{} until ack p99 > {} ms",
         chats,
@@ -989,6 +989,7 @@ async fn throughput(ctx: &mut Ctx, chats: usize, agents: usize, t: ThroughputPla
         total_a_slots: st.slots_a,
     };
     let _: Vec<MessagesReply> = w.call(&cmd, 120).await?;
+    prev_load = (Merged { reports: w.report().await? }.cpu_ticks(), Instant::now());
     for k in 1..=t.max_steps {
         if rate > t.max_rate {
             break;
@@ -1015,8 +1016,9 @@ async fn throughput(ctx: &mut Ctx, chats: usize, agents: usize, t: ThroughputPla
         let (ack, deliv) = (summary(&v.ack()), summary(&v.deliv()));
         let server = between(&ctx.probe, &a, &b, v.acked);
         let load_ticks = m.cpu_ticks();
-        let load_cpu = load_ticks.saturating_sub(prev_load) as f64 / ctx.probe.tck as f64;
-        prev_load = load_ticks;
+        let load_cpu = load_ticks.saturating_sub(prev_load.0) as f64 / ctx.probe.tck as f64;
+        let load_secs = prev_load.1.elapsed().as_secs_f64();
+        prev_load = (load_ticks, Instant::now());
         let planned: u64 = replies.iter().map(|r| r.planned).sum();
         let acked_rate = v.acked as f64 / t.step_secs as f64;
         let behind = replies.iter().map(|r| r.max_behind_ms).fold(0.0, f64::max);
@@ -1032,7 +1034,7 @@ async fn throughput(ctx: &mut Ctx, chats: usize, agents: usize, t: ThroughputPla
             deliv.p50_ms,
             deliv.p99_ms,
             f("server_cpu_percent_of_one_core"),
-            100.0 * load_cpu / (t.step_secs as f64 + 1.8),
+            100.0 * load_cpu / load_secs,
             f("writes_per_commit"),
             f("commits_per_second"),
         );
@@ -1157,7 +1159,7 @@ async fn burst(
         "  after: {} visitor and {} agent sockets still connected of {} and {}",
         st_late.connected_v, st_late.connected_a, chats, agents
     );
-    print_server(&server);
+    print_server(&server, "chat started");
     println!("  counters: {counters:?}");
     ctx.report["burst"] = json!({
         "chats": chats, "window_ms": window_ms, "agents": agents, "max_chats": org.max_chats, "capacity": capacity,

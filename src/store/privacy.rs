@@ -173,3 +173,87 @@ impl SiteStore {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::chat::{Author, EndedBy, EventKind, VisitorInfo};
+    use crate::domain::ids::{CampaignId, ChatId, SiteId};
+    use crate::store::ChatWrite;
+
+    fn chat(id: u64, visitor: VisitorId, ended_at: Option<u64>) -> ChatRecord {
+        ChatRecord {
+            id: ChatId(id),
+            site: SiteId(1),
+            campaign: CampaignId(1),
+            visitor,
+            department: None,
+            status: if ended_at.is_some() { ChatStatus::Ended } else { ChatStatus::Active },
+            agent: None,
+            info: VisitorInfo { name: "Vera".into(), email: "vera@example.com".into(), ..Default::default() },
+            created_at: 0,
+            queued_at: 0,
+            assigned_at: None,
+            ended_at,
+            ended_by: ended_at.map(|_| EndedBy::Visitor),
+            last_seq: 1,
+            survey: None,
+        }
+    }
+
+    async fn put(store: &Store, c: ChatRecord) {
+        let ev = ChatEvent {
+            chat: c.id,
+            seq: 1,
+            at: 0,
+            client_id: None,
+            kind: EventKind::Message { author: Author::Visitor, text: "hi".into() },
+        };
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let site = c.site;
+        store
+            .write_chat_records(vec![ChatWrite::Chat(c), ChatWrite::Event(site, ev)], move |r| drop(tx.send(r)))
+            .expect("submit");
+        rx.await.expect("answer").expect("stored");
+    }
+
+    #[tokio::test]
+    async fn retention_deletes_only_transcripts_ended_before_the_cutoff() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        let v = store.new_visitor(SiteId(1), [1; 32], 0).await.expect("visitor");
+        put(&store, chat(1, v, Some(1_000))).await;
+        put(&store, chat(2, v, Some(5_000))).await;
+        put(&store, chat(3, v, None)).await;
+        assert_eq!(store.delete_transcripts_before(2_000).await.expect("retention"), 1);
+        let site = store.site(SiteId(1));
+        assert!(matches!(site.chat(ChatId(1)), Err(StoreError::NotFound)));
+        assert!(site.chat_events(ChatId(1), 0, 10).expect("events").is_empty());
+        assert!(site.chat(ChatId(2)).is_ok() && site.chat(ChatId(3)).is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_visitor_is_exported_then_erased_but_not_while_chatting() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        let v = store.new_visitor(SiteId(1), [2; 32], 0).await.expect("visitor");
+        let other = store.new_visitor(SiteId(1), [3; 32], 0).await.expect("visitor");
+        put(&store, chat(1, v, Some(1_000))).await;
+        put(&store, chat(2, v, None)).await;
+        put(&store, chat(3, other, Some(1_000))).await;
+        let site = store.site(SiteId(1));
+        assert_eq!(site.find_visitors("VERA@").expect("find").len(), 2);
+        let data = site.visitor_data(v).expect("data");
+        assert_eq!(data.chats.len(), 2);
+        assert_eq!(data.chats[0].1.len(), 1, "with the transcript");
+        let err = site.erase_visitor(v).await.expect_err("open chat");
+        assert!(err.to_string().contains("open chat"));
+        put(&store, chat(2, v, Some(2_000))).await;
+        assert_eq!(site.erase_visitor(v).await.expect("erased"), 2);
+        assert!(matches!(site.visitor_data(v), Err(StoreError::NotFound)));
+        assert!(store.visitor_by_token(&[2; 32]).expect("token").is_none());
+        assert!(site.chat(ChatId(3)).is_ok(), "other visitors stay");
+        // Another site's handle cannot reach this site's visitor.
+        assert!(matches!(store.site(SiteId(9)).erase_visitor(other).await, Err(StoreError::NotFound)));
+    }
+}

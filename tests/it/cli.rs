@@ -7,14 +7,14 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-struct Running {
+pub struct Running {
     pub child: Child,
     lines: mpsc::Receiver<String>,
     seen: Vec<String>,
 }
 
 impl Running {
-    fn start(config: &std::path::Path) -> Running {
+    pub fn start(config: &std::path::Path) -> Running {
         let mut child = Command::new(bin())
             .args(["serve", "--config"])
             .arg(config)
@@ -36,7 +36,7 @@ impl Running {
     }
 
     /// Wait for a log line containing `needle` (at most 20 s).
-    fn wait_for(&mut self, needle: &str) -> String {
+    pub fn wait_for(&mut self, needle: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
@@ -49,13 +49,13 @@ impl Running {
         panic!("no log line with {needle:?}; saw:\n{}", self.seen.join("\n"));
     }
 
-    fn base(&mut self) -> String {
+    pub fn base(&mut self) -> String {
         let line = self.wait_for("Parley listening on ");
         let i = line.find("http").expect("url");
         line[i..].split_whitespace().next().expect("url").to_string()
     }
 
-    fn terminate(mut self) -> std::process::ExitStatus {
+    pub fn terminate(mut self) -> std::process::ExitStatus {
         Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("kill");
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
@@ -68,7 +68,7 @@ impl Running {
     }
 }
 
-fn write_config(dir: &std::path::Path, extra: &str) -> std::path::PathBuf {
+pub fn write_config(dir: &std::path::Path, extra: &str) -> std::path::PathBuf {
     let path = dir.join("parley.toml");
     std::fs::write(
         &path,
@@ -81,7 +81,7 @@ fn write_config(dir: &std::path::Path, extra: &str) -> std::path::PathBuf {
     path
 }
 
-fn run(args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
+pub fn run(args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
     let mut child = Command::new(bin())
         .args(args)
         .stdin(Stdio::piped())

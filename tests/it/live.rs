@@ -98,6 +98,21 @@ async fn a_visitor_is_queued_taken_by_an_agent_chats_ends_and_rates() {
     let (_v2, again) = visitor(&s.base, o.campaign, Some(&token), None).await;
     assert_eq!(again["token"], token);
     assert!(again["chat"].is_null());
+
+    // On request, the site admin exports then erases everything about the visitor.
+    let found = owner.get(&format!("/admin/sites/{}/visitors?q=vera", o.site)).await;
+    let vid = id_after(&found.body, &format!("/admin/sites/{}/visitors/", o.site));
+    owner.get(&format!("/admin/sites/{}/visitors/{vid}", o.site)).await.assert_ok().assert_contains("vera@example.com");
+    let export = owner.get(&format!("/admin/sites/{}/visitors/{vid}/export", o.site)).await;
+    export.assert_ok().assert_contains("Hello?").assert_contains("Great help").assert_contains("Call me");
+    owner
+        .post(&format!("/admin/sites/{}/visitors/{vid}/erase", o.site), &[])
+        .await
+        .assert_redirect(&format!("/admin/sites/{}/visitors", o.site));
+    owner.get(&format!("/admin/sites/{}/visitors/{vid}", o.site)).await.assert_status(404);
+    assert!(!owner.get(&format!("/admin/sites/{}/messages", o.site)).await.body.contains("Call me"));
+    a.send(json!({"type": "history", "chat": chat})).await;
+    assert_eq!(a.until_type("error").await["code"], "chat_not_found", "the transcript is gone");
 }
 
 #[tokio::test]

@@ -8,5 +8,6 @@ mod auth;
 mod cli;
 mod live;
 mod ops;
+mod ops_cli;
 mod tenancy;
 mod tls;

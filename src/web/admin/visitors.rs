@@ -46,10 +46,11 @@ pub fn search(
         .into_iter()
         .map(|(id, name, email, chats)| VisitorRow { id: id.0, name, email, chats })
         .collect();
+    // Already matched by name or email; the pager only cuts pages.
     let list =
-        Paged::new(rows, &ListQuery { q: String::new(), ..q }, format!("/admin/sites/{site}/visitors"), |_| vec![]);
+        Paged::new(rows, &q, format!("/admin/sites/{site}/visitors"), |r| vec![r.name.as_str(), r.email.as_str()]);
     let s = scope.site()?;
-    let notice = Notice { ok: None };
+    let notice = Notice { ok: q.ok.clone() };
     html(&SearchPage {
         l: Layout::new("Visitors", &csrf, Some(&p)).in_site(&s).tab("visitors").notice(&notice),
         site,
@@ -112,8 +113,16 @@ fn page(
         l: Layout::new(format!("Visitor {id}"), csrf, Some(p)).in_site(&s).tab("visitors"),
         site,
         id,
-        name: latest.map(|i| i.name.clone()).unwrap_or_default(),
-        email: latest.map(|i| i.email.clone()).unwrap_or_default(),
+        name: latest
+            .map(|i| i.name.clone())
+            .filter(|n| !n.is_empty())
+            .or_else(|| data.left_messages.last().map(|m| m.name.clone()))
+            .unwrap_or_default(),
+        email: latest
+            .map(|i| i.email.clone())
+            .filter(|e| !e.is_empty())
+            .or_else(|| data.left_messages.last().map(|m| m.email.clone()))
+            .unwrap_or_default(),
         since: utc(data.visitor.created_at),
         chats,
         left: data.left_messages.len(),
