@@ -150,9 +150,13 @@ pub async fn serve(
     let housekeeping = tokio::spawn(housekeeping(state.clone(), shutdown.clone()));
     let app = crate::web::routes(state);
     let acceptor = TcpAcceptor::from_tokio(listener).map_err(|e| AppError::Io(e.to_string()))?;
-    let scheme = if config.tls.is_some() { "https" } else { "http" };
+    let scheme = if config.serves_tls() { "https" } else { "http" };
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "Parley listening on {scheme}://{addr}");
     let result = match config.tls.clone() {
+        #[cfg(feature = "acme")]
+        None if config.acme.is_some() => {
+            run_acme(&config, listener_addr(&acceptor)?, acceptor, app, shutdown.clone()).await
+        }
         Some(files) => {
             let stream = tls_configs(files)?;
             run(ConfigFirst { inner: acceptor, started: false }.rustls(stream), app, shutdown.clone()).await
@@ -181,6 +185,46 @@ async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), AppError> {
     Server::new_with_acceptor(acceptor)
+        .name("parley")
+        .run_with_graceful_shutdown(app, shutdown.cancelled_owned(), Some(Duration::from_secs(10)))
+        .await
+        .map_err(|e| AppError::Io(e.to_string()))
+}
+
+#[cfg(feature = "acme")]
+fn listener_addr(acceptor: &TcpAcceptor) -> Result<std::net::SocketAddr, AppError> {
+    acceptor
+        .local_addr()
+        .first()
+        .and_then(|a| a.as_socket_addr().copied())
+        .ok_or_else(|| AppError::Io("the listener has no address".into()))
+}
+
+/// Serve HTTPS with certificates from an ACME CA (TLS-ALPN-01 on this port), cached in the
+/// data dir. poem offers ACME on listeners, so the address is bound again through poem.
+#[cfg(feature = "acme")]
+async fn run_acme(
+    config: &Config,
+    addr: std::net::SocketAddr,
+    acceptor: TcpAcceptor,
+    app: impl poem::Endpoint + 'static,
+    shutdown: CancellationToken,
+) -> Result<(), AppError> {
+    use poem::listener::acme::{AutoCert, LETS_ENCRYPT_PRODUCTION, LETS_ENCRYPT_STAGING};
+    use poem::listener::{Listener, TcpListener};
+    let Some(acme) = &config.acme else { return Err(AppError::Io("no [tls] acme_domains".into())) };
+    let mut builder = AutoCert::builder()
+        .directory_url(if acme.staging { LETS_ENCRYPT_STAGING } else { LETS_ENCRYPT_PRODUCTION })
+        .cache_path(config.data_dir.join("acme"));
+    for d in &acme.domains {
+        builder = builder.domain(d.clone());
+    }
+    if let Some(contact) = &acme.contact {
+        builder = builder.contact(format!("mailto:{contact}"));
+    }
+    let auto = builder.build().map_err(|e| AppError::Io(format!("ACME: {e}")))?;
+    drop(acceptor);
+    Server::new(TcpListener::bind(addr).acme(auto))
         .name("parley")
         .run_with_graceful_shutdown(app, shutdown.cancelled_owned(), Some(Duration::from_secs(10)))
         .await

@@ -105,7 +105,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 config.display(),
                 c.listen,
                 c.data_dir.display(),
-                if c.tls.is_some() { "TLS" } else { "plain HTTP" }
+                if c.acme.is_some() {
+                    "TLS by ACME"
+                } else if c.tls.is_some() {
+                    "TLS"
+                } else {
+                    "plain HTTP"
+                }
             );
             Ok(())
         }

@@ -84,6 +84,12 @@ fn default_keep() -> Spanned<u32> {
 struct TlsSection {
     cert: Option<Spanned<PathBuf>>,
     key: Option<Spanned<PathBuf>>,
+    #[serde(default)]
+    acme_domains: Vec<String>,
+    #[serde(default)]
+    acme_contact: Option<String>,
+    #[serde(default)]
+    acme_staging: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -212,6 +218,14 @@ pub struct TlsFiles {
     pub key: PathBuf,
 }
 
+/// Certificates from an ACME CA (cargo feature `acme`).
+#[derive(Clone, Debug)]
+pub struct Acme {
+    pub domains: Vec<String>,
+    pub contact: Option<String>,
+    pub staging: bool,
+}
+
 /// The validated runtime configuration, passed around as `Arc<Config>`.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -222,6 +236,7 @@ pub struct Config {
     pub trusted_proxies: Vec<IpAddr>,
     pub data_dir: PathBuf,
     pub tls: Option<TlsFiles>,
+    pub acme: Option<Acme>,
     pub log_level: String,
     pub log_format: LogFormat,
     pub session_lifetime_ms: u64,
@@ -278,10 +293,15 @@ fn derived_url(listen: SocketAddr, tls: bool) -> String {
 }
 
 impl Config {
+    /// Does Parley itself serve HTTPS (certificate files or ACME)?
+    pub fn serves_tls(&self) -> bool {
+        self.tls.is_some() || self.acme.is_some()
+    }
+
     /// After binding (port 0 picks a free port): a derived `public_url` names the real port.
     pub fn bound_to(mut self, addr: SocketAddr) -> Config {
         if !self.public_url_explicit {
-            self.public_url = derived_url(addr, self.tls.is_some());
+            self.public_url = derived_url(addr, self.serves_tls());
         }
         self
     }
@@ -326,6 +346,20 @@ impl Config {
 
 impl FileConfig {
     fn validate(self, src: &Source<'_>) -> Result<Config, String> {
+        let acme = match self.tls.acme_domains.is_empty() {
+            true => None,
+            false if self.tls.cert.is_some() || self.tls.key.is_some() => {
+                return Err("[tls] acme_domains and cert/key are set: choose certificate files or ACME".into());
+            }
+            false if !cfg!(feature = "acme") => {
+                return Err("[tls] acme_domains: this Parley was built without ACME support (cargo feature \"acme\"); use cert and key files".into());
+            }
+            false => Some(Acme {
+                domains: self.tls.acme_domains.clone(),
+                contact: self.tls.acme_contact.clone(),
+                staging: self.tls.acme_staging,
+            }),
+        };
         let tls = match (self.tls.cert, self.tls.key) {
             (None, None) => None,
             (Some(c), None) => {
@@ -444,7 +478,7 @@ impl FileConfig {
                 }
                 s.to_string()
             }
-            None => derived_url(self.server.listen, tls.is_some()),
+            None => derived_url(self.server.listen, tls.is_some() || acme.is_some()),
         };
         let data_dir = self.storage.data_dir;
         check_data_dir(data_dir.get_ref()).map_err(|e| {
@@ -458,6 +492,7 @@ impl FileConfig {
             listen: self.server.listen,
             public_url,
             public_url_explicit,
+            acme,
             trusted_proxies: self.server.trusted_proxies,
             data_dir: data_dir.into_inner(),
             tls,
@@ -615,6 +650,13 @@ mod tests {
         }
         let err = parse_in(dir.path(), "[server]\npublic_url = \"chat.example.com\"\n").expect_err("refused");
         assert!(err.contains("public_url"), "{err}");
+        let err = parse_in(dir.path(), "[tls]\nacme_domains = [\"chat.example.com\"]\ncert = \"/x\"\nkey = \"/y\"\n")
+            .expect_err("refused");
+        assert!(err.contains("choose certificate files or ACME"), "{err}");
+        if !cfg!(feature = "acme") {
+            let err = parse_in(dir.path(), "[tls]\nacme_domains = [\"chat.example.com\"]\n").expect_err("refused");
+            assert!(err.contains("without ACME support"), "{err}");
+        }
         let err = parse_in(dir.path(), "[backup]\nat_utc = \"25:00\"\n").expect_err("refused");
         assert!(err.contains("[backup] at_utc") && err.contains("line 4"), "{err}");
         let err = parse_in(dir.path(), "[limits]\nmax_body_bytes = 10\n").expect_err("refused");

@@ -82,7 +82,7 @@ pub async fn request(
     req.push_str("\r\n");
     let io = async {
         let tcp = tokio::net::TcpStream::connect(addr).await?;
-        if config.tls.is_none() {
+        if !config.serves_tls() {
             return exchange(tcp, req.as_bytes()).await;
         }
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());

@@ -42,6 +42,9 @@ cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --locked --all-targets -- -D warnings
 
+echo "== cargo check --features acme (the optional ACME build compiles)"
+cargo check --locked --features acme
+
 echo "== cargo test (unit and integration)"
 cargo test --locked
 

@@ -35,7 +35,7 @@ pub async fn headers<E: Endpoint>(next: Arc<E>, req: Request) -> poem::Result<Re
         h.insert(header::CONTENT_SECURITY_POLICY, header::HeaderValue::from_static(CSP));
     }
     if let Some(state) = state {
-        if state.config.tls.is_some() {
+        if state.config.serves_tls() {
             h.insert(header::STRICT_TRANSPORT_SECURITY, header::HeaderValue::from_static("max-age=31536000"));
         }
         state.metrics.count_response(resp.status().as_u16());

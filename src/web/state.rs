@@ -29,7 +29,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn https(&self) -> bool {
-        self.config.tls.is_some() || self.config.public_url.starts_with("https://")
+        self.config.serves_tls() || self.config.public_url.starts_with("https://")
     }
 }
 

@@ -145,13 +145,14 @@ fn cmdline(pid: u32) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The one running `parley serve`, if there is exactly one.
+/// The one running `parley… serve` (any executable named parley*, except this one), if exactly one.
 pub fn find_server_pid() -> Result<u32, String> {
     let mut found = vec![];
     for e in std::fs::read_dir("/proc").map_err(|e| e.to_string())?.flatten() {
         let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
-        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-        if comm.trim() == "parley" && cmdline(pid).iter().any(|a| a == "serve") {
+        let args = cmdline(pid);
+        let exe = args.first().and_then(|a| a.rsplit('/').next()).unwrap_or("");
+        if exe.starts_with("parley") && !exe.starts_with("parley-load") && args.iter().any(|a| a == "serve") {
             found.push(pid);
         }
     }
