@@ -2,7 +2,7 @@
 //! role, departments, skills, max concurrent chats, active), reset the password. Disabling or
 //! resetting ends that person's sessions.
 
-use super::{conflict_to_form, html, html_invalid, see_other};
+use super::{back_to_list, conflict_to_form, html, html_invalid, see_other};
 use crate::domain::forms::{PasswordForm, UserForm};
 use crate::domain::ids::UserId;
 use crate::domain::model::{Department, Site, User};
@@ -184,8 +184,7 @@ async fn save(
         Ok(_) => {
             // The switchboard allocates by the site's people and departments: tell it.
             realtime.reload_site(scope.id());
-            let done = if id.is_some() { "saved" } else { "created" };
-            Ok(see_other(format!("/admin/sites/{}/agents?ok={done}", scope.id())))
+            Ok(back_to_list(format!("/admin/sites/{}/agents", scope.id()), id))
         }
         Err(errors) => html_invalid(&form_page(&p, &csrf, &scope, id, form, errors?)?),
     }

@@ -1,7 +1,7 @@
 //! A site's campaigns: one widget configuration each (language, system messages, window style,
 //! pre-chat and post-chat forms, target department, proactive chat).
 
-use super::{conflict_to_form, html, html_invalid, see_other};
+use super::{back_to_list, conflict_to_form, html, html_invalid, see_other};
 use crate::domain::forms::{CampaignForm, FieldRow};
 use crate::domain::i18n::{Lang, Message};
 use crate::domain::ids::CampaignId;
@@ -227,11 +227,7 @@ async fn save(
         Err(e) => Err(Ok(e)),
     };
     match result {
-        Ok(_) => Ok(see_other(format!(
-            "/admin/sites/{}/campaigns?ok={}",
-            scope.id(),
-            if id.is_some() { "saved" } else { "created" }
-        ))),
+        Ok(_) => Ok(back_to_list(format!("/admin/sites/{}/campaigns", scope.id()), id)),
         Err(errors) => html_invalid(&form_page(&p, &csrf, &scope, id, form, errors?)?),
     }
 }

@@ -1,6 +1,6 @@
 //! A site's departments (queues): name, members, allocation rule.
 
-use super::{conflict_to_form, html, html_invalid, see_other};
+use super::{back_to_list, conflict_to_form, html, html_invalid, see_other};
 use crate::domain::forms::DepartmentForm;
 use crate::domain::ids::DepartmentId;
 use crate::domain::model::{AllocationRule, Department, Site, User};
@@ -143,8 +143,7 @@ async fn save(
         Ok(_) => {
             // The switchboard allocates by the site's people and departments: tell it.
             realtime.reload_site(scope.id());
-            let done = if id.is_some() { "saved" } else { "created" };
-            Ok(see_other(format!("/admin/sites/{}/departments?ok={done}", scope.id())))
+            Ok(back_to_list(format!("/admin/sites/{}/departments", scope.id()), id))
         }
         Err(errors) => html_invalid(&form_page(&p, &csrf, &scope, id, form, errors?)?),
     }

@@ -1,7 +1,7 @@
 //! Cross-site transfer groups (owner): sets of at least two sites whose agents may transfer
 //! chats to each other. A site may be in several groups.
 
-use super::{conflict_to_form, html, html_invalid, see_other};
+use super::{back_to_list, conflict_to_form, html, html_invalid, see_other};
 use crate::domain::forms::GroupForm;
 use crate::domain::ids::GroupId;
 use crate::domain::model::{Group, Site};
@@ -119,7 +119,7 @@ async fn save(
         Err(e) => Err(Ok(e)),
     };
     match result {
-        Ok(_) => Ok(see_other(format!("/admin/groups?ok={}", if id.is_some() { "saved" } else { "created" }))),
+        Ok(_) => Ok(back_to_list("/admin/groups", id)),
         Err(errors) => html_invalid(&form_page(&p, &csrf, state, id, form, errors?)?),
     }
 }

@@ -36,6 +36,11 @@ pub fn see_other(to: impl AsRef<str>) -> Response {
     Redirect::see_other(to.as_ref()).into_response()
 }
 
+/// After a successful create (`id` None) or update: back to the list, with the notice.
+pub fn back_to_list(list: impl std::fmt::Display, id: Option<u64>) -> Response {
+    see_other(format!("{list}?ok={}", if id.is_some() { "saved" } else { "created" }))
+}
+
 /// Turn a store conflict into form errors (to re-render the form); pass other errors on.
 pub fn conflict_to_form(e: StoreError) -> Result<FormErrors, WebError> {
     match e {
