@@ -420,6 +420,16 @@ impl Workers {
             eprintln!("ended {ended} of {asked} chats");
             out["chats_ended"] = json!({"asked": asked, "ended": ended});
         }
+        let st = self.status().await?;
+        let m = Merged { reports: self.report().await? };
+        let ended: BTreeMap<String, u64> =
+            m.counters().into_iter().filter(|(k, _)| k.contains("socket ended")).collect();
+        eprintln!(
+            "before closing: {} visitor and {} agent sockets connected; sockets ended by the server so far: {ended:?}",
+            st.connected_v, st.connected_a
+        );
+        out["before_close"] =
+            json!({"connected_visitors": st.connected_v, "connected_agents": st.connected_a, "ended": ended});
         let r: Vec<CloseReply> = self.call(&Cmd::Close { timeout_ms: 20_000 }, 60).await?;
         let (closed, left) = r.iter().fold((0, 0), |a, x| (a.0 + x.closed, a.1 + x.left));
         eprintln!("closed {closed} sockets ({left} did not finish closing)");
@@ -953,7 +963,7 @@ async fn throughput(ctx: &mut Ctx, chats: usize, agents: usize, t: ThroughputPla
     let mut rate = t.from;
     let mut rows = vec![];
     let mut best: Option<(f64, f64)> = None;
-    let mut prev_load = (0u64, Instant::now());
+    let mut prev_load: (u64, Instant);
     println!(
         "throughput: {} chats ({} assigned), {} agents, {:.0}% of messages by agents; steps of {} s from {} msg/s x{} until ack p99 > {} ms",
         chats,

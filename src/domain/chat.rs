@@ -24,6 +24,8 @@ pub enum EndedBy {
     Agent,
     /// Nobody could take it: every agent left, or the maximum queue wait passed.
     NoAgent,
+    /// Transferred to another site, where a new chat goes on.
+    Transfer,
 }
 
 /// What the visitor told us before the chat (name, email and the campaign's other fields).
@@ -73,6 +75,57 @@ pub struct ChatRecord {
     pub last_seq: u64,
     #[serde(default)]
     pub survey: Option<Survey>,
+    /// Transferred to one agent who could not take it yet: it waits for them.
+    #[serde(default)]
+    pub waiting_for: Option<UserId>,
+    /// Where a chat that came by cross-site transfer came from.
+    #[serde(default)]
+    pub origin: Option<Origin>,
+}
+
+/// The transfer log a receiving agent sees for a chat that came from another site.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Origin {
+    pub site: SiteId,
+    pub site_name: String,
+    pub chat: ChatId,
+    pub agent: UserId,
+    pub agent_name: String,
+    pub at: Millis,
+    pub comment: String,
+    pub with_transcript: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferKind {
+    /// To an agent, at once.
+    Cold,
+    /// To an agent who accepts or declines first.
+    Warm,
+    /// To an agent who is away, offline or full: the chat waits for them.
+    Unavailable,
+    /// Into a department's queue.
+    Queue,
+    /// Offered to every available member of a department; the first to accept takes it.
+    Broadcast,
+    /// To another site of a shared cross-site group.
+    CrossSite,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferOutcome {
+    Offered,
+    Accepted,
+    Declined,
+    /// No answer before the timeout.
+    Expired,
+    Cancelled,
+    /// The chat moved.
+    Completed,
+    /// Waiting for the target agent (unavailable transfer).
+    Waiting,
 }
 
 /// Who wrote a message.
@@ -117,12 +170,32 @@ pub enum EventKind {
         rating: u8,
         comment: String,
     },
+    /// A step of a transfer (agents only): what was tried, by whom, to whom, and how it went.
+    Transfer {
+        transfer: TransferKind,
+        outcome: TransferOutcome,
+        from: UserId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to_agent: Option<UserId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to_department: Option<DepartmentId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to_site: Option<SiteId>,
+        #[serde(default)]
+        comment: String,
+        /// Had the transferring agent replied to the visitor before?
+        #[serde(default)]
+        replied: bool,
+        /// Why it stopped (a decline's reason), when it did.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        reason: String,
+    },
 }
 
 impl EventKind {
     /// Does the visitor see this event (live and in replays)?
     pub fn visible_to_visitor(&self) -> bool {
-        !matches!(self, EventKind::Note { .. })
+        !matches!(self, EventKind::Note { .. } | EventKind::Transfer { .. })
     }
 }
 

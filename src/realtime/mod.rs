@@ -31,6 +31,8 @@ enum Msg {
     Cmd(Command),
     /// The admin pages changed a site's people or departments.
     Reload(SiteId),
+    /// The owner changed the cross-site groups.
+    ReloadGroups,
     Query(Query),
 }
 
@@ -61,6 +63,7 @@ impl Realtime {
         for site in store.list_sites()? {
             sb.handle(directory(&store, site.id)?, now);
         }
+        sb.handle(groups(&store)?, now);
         let (open, next_chat) = store.open_chats()?;
         let restored = open.len();
         let effects = sb.restore(open, next_chat, now);
@@ -91,6 +94,10 @@ impl Realtime {
         let _ = self.tx.try_send(Msg::Reload(site));
     }
 
+    pub fn reload_groups(&self) {
+        let _ = self.tx.try_send(Msg::ReloadGroups);
+    }
+
     /// Read the live state. `None` when the task has stopped.
     pub async fn query<R: Send + 'static>(&self, f: impl FnOnce(&Switchboard) -> R + Send + 'static) -> Option<R> {
         let (tx, rx) = oneshot::channel();
@@ -100,6 +107,11 @@ impl Realtime {
         self.tx.send(Msg::Query(q)).await.ok()?;
         rx.await.ok()
     }
+}
+
+/// The cross-site groups, as sets of sites.
+pub fn groups(store: &Store) -> Result<Command, StoreError> {
+    Ok(Command::Groups(store.list_groups()?.into_iter().map(|g| g.sites).collect()))
 }
 
 /// The site's agents (active people who may chat: agents and site admins) and departments.
@@ -176,6 +188,10 @@ impl Task {
                         Ok(cmd) => self.process(cmd),
                         Err(e) => tracing::error!(error = %e, site = %site, "cannot reload the site's directory"),
                     },
+                    Some(Msg::ReloadGroups) => match groups(&self.store) {
+                        Ok(cmd) => self.process(cmd),
+                        Err(e) => tracing::error!(error = %e, "cannot reload the cross-site groups"),
+                    },
                     Some(Msg::Query(q)) => q(&self.sb),
                     None => break,
                 },
@@ -209,6 +225,7 @@ impl Task {
                     Some(site) => writes.push(ChatWrite::Event(*site, ev)),
                     None => tracing::error!(chat = %ev.chat, "an event without its chat summary; not stored"),
                 },
+                Effect::CopyEvents { from, to, up_to } => writes.push(ChatWrite::CopyEvents { from, to, up_to }),
                 Effect::Send(target, out) => sends.push((target, render(&out))),
                 Effect::SetTimer(key, at) => self.timers.set(key, at),
                 Effect::CancelTimer(key) => self.timers.cancel(key),

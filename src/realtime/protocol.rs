@@ -2,8 +2,9 @@
 //! Frames are JSON text messages with a "type" field. Clients send `hello` first, with the
 //! protocol version `v`.
 
-use crate::domain::chat::{ChatEvent, ChatRecord};
+use crate::domain::chat::{ChatEvent, ChatRecord, TransferOutcome};
 use crate::domain::ids::{ChatId, UserId};
+use crate::domain::ids::{DepartmentId, SiteId};
 use crate::domain::switchboard::{ErrorCode, Out, Presence};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -126,6 +127,36 @@ pub enum AgentIn {
     End {
         chat: ChatId,
     },
+    /// Transfer one of your chats.
+    Transfer {
+        chat: ChatId,
+        target: TransferTarget,
+        #[serde(default)]
+        comment: String,
+    },
+    /// Answer a transfer offered to you.
+    AnswerOffer {
+        chat: ChatId,
+        accept: bool,
+        #[serde(default)]
+        reason: String,
+    },
+    /// Withdraw your pending offer.
+    CancelTransfer {
+        chat: ChatId,
+    },
+    /// Hand over a chat whose warm transfer was accepted ("transfer now").
+    TransferNow {
+        chat: ChatId,
+    },
+    /// Who may receive a transfer: agents, departments and sites, searched by name, email,
+    /// department or skill, optionally of one site.
+    Targets {
+        #[serde(default)]
+        q: String,
+        #[serde(default)]
+        site: Option<SiteId>,
+    },
     /// Events of a chat of the agent's site before seq `before` (default: the newest).
     History {
         chat: ChatId,
@@ -135,6 +166,81 @@ pub enum AgentIn {
         limit: Option<u32>,
     },
     Ping {},
+}
+
+/// Where a transfer goes, as the console asks for it.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum TransferTarget {
+    Agent {
+        agent: UserId,
+        /// `cold`, `warm` or `anyway` (to an agent who is away, offline or full).
+        mode: TransferMode,
+        /// With `anyway`: back to the department queue after this many minutes (0: never).
+        #[serde(default)]
+        fallback_mins: u32,
+    },
+    Department {
+        department: DepartmentId,
+        #[serde(default)]
+        broadcast: bool,
+    },
+    Site {
+        site: SiteId,
+        #[serde(default)]
+        department: Option<DepartmentId>,
+        #[serde(default)]
+        agent: Option<UserId>,
+        /// Default: the source site's setting.
+        #[serde(default)]
+        with_transcript: Option<bool>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferMode {
+    Cold,
+    Warm,
+    Anyway,
+}
+
+/// An agent the chat may go to.
+#[derive(Clone, Debug, Serialize)]
+pub struct TargetAgent {
+    pub id: UserId,
+    pub name: String,
+    pub email: String,
+    pub site: SiteId,
+    pub presence: Presence,
+    pub active_chats: u32,
+    pub max_chats: u32,
+    pub departments: Vec<String>,
+    pub skills: Vec<String>,
+}
+
+/// A department (queue) the chat may go to.
+#[derive(Clone, Debug, Serialize)]
+pub struct TargetDepartment {
+    pub id: DepartmentId,
+    pub name: String,
+    pub site: SiteId,
+    /// Visitors waiting in its queue now.
+    pub waiting: u32,
+    /// How long the longest of them has waited, in seconds.
+    pub longest_wait_secs: u64,
+    /// Members Online or Away.
+    pub available: u32,
+}
+
+/// A site of a shared cross-site group.
+#[derive(Clone, Debug, Serialize)]
+pub struct TargetSite {
+    pub id: SiteId,
+    pub name: String,
+    /// Someone is Online or Away there now (a transfer can go there).
+    pub can_receive: bool,
+    pub with_transcript_default: bool,
 }
 
 /// A colleague as the console lists them.
@@ -199,6 +305,39 @@ pub enum ServerFrame<'a> {
     Assigned {
         chat: &'a ChatRecord,
     },
+    /// The chat is no longer yours (you transferred it).
+    Unassigned {
+        chat: ChatId,
+    },
+    /// A transfer offered to you: accept or decline before `expires_at` (ms since the epoch).
+    Offer {
+        chat: &'a ChatRecord,
+        from: UserId,
+        from_name: &'a str,
+        note: &'a str,
+        expires_at: u64,
+        broadcast: bool,
+    },
+    /// An offer made to you is gone: `taken`, `cancelled`, `expired`, `chat_ended`,
+    /// `declined` or `unavailable`.
+    OfferWithdrawn {
+        chat: ChatId,
+        reason: &'a str,
+    },
+    /// How your transfer goes: `offered`, `accepted`, `declined`, `expired`, `cancelled`,
+    /// `completed`, `waiting`; with the reason and your note (kept for another attempt).
+    Transfer {
+        chat: ChatId,
+        outcome: TransferOutcome,
+        reason: &'a str,
+        note: &'a str,
+    },
+    /// Answer to `targets`: whom this chat may be transferred to.
+    Targets {
+        agents: &'a [TargetAgent],
+        departments: &'a [TargetDepartment],
+        sites: &'a [TargetSite],
+    },
     History {
         chat: ChatId,
         events: &'a [ChatEvent],
@@ -249,6 +388,15 @@ pub fn error_code(code: ErrorCode) -> &'static str {
         ErrorCode::MessageTooLong => "message_too_long",
         ErrorCode::InvalidRating => "invalid_rating",
         ErrorCode::NotAllowed => "not_allowed",
+        ErrorCode::TargetUnavailable => "target_unavailable",
+        ErrorCode::TargetFull => "target_full",
+        ErrorCode::TransferPending => "transfer_pending",
+        ErrorCode::NoTransfer => "no_transfer",
+        ErrorCode::OfferGone => "offer_gone",
+        ErrorCode::NotInGroup => "not_in_group",
+        ErrorCode::SiteUnavailable => "site_unavailable",
+        ErrorCode::NoOneAvailable => "no_one_available",
+        ErrorCode::UnknownTarget => "unknown_target",
     }
 }
 
@@ -269,6 +417,19 @@ pub fn render(out: &Out) -> Frame {
             Frame::new(&ServerFrame::Presence { agent: *agent, presence: *presence, active_chats: *active_chats })
         }
         Out::Assigned(rec) => Frame::new(&ServerFrame::Assigned { chat: rec }),
+        Out::Unassigned { chat } => Frame::new(&ServerFrame::Unassigned { chat: *chat }),
+        Out::Offer { chat, from, from_name, note, expires_at, broadcast } => Frame::new(&ServerFrame::Offer {
+            chat,
+            from: *from,
+            from_name,
+            note,
+            expires_at: *expires_at,
+            broadcast: *broadcast,
+        }),
+        Out::OfferWithdrawn { chat, reason } => Frame::new(&ServerFrame::OfferWithdrawn { chat: *chat, reason }),
+        Out::TransferStatus { chat, outcome, reason, note } => {
+            Frame::new(&ServerFrame::Transfer { chat: *chat, outcome: *outcome, reason, note })
+        }
         Out::Error { code, client_id } => Frame::error(error_code(*code), code.message(), client_id.as_deref(), None),
     }
 }

@@ -21,9 +21,16 @@ pub struct VisitorRecord {
 
 /// What the switchboard asks to store.
 #[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant)] // each is built once and moved into the writer's batch
 pub enum ChatWrite {
     Chat(ChatRecord),
     Event(SiteId, ChatEvent),
+    /// Copy a chat's events 1..=up_to to another chat (same seqs), e.g. across sites.
+    CopyEvents {
+        from: (SiteId, ChatId),
+        to: (SiteId, ChatId),
+        up_to: u64,
+    },
 }
 
 fn write_records(txn: &WriteTransaction, writes: &[ChatWrite]) -> Result<(), StoreError> {
@@ -44,6 +51,17 @@ fn write_records(txn: &WriteTransaction, writes: &[ChatWrite]) -> Result<(), Sto
             }
             ChatWrite::Event(site, e) => {
                 events.insert((site.0, e.chat.0, e.seq), encode(e).as_slice())?;
+            }
+            ChatWrite::CopyEvents { from, to, up_to } => {
+                let copies: Vec<ChatEvent> = events
+                    .range((from.0.0, from.1.0, 1)..=(from.0.0, from.1.0, *up_to))?
+                    .map(|e| decode::<ChatEvent>(e?.1.value()))
+                    .collect::<Result<_, _>>()?;
+                for mut e in copies {
+                    e.chat = to.1;
+                    e.client_id = None;
+                    events.insert((to.0.0, to.1.0, e.seq), encode(&e).as_slice())?;
+                }
             }
         }
     }

@@ -198,6 +198,8 @@ mod tests {
             ended_by: ended_at.map(|_| EndedBy::Visitor),
             last_seq: 1,
             survey: None,
+            waiting_for: None,
+            origin: None,
         }
     }
 

@@ -20,7 +20,9 @@ pub(super) fn members<'a>(sb: &'a Switchboard, key: QueueKey, q: &'a Queue) -> i
 }
 
 pub(super) fn eligible(a: &Agent) -> bool {
-    a.profile.active && a.presence == Presence::Online && (a.chats.len() as u32) < a.profile.max_chats
+    a.profile.active
+        && a.presence == Presence::Online
+        && ((a.chats.len() + a.reserved.len()) as u32) < a.profile.max_chats
 }
 
 /// The agent who gets the queue's next chat, if anyone can take it now.

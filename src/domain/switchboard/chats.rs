@@ -46,8 +46,10 @@ impl Switchboard {
             ended_by: None,
             last_seq: 0,
             survey: None,
+            waiting_for: None,
+            origin: None,
         };
-        self.chats.insert(id, Chat { rec, client_ids: HashMap::new() });
+        self.chats.insert(id, Chat::new(rec, HashMap::new()));
         self.open_by_visitor.insert((visitor, campaign), id);
         fx.touched.insert(id);
         if !texts.greeting.is_empty() {
@@ -126,9 +128,11 @@ impl Switchboard {
                 }
             }
         };
+        let replied = matches!(kind, EventKind::Message { author: Author::Agent { .. }, .. });
         let seq = self.append(chat, kind, Some(client_id.clone()), now, fx);
         if let Some(c) = self.chats.get_mut(&chat) {
             c.client_ids.insert(key, seq);
+            c.owner_replied |= replied;
         }
         fx.send(Target::Conn(conn), Out::Ack { chat, client_id, seq });
     }
@@ -190,7 +194,7 @@ impl Switchboard {
         if c.rec.status == ChatStatus::Ended {
             return;
         }
-        let was_queued = c.rec.status == ChatStatus::Queued;
+        let was_queued = c.rec.status == ChatStatus::Queued && c.rec.waiting_for.is_none();
         let key = (c.rec.site, c.rec.department);
         let (visitor, campaign, agent) = (c.rec.visitor, c.rec.campaign, c.rec.agent);
         self.append(chat, EventKind::Ended { by }, None, now, fx);
@@ -199,7 +203,13 @@ impl Switchboard {
             c.rec.ended_at = Some(now);
             c.rec.ended_by = Some(by);
         }
+        self.transfers_end(chat, now, fx);
         self.open_by_visitor.remove(&(visitor, campaign));
+        if let Some(alias) = self.chats.get_mut(&chat).and_then(|c| c.also_open_as.take()) {
+            if self.open_by_visitor.get(&alias) == Some(&chat) {
+                self.open_by_visitor.remove(&alias);
+            }
+        }
         self.ended.push_back(chat);
         while self.ended.len() > KEEP_ENDED {
             if let Some(old) = self.ended.pop_front() {

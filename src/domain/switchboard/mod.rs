@@ -24,9 +24,12 @@ mod queues;
 mod sim;
 #[cfg(test)]
 mod tests;
+mod transfer;
 
 use super::Millis;
-use super::chat::{Author, ChatEvent, ChatRecord, ChatStatus, EndedBy, EventKind, VisitorInfo};
+use super::chat::{
+    Author, ChatEvent, ChatRecord, ChatStatus, EndedBy, EventKind, TransferKind, TransferOutcome, VisitorInfo,
+};
 use super::ids::{CampaignId, ChatId, ConnId, DepartmentId, SiteId, UserId, VisitorId};
 use super::model::AllocationRule;
 use serde::{Deserialize, Serialize};
@@ -94,6 +97,10 @@ pub enum TimerKey {
     Grace(UserId),
     /// The chat's maximum queue wait.
     QueueWait(ChatId),
+    /// A warm or broadcast offer's answer time.
+    Offer(ChatId),
+    /// An unavailable-agent transfer's fallback to the department queue.
+    Fallback(ChatId),
 }
 
 #[derive(Clone, Debug)]
@@ -153,7 +160,77 @@ pub enum Command {
         rating: u8,
         comment: String,
     },
+    /// The organization's cross-site transfer groups (each a set of sites), replacing the last.
+    Groups(Vec<Vec<SiteId>>),
+    /// The chat's agent transfers it. `notice`: the campaign's "you are being transferred"
+    /// text when the campaign tells visitors; `waiting`: what a visitor whose chat waits is told.
+    Transfer {
+        conn: ConnId,
+        agent: UserId,
+        chat: ChatId,
+        to: TransferTo,
+        comment: String,
+        notice: Option<String>,
+        waiting: String,
+        /// How long a warm or broadcast offer waits for an answer (the site's setting).
+        offer_ms: u64,
+    },
+    /// A target answers an offer.
+    AnswerOffer {
+        conn: ConnId,
+        agent: UserId,
+        chat: ChatId,
+        accept: bool,
+        reason: String,
+    },
+    /// The source withdraws a pending or accepted offer.
+    CancelTransfer {
+        conn: ConnId,
+        agent: UserId,
+        chat: ChatId,
+    },
+    /// After a warm offer was accepted, the source hands the chat over ("transfer now").
+    CompleteTransfer {
+        conn: ConnId,
+        agent: UserId,
+        chat: ChatId,
+    },
     Timer(TimerKey),
+}
+
+/// Where a transfer goes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TransferTo {
+    /// An agent of the same site: cold (at once), warm (accept first), or anyway (wait for an
+    /// unavailable agent; back to the department queue after `fallback_ms` if not 0).
+    Agent { agent: UserId, mode: AgentMode, fallback_ms: u64 },
+    /// A department of the same site: into its queue, or offered to all its available members.
+    Department { department: DepartmentId, broadcast: bool },
+    /// Another site of a shared group, resolved by the caller to the site's cross-site campaign.
+    Site(Box<CrossSite>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AgentMode {
+    Cold,
+    Warm,
+    Anyway,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct CrossSite {
+    pub site: SiteId,
+    /// The source site's name, for the transfer log the receiving agent sees.
+    pub from_site_name: String,
+    /// The target site's default campaign for cross-site transfers.
+    pub campaign: CampaignId,
+    /// A department of the target site, or `None` for the campaign's (or any agent).
+    pub department: Option<DepartmentId>,
+    /// A particular agent of the target site.
+    pub agent: Option<UserId>,
+    pub with_transcript: bool,
+    /// The target campaign's queue message, in its language.
+    pub queue_text: String,
 }
 
 /// Where a frame goes.
@@ -180,6 +257,24 @@ pub enum ErrorCode {
     InvalidRating,
     /// Only the chat's agent may do this.
     NotAllowed,
+    /// The target agent is offline: transfer "anyway" to have the chat wait for them.
+    TargetUnavailable,
+    /// The target agent has no free place for one more chat.
+    TargetFull,
+    /// The chat already has a transfer under way.
+    TransferPending,
+    /// There is no transfer under way to answer, cancel or complete.
+    NoTransfer,
+    /// The offer was taken by someone else, withdrawn, or timed out.
+    OfferGone,
+    /// The target site shares no cross-site group with this one.
+    NotInGroup,
+    /// Nobody is Online or Away at the target site.
+    SiteUnavailable,
+    /// Nobody of the department is available for a broadcast.
+    NoOneAvailable,
+    /// No such agent, department or site to transfer to.
+    UnknownTarget,
 }
 
 impl ErrorCode {
@@ -191,6 +286,15 @@ impl ErrorCode {
             ErrorCode::MessageTooLong => "The message is too long.",
             ErrorCode::InvalidRating => "The rating must be from 1 to 5.",
             ErrorCode::NotAllowed => "Not allowed.",
+            ErrorCode::TargetUnavailable => "That agent is offline: transfer anyway to have the chat wait for them.",
+            ErrorCode::TargetFull => "That agent has no free place for another chat.",
+            ErrorCode::TransferPending => "A transfer of this chat is already under way.",
+            ErrorCode::NoTransfer => "There is no transfer under way for this chat.",
+            ErrorCode::OfferGone => "This offer is no longer open.",
+            ErrorCode::NotInGroup => "That site is not in a cross-site group with this one.",
+            ErrorCode::SiteUnavailable => "Nobody is available at that site right now.",
+            ErrorCode::NoOneAvailable => "Nobody of that department is available right now.",
+            ErrorCode::UnknownTarget => "There is no such agent, department or site.",
         }
     }
 }
@@ -230,6 +334,32 @@ pub enum Out {
     },
     /// A chat was given to the agent receiving this.
     Assigned(ChatRecord),
+    /// The agent receiving this no longer has the chat (transferred away).
+    Unassigned {
+        chat: ChatId,
+    },
+    /// A transfer is offered to the agent receiving this.
+    Offer {
+        chat: ChatRecord,
+        from: UserId,
+        from_name: String,
+        note: String,
+        expires_at: Millis,
+        broadcast: bool,
+    },
+    /// An offer made to the agent receiving this is gone: "taken", "cancelled", "expired",
+    /// "chat_ended", "declined" or "unavailable".
+    OfferWithdrawn {
+        chat: ChatId,
+        reason: &'static str,
+    },
+    /// How the source's transfer goes (the note is kept for another attempt).
+    TransferStatus {
+        chat: ChatId,
+        outcome: TransferOutcome,
+        reason: String,
+        note: String,
+    },
     Error {
         code: ErrorCode,
         client_id: Option<String>,
@@ -242,6 +372,12 @@ pub enum Effect {
     PutChat(ChatRecord),
     /// Store a new event of a chat.
     Append(ChatEvent),
+    /// Copy the events 1..=`up_to` of a chat to a new chat (cross-site transfer with transcript).
+    CopyEvents {
+        from: (SiteId, ChatId),
+        to: (SiteId, ChatId),
+        up_to: u64,
+    },
     Send(Target, Out),
     SetTimer(TimerKey, Millis),
     CancelTimer(TimerKey),
@@ -256,6 +392,10 @@ pub(crate) struct Agent {
     pub(crate) conns: BTreeSet<ConnId>,
     pub(crate) chats: BTreeSet<ChatId>,
     pub(crate) last_assigned: Millis,
+    /// Chats transferred to this agent that wait until they can take them, oldest first.
+    pub(crate) waiting: VecDeque<ChatId>,
+    /// Accepted warm offers not handed over yet: they count against the maximum.
+    pub(crate) reserved: BTreeSet<ChatId>,
 }
 
 #[derive(Debug, Default)]
@@ -274,6 +414,35 @@ pub(crate) struct Chat {
     pub(crate) rec: ChatRecord,
     /// `client_key`s of stored messages -> their seq (exactly-once).
     pub(crate) client_ids: HashMap<String, u64>,
+    /// The transfer under way, if any.
+    pub(crate) pending: Option<Pending>,
+    /// The last transfer note, offered again on the next attempt.
+    pub(crate) last_note: String,
+    /// Has the current owner written to the visitor since taking the chat?
+    pub(crate) owner_replied: bool,
+    /// A second key this chat is the open chat of (the origin campaign after a cross-site move).
+    pub(crate) also_open_as: Option<(VisitorId, CampaignId)>,
+}
+
+impl Chat {
+    pub(crate) fn new(rec: ChatRecord, client_ids: HashMap<String, u64>) -> Chat {
+        Chat { rec, client_ids, pending: None, last_note: String::new(), owner_replied: false, also_open_as: None }
+    }
+}
+
+/// A warm or broadcast offer under way.
+#[derive(Debug, Clone)]
+pub(crate) struct Pending {
+    pub(crate) kind: TransferKind,
+    pub(crate) from: UserId,
+    /// Who is offered the chat (one agent, or the department's available members).
+    pub(crate) to: Vec<UserId>,
+    pub(crate) department: Option<DepartmentId>,
+    pub(crate) note: String,
+    pub(crate) notice: Option<String>,
+    pub(crate) expires_at: Millis,
+    /// Warm: the target accepted; the source completes the hand-over.
+    pub(crate) accepted_by: Option<UserId>,
 }
 
 /// A sender's message id, made unique per sender: ids are chosen by clients, and the visitor
@@ -311,6 +480,8 @@ pub struct Switchboard {
     /// Ended chats still in memory (for their survey), oldest first; bounded by `KEEP_ENDED`.
     pub(crate) ended: VecDeque<ChatId>,
     pub(crate) next_chat: u64,
+    /// Cross-site transfer groups.
+    pub(crate) groups: Vec<Vec<SiteId>>,
 }
 
 /// How many ended chats stay in memory to receive their post-chat survey.
@@ -350,19 +521,24 @@ impl Switchboard {
             self.next_chat = self.next_chat.max(id.0 + 1);
             if rec.status == ChatStatus::Ended {
                 self.ended.push_back(id);
-                self.chats.insert(id, Chat { rec, client_ids: ids.into_iter().collect() });
+                self.chats.insert(id, Chat::new(rec, ids.into_iter().collect()));
                 continue;
             }
             self.open_by_visitor.insert((rec.visitor, rec.campaign), id);
-            match rec.status {
-                ChatStatus::Active => {
+            match (rec.status, rec.waiting_for) {
+                (ChatStatus::Active, _) => {
                     if let Some(a) = rec.agent.and_then(|a| self.agents.get_mut(&a)) {
                         a.chats.insert(id);
                     }
                 }
+                (_, Some(agent)) => {
+                    if let Some(a) = self.agents.get_mut(&agent) {
+                        a.waiting.push_back(id);
+                    }
+                }
                 _ => queued.push(id),
             }
-            self.chats.insert(id, Chat { rec, client_ids: ids.into_iter().collect() });
+            self.chats.insert(id, Chat::new(rec, ids.into_iter().collect()));
         }
         queued.sort_by_key(|id| self.chats.get(id).map(|c| (c.rec.queued_at, c.rec.id)));
         for id in queued {
@@ -433,6 +609,17 @@ impl Switchboard {
             Command::Survey { conn, visitor, chat, rating, comment } => {
                 self.survey(conn, visitor, chat, rating, comment, now, &mut fx)
             }
+            Command::Groups(groups) => self.groups = groups,
+            Command::Transfer { conn, agent, chat, to, comment, notice, waiting, offer_ms } => {
+                self.transfer(conn, agent, chat, to, comment, notice, waiting, offer_ms, now, &mut fx)
+            }
+            Command::AnswerOffer { conn, agent, chat, accept, reason } => {
+                self.answer_offer(conn, agent, chat, accept, reason, now, &mut fx)
+            }
+            Command::CancelTransfer { conn, agent, chat } => self.cancel(conn, agent, chat, now, &mut fx),
+            Command::CompleteTransfer { conn, agent, chat } => self.complete(conn, agent, chat, now, &mut fx),
+            Command::Timer(TimerKey::Offer(chat)) => self.offer_expired(chat, now, &mut fx),
+            Command::Timer(TimerKey::Fallback(chat)) => self.fallback(chat, now, &mut fx),
             Command::Timer(TimerKey::Grace(agent)) => {
                 if self.agents.get(&agent).is_some_and(|a| a.conns.is_empty()) {
                     self.set_presence(agent, Presence::Offline, now, &mut fx);
@@ -477,9 +664,39 @@ impl Switchboard {
     /// Position (1-based) and estimated wait of a queued chat.
     pub fn queue_position(&self, chat: ChatId) -> Option<(u32, Option<u32>)> {
         let c = self.chats.get(&chat)?;
+        if let Some(agent) = c.rec.waiting_for {
+            let pos = self.agents.get(&agent)?.waiting.iter().position(|id| *id == chat)? as u32 + 1;
+            return Some((pos, None));
+        }
         let q = self.queues.get(&(c.rec.site, c.rec.department))?;
         let pos = q.waiting.iter().position(|id| *id == chat)? as u32 + 1;
         Some((pos, self.eta_secs(&(c.rec.site, c.rec.department), pos)))
+    }
+
+    /// Visitors waiting in a queue and when the longest-waiting of them joined it.
+    pub fn queue_stats(&self, site: SiteId, department: Option<DepartmentId>) -> (u32, Option<Millis>) {
+        let Some(q) = self.queues.get(&(site, department)) else { return (0, None) };
+        let oldest = q.waiting.iter().filter_map(|c| self.chats.get(c)).map(|c| c.rec.queued_at).min();
+        (q.waiting.len() as u32, oldest)
+    }
+
+    /// The queues of a site (`None`: its "any agent" queue).
+    pub fn queue_keys(&self, site: SiteId) -> Vec<Option<DepartmentId>> {
+        self.queues.keys().filter(|k| k.0 == site).map(|k| k.1).collect()
+    }
+
+    /// The sites `site` shares a cross-site group with.
+    pub fn group_sites(&self, site: SiteId) -> Vec<SiteId> {
+        let mut v: Vec<SiteId> =
+            self.groups.iter().filter(|g| g.contains(&site)).flatten().copied().filter(|s| *s != site).collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    /// Can the site receive a chat now (someone Online or Away)?
+    pub fn can_receive(&self, site: SiteId) -> bool {
+        self.site_available(site)
     }
 
     /// Agents of a site with their presence and number of active chats.

@@ -26,6 +26,8 @@ impl Switchboard {
                             conns: BTreeSet::new(),
                             chats: BTreeSet::new(),
                             last_assigned: 0,
+                            waiting: VecDeque::new(),
+                            reserved: BTreeSet::new(),
                         },
                     );
                 }
@@ -65,6 +67,8 @@ impl Switchboard {
             conns: BTreeSet::new(),
             chats: BTreeSet::new(),
             last_assigned: 0,
+            waiting: VecDeque::new(),
+            reserved: BTreeSet::new(),
         });
         a.profile = profile;
         a.conns.insert(conn);
@@ -84,6 +88,9 @@ impl Switchboard {
         let site = a.profile.site;
         let active_chats = a.chats.len() as u32;
         fx.send(Target::SiteAgents(site), Out::Presence { agent, presence, active_chats });
+        if presence == Presence::Offline {
+            self.transfers_offline(agent, now, fx);
+        }
         if presence == Presence::Online {
             self.dispatch(site, now, fx);
         } else if !self.site_available(site) {

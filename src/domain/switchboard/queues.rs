@@ -13,6 +13,27 @@ impl Switchboard {
     /// Give waiting chats of `site` to agents with capacity: repeatedly the queue head that has
     /// waited longest among the queues that have an eligible agent.
     pub(super) fn dispatch(&mut self, site: SiteId, now: Millis, fx: &mut Fx) {
+        // Chats transferred to a particular agent go first, as soon as that agent can take them.
+        let ready: Vec<UserId> = self
+            .agents
+            .values()
+            .filter(|a| a.profile.site == site && !a.waiting.is_empty() && allocation::eligible(a))
+            .map(|a| a.profile.id)
+            .collect();
+        for agent in ready {
+            while let Some(chat) =
+                self.agents.get(&agent).filter(|a| allocation::eligible(a)).and_then(|a| a.waiting.front().copied())
+            {
+                if let Some(a) = self.agents.get_mut(&agent) {
+                    a.waiting.pop_front();
+                }
+                if let Some(c) = self.chats.get_mut(&chat) {
+                    c.rec.waiting_for = None;
+                }
+                fx.out.push(Effect::CancelTimer(TimerKey::Fallback(chat)));
+                self.assign(chat, agent, now, fx);
+            }
+        }
         loop {
             let mut best: Option<(Millis, ChatId, QueueKey, UserId)> = None;
             for (key, q) in self.queues.iter().filter(|(k, q)| k.0 == site && !q.waiting.is_empty()) {

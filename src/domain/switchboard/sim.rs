@@ -210,6 +210,9 @@ fn apply(fx: &[Effect], timers: &mut Vec<(Millis, TimerKey)>, last_seq: &mut Has
                     "step {step}: summary out of step with events"
                 );
             }
+            Effect::CopyEvents { to, up_to, .. } => {
+                last_seq.insert(to.1, *up_to);
+            }
             Effect::Send(..) => {}
         }
     }

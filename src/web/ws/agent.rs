@@ -180,6 +180,15 @@ async fn handle(s: &mut Socket, me: UserId, site: SiteId, text: &str) {
         }
         AgentIn::Typing { chat, on } => rt.send(Command::Typing { conn, from, chat, on }).await,
         AgentIn::End { chat } => rt.send(Command::EndChat { conn, by: from, chat }).await,
+        AgentIn::Transfer { chat, target, comment } => {
+            super::transfer::transfer(s, me, site, chat, target, comment).await
+        }
+        AgentIn::AnswerOffer { chat, accept, reason } => {
+            rt.send(Command::AnswerOffer { conn, agent: me, chat, accept, reason }).await
+        }
+        AgentIn::CancelTransfer { chat } => rt.send(Command::CancelTransfer { conn, agent: me, chat }).await,
+        AgentIn::TransferNow { chat } => rt.send(Command::CompleteTransfer { conn, agent: me, chat }).await,
+        AgentIn::Targets { q, site: only } => super::transfer::targets(s, me, site, q, only).await,
         AgentIn::History { chat, before, limit } => {
             // Any chat of the agent's own site; the site-bound store handle cannot reach others.
             let scope = s.state.store.site(site);

@@ -3,6 +3,7 @@
 //! token, its too-slow signal, a ping timer, frames from the hub and frames from the client.
 
 pub mod agent;
+mod transfer;
 pub mod visitor;
 
 use crate::config::Config;

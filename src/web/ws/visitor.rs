@@ -133,7 +133,8 @@ async fn hello(s: &mut Socket) -> Option<Visitor> {
     s.send(&welcome).await;
     if let Some(chat) = chat {
         let after = seen.filter(|(c, _)| *c == chat.id).map(|(_, after)| after).unwrap_or(0);
-        replay(s, site, chat.id, after).await;
+        // A chat that moved by cross-site transfer lives on the other site.
+        replay(s, chat.site, chat.id, after).await;
         if chat.status == ChatStatus::Queued {
             let chat_id = chat.id;
             if let Some(Some((position, eta_secs))) = state.realtime.query(move |sb| sb.queue_position(chat_id)).await {

@@ -1,0 +1,670 @@
+//! Transfers, every kind: cold and warm to an agent, to an unavailable agent ("anyway"), into a
+//! department's queue, broadcast to a department, and to another site of a shared group.
+//!
+//! Offers (warm, broadcast) are one per chat at a time. The source keeps the chat — and keeps
+//! chatting — until the hand-over; a decline or a timeout stops the offer with its reason and
+//! keeps the note for the next attempt. A broadcast goes to every available member; the
+//! first to accept takes the chat and the offer disappears for the others. Every step is a
+//! stored, agents-only `Transfer` event for statistics.
+
+use super::*;
+
+/// What a transfer step records.
+pub(super) struct Step {
+    kind: TransferKind,
+    outcome: TransferOutcome,
+    from: UserId,
+    to_agent: Option<UserId>,
+    to_department: Option<DepartmentId>,
+    to_site: Option<SiteId>,
+    comment: String,
+    reason: String,
+}
+
+impl Step {
+    fn new(kind: TransferKind, outcome: TransferOutcome, from: UserId) -> Step {
+        Step {
+            kind,
+            outcome,
+            from,
+            to_agent: None,
+            to_department: None,
+            to_site: None,
+            comment: String::new(),
+            reason: String::new(),
+        }
+    }
+}
+
+impl Switchboard {
+    pub(super) fn record(&mut self, chat: ChatId, step: Step, now: Millis, fx: &mut Fx) {
+        let replied = self.chats.get(&chat).is_some_and(|c| c.owner_replied);
+        let kind = EventKind::Transfer {
+            transfer: step.kind,
+            outcome: step.outcome,
+            from: step.from,
+            to_agent: step.to_agent,
+            to_department: step.to_department,
+            to_site: step.to_site,
+            comment: step.comment,
+            replied,
+            reason: step.reason,
+        };
+        self.append(chat, kind, None, now, fx);
+    }
+
+    fn agent_name(&self, a: UserId) -> String {
+        self.agents.get(&a).map(|x| x.profile.name.clone()).unwrap_or_default()
+    }
+
+    /// The source's own chat, with no transfer under way.
+    fn own_chat(&self, chat: ChatId, agent: UserId) -> Result<&Chat, ErrorCode> {
+        let c = self.chats.get(&chat).filter(|c| c.rec.agent == Some(agent)).ok_or(ErrorCode::ChatNotFound)?;
+        if c.rec.status != ChatStatus::Active {
+            return Err(ErrorCode::ChatNotFound);
+        }
+        if c.pending.is_some() {
+            return Err(ErrorCode::TransferPending);
+        }
+        Ok(c)
+    }
+
+    /// Take the chat away from its agent (telling them).
+    pub(super) fn release(&mut self, chat: ChatId, fx: &mut Fx) {
+        let Some(c) = self.chats.get_mut(&chat) else { return };
+        let Some(owner) = c.rec.agent.take() else { return };
+        c.owner_replied = false;
+        if let Some(a) = self.agents.get_mut(&owner) {
+            a.chats.remove(&chat);
+            let (presence, n, site) = (a.presence, a.chats.len() as u32, a.profile.site);
+            fx.send(Target::Agent(owner), Out::Unassigned { chat });
+            fx.send(Target::SiteAgents(site), Out::Presence { agent: owner, presence, active_chats: n });
+        }
+    }
+
+    /// Tell the visitor their chat is being transferred, when the campaign says so.
+    fn notify_visitor(&mut self, chat: ChatId, notice: &Option<String>, now: Millis, fx: &mut Fx) {
+        if let Some(text) = notice.as_ref().filter(|t| !t.is_empty()) {
+            self.append(chat, EventKind::System { text: text.clone() }, None, now, fx);
+        }
+    }
+
+    fn has_room(&self, agent: UserId) -> bool {
+        self.agents.get(&agent).is_some_and(|a| (a.chats.len() + a.reserved.len()) < a.profile.max_chats as usize)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn transfer(
+        &mut self,
+        conn: ConnId,
+        agent: UserId,
+        chat: ChatId,
+        to: TransferTo,
+        comment: String,
+        notice: Option<String>,
+        waiting: String,
+        offer_ms: u64,
+        now: Millis,
+        fx: &mut Fx,
+    ) {
+        let comment: String = comment.trim().chars().take(2000).collect();
+        let result = match to {
+            TransferTo::Agent { agent: to, mode: AgentMode::Cold, .. } => {
+                self.cold(agent, chat, to, comment, notice, now, fx)
+            }
+            TransferTo::Agent { agent: to, mode: AgentMode::Warm, .. } => {
+                self.offer(agent, chat, vec![to], None, comment, notice, offer_ms, now, fx)
+            }
+            TransferTo::Agent { agent: to, mode: AgentMode::Anyway, fallback_ms } => {
+                self.anyway(agent, chat, to, fallback_ms, comment, notice, waiting, now, fx)
+            }
+            TransferTo::Department { department, broadcast: false } => {
+                self.into_queue(agent, chat, department, comment, notice, now, fx)
+            }
+            TransferTo::Department { department, broadcast: true } => {
+                self.broadcast(agent, chat, department, comment, notice, offer_ms, now, fx)
+            }
+            TransferTo::Site(target) => self.cross_site(agent, chat, *target, comment, notice, now, fx),
+        };
+        if let Err(code) = result {
+            fx.send(Target::Conn(conn), Out::Error { code, client_id: None });
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn cold(
+        &mut self,
+        from: UserId,
+        chat: ChatId,
+        to: UserId,
+        comment: String,
+        notice: Option<String>,
+        now: Millis,
+        fx: &mut Fx,
+    ) -> Result<(), ErrorCode> {
+        let site = self.own_chat(chat, from)?.rec.site;
+        let target = self
+            .agents
+            .get(&to)
+            .filter(|a| a.profile.site == site && a.profile.active && to != from)
+            .ok_or(ErrorCode::UnknownTarget)?;
+        if target.presence == Presence::Offline {
+            return Err(ErrorCode::TargetUnavailable);
+        }
+        if !self.has_room(to) {
+            return Err(ErrorCode::TargetFull);
+        }
+        let mut step = Step::new(TransferKind::Cold, TransferOutcome::Completed, from);
+        step.to_agent = Some(to);
+        step.comment = comment;
+        self.record(chat, step, now, fx);
+        self.notify_visitor(chat, &notice, now, fx);
+        self.release(chat, fx);
+        self.assign(chat, to, now, fx);
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn anyway(
+        &mut self,
+        from: UserId,
+        chat: ChatId,
+        to: UserId,
+        fallback_ms: u64,
+        comment: String,
+        notice: Option<String>,
+        waiting: String,
+        now: Millis,
+        fx: &mut Fx,
+    ) -> Result<(), ErrorCode> {
+        let site = self.own_chat(chat, from)?.rec.site;
+        if !self.agents.get(&to).is_some_and(|a| a.profile.site == site && a.profile.active && to != from) {
+            return Err(ErrorCode::UnknownTarget);
+        }
+        let mut step = Step::new(TransferKind::Unavailable, TransferOutcome::Waiting, from);
+        step.to_agent = Some(to);
+        step.comment = comment;
+        self.record(chat, step, now, fx);
+        self.notify_visitor(chat, &notice, now, fx);
+        self.release(chat, fx);
+        if let Some(c) = self.chats.get_mut(&chat) {
+            c.rec.status = ChatStatus::Queued;
+            c.rec.waiting_for = Some(to);
+            c.rec.queued_at = now;
+        }
+        if let Some(a) = self.agents.get_mut(&to) {
+            a.waiting.push_back(chat);
+        }
+        if !waiting.is_empty() {
+            self.append(chat, EventKind::System { text: waiting }, None, now, fx);
+        }
+        if fallback_ms > 0 {
+            fx.out.push(Effect::SetTimer(TimerKey::Fallback(chat), now + fallback_ms));
+        }
+        self.dispatch(site, now, fx);
+        Ok(())
+    }
+
+    /// The fallback of an unavailable-agent transfer: into the chat's department queue.
+    pub(super) fn fallback(&mut self, chat: ChatId, now: Millis, fx: &mut Fx) {
+        let Some(c) = self.chats.get_mut(&chat) else { return };
+        let Some(agent) = c.rec.waiting_for.take().filter(|_| c.rec.status == ChatStatus::Queued) else { return };
+        let (site, department) = (c.rec.site, c.rec.department);
+        c.rec.queued_at = now;
+        if let Some(a) = self.agents.get_mut(&agent) {
+            a.waiting.retain(|x| *x != chat);
+        }
+        self.append(chat, EventKind::Queued { department }, None, now, fx);
+        self.queue_mut((site, department)).waiting.push_back(chat);
+        self.dispatch(site, now, fx);
+        self.announce_queue((site, department), fx);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn into_queue(
+        &mut self,
+        from: UserId,
+        chat: ChatId,
+        department: DepartmentId,
+        comment: String,
+        notice: Option<String>,
+        now: Millis,
+        fx: &mut Fx,
+    ) -> Result<(), ErrorCode> {
+        let site = self.own_chat(chat, from)?.rec.site;
+        if !self.queues.contains_key(&(site, Some(department))) {
+            return Err(ErrorCode::UnknownTarget);
+        }
+        let mut step = Step::new(TransferKind::Queue, TransferOutcome::Completed, from);
+        step.to_department = Some(department);
+        step.comment = comment;
+        self.record(chat, step, now, fx);
+        self.notify_visitor(chat, &notice, now, fx);
+        self.release(chat, fx);
+        if let Some(c) = self.chats.get_mut(&chat) {
+            c.rec.status = ChatStatus::Queued;
+            c.rec.department = Some(department);
+            c.rec.queued_at = now;
+        }
+        self.append(chat, EventKind::Queued { department: Some(department) }, None, now, fx);
+        self.queue_mut((site, Some(department))).waiting.push_back(chat);
+        self.dispatch(site, now, fx);
+        self.announce_queue((site, Some(department)), fx);
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn broadcast(
+        &mut self,
+        from: UserId,
+        chat: ChatId,
+        department: DepartmentId,
+        comment: String,
+        notice: Option<String>,
+        offer_ms: u64,
+        now: Millis,
+        fx: &mut Fx,
+    ) -> Result<(), ErrorCode> {
+        let site = self.own_chat(chat, from)?.rec.site;
+        let q = self.queues.get(&(site, Some(department))).ok_or(ErrorCode::UnknownTarget)?;
+        let to: Vec<UserId> = q
+            .members
+            .iter()
+            .filter(|m| **m != from)
+            .filter(|m| {
+                self.agents
+                    .get(m)
+                    .is_some_and(|a| a.profile.active && a.presence != Presence::Offline && a.profile.site == site)
+            })
+            .filter(|m| self.has_room(**m))
+            .copied()
+            .collect();
+        if to.is_empty() {
+            return Err(ErrorCode::NoOneAvailable);
+        }
+        self.offer(from, chat, to, Some(department), comment, notice, offer_ms, now, fx)
+    }
+
+    /// Make a warm (one target) or broadcast (several) offer.
+    #[allow(clippy::too_many_arguments)]
+    fn offer(
+        &mut self,
+        from: UserId,
+        chat: ChatId,
+        to: Vec<UserId>,
+        department: Option<DepartmentId>,
+        note: String,
+        notice: Option<String>,
+        offer_ms: u64,
+        now: Millis,
+        fx: &mut Fx,
+    ) -> Result<(), ErrorCode> {
+        let site = self.own_chat(chat, from)?.rec.site;
+        let kind = if department.is_some() { TransferKind::Broadcast } else { TransferKind::Warm };
+        if kind == TransferKind::Warm {
+            let target = to
+                .first()
+                .and_then(|t| self.agents.get(t))
+                .filter(|a| a.profile.site == site && a.profile.active && a.profile.id != from)
+                .ok_or(ErrorCode::UnknownTarget)?;
+            if target.presence == Presence::Offline {
+                return Err(ErrorCode::TargetUnavailable);
+            }
+        }
+        let expires_at = now + offer_ms;
+        let mut step = Step::new(kind, TransferOutcome::Offered, from);
+        step.to_agent = if kind == TransferKind::Warm { to.first().copied() } else { None };
+        step.to_department = department;
+        step.comment = note.clone();
+        self.record(chat, step, now, fx);
+        let from_name = self.agent_name(from);
+        let Some(c) = self.chats.get_mut(&chat) else { return Err(ErrorCode::ChatNotFound) };
+        c.last_note = note.clone();
+        c.pending = Some(Pending {
+            kind,
+            from,
+            to: to.clone(),
+            department,
+            note: note.clone(),
+            notice,
+            expires_at,
+            accepted_by: None,
+        });
+        let rec = c.rec.clone();
+        for t in &to {
+            let offer = Out::Offer {
+                chat: rec.clone(),
+                from,
+                from_name: from_name.clone(),
+                note: note.clone(),
+                expires_at,
+                broadcast: kind == TransferKind::Broadcast,
+            };
+            fx.send(Target::Agent(*t), offer);
+        }
+        fx.send(
+            Target::Agent(from),
+            Out::TransferStatus { chat, outcome: TransferOutcome::Offered, reason: String::new(), note },
+        );
+        fx.out.push(Effect::SetTimer(TimerKey::Offer(chat), expires_at));
+        Ok(())
+    }
+
+    /// Stop the chat's offer: tell the source (`outcome`, `reason`) and every target still
+    /// offered (`withdrawn`).
+    fn stop_offer(
+        &mut self,
+        chat: ChatId,
+        outcome: TransferOutcome,
+        reason: String,
+        withdrawn: &'static str,
+        now: Millis,
+        fx: &mut Fx,
+    ) {
+        let Some(p) = self.chats.get_mut(&chat).and_then(|c| c.pending.take()) else { return };
+        fx.out.push(Effect::CancelTimer(TimerKey::Offer(chat)));
+        if let Some(a) = p.accepted_by.and_then(|a| self.agents.get_mut(&a)) {
+            a.reserved.remove(&chat);
+        }
+        for t in &p.to {
+            fx.send(Target::Agent(*t), Out::OfferWithdrawn { chat, reason: withdrawn });
+        }
+        let mut step = Step::new(p.kind, outcome, p.from);
+        step.to_agent = if p.kind == TransferKind::Warm { p.to.first().copied() } else { p.accepted_by };
+        step.to_department = p.department;
+        step.comment = p.note.clone();
+        step.reason = reason.clone();
+        if self.chats.get(&chat).is_some_and(|c| c.rec.status != ChatStatus::Ended) {
+            self.record(chat, step, now, fx);
+        }
+        fx.send(Target::Agent(p.from), Out::TransferStatus { chat, outcome, reason, note: p.note });
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn answer_offer(
+        &mut self,
+        conn: ConnId,
+        agent: UserId,
+        chat: ChatId,
+        accept: bool,
+        reason: String,
+        now: Millis,
+        fx: &mut Fx,
+    ) {
+        let err = |fx: &mut Fx, code| fx.send(Target::Conn(conn), Out::Error { code, client_id: None });
+        let Some(p) = self.chats.get(&chat).and_then(|c| c.pending.clone()) else {
+            return err(fx, ErrorCode::OfferGone);
+        };
+        if !p.to.contains(&agent) || p.accepted_by.is_some() || now >= p.expires_at {
+            return err(fx, ErrorCode::OfferGone);
+        }
+        let reason: String = reason.trim().chars().take(500).collect();
+        if !accept {
+            if p.kind == TransferKind::Broadcast && p.to.len() > 1 {
+                // One member less; the others may still accept.
+                if let Some(pp) = self.chats.get_mut(&chat).and_then(|c| c.pending.as_mut()) {
+                    pp.to.retain(|t| *t != agent);
+                }
+                fx.send(Target::Agent(agent), Out::OfferWithdrawn { chat, reason: "declined" });
+                return;
+            }
+            fx.send(Target::Agent(agent), Out::OfferWithdrawn { chat, reason: "declined" });
+            if let Some(pp) = self.chats.get_mut(&chat).and_then(|c| c.pending.as_mut()) {
+                pp.to.retain(|t| *t != agent);
+            }
+            return self.stop_offer(chat, TransferOutcome::Declined, reason, "declined", now, fx);
+        }
+        if !self.has_room(agent) || self.agents.get(&agent).is_none_or(|a| a.presence == Presence::Offline) {
+            return err(fx, ErrorCode::TargetFull);
+        }
+        match p.kind {
+            TransferKind::Broadcast => {
+                // The first to accept takes the chat; the offer disappears for the others.
+                if let Some(c) = self.chats.get_mut(&chat) {
+                    c.pending = None;
+                }
+                fx.out.push(Effect::CancelTimer(TimerKey::Offer(chat)));
+                for t in p.to.iter().filter(|t| **t != agent) {
+                    fx.send(Target::Agent(*t), Out::OfferWithdrawn { chat, reason: "taken" });
+                }
+                self.hand_over(chat, &p, agent, now, fx);
+            }
+            _ => {
+                if let Some(pp) = self.chats.get_mut(&chat).and_then(|c| c.pending.as_mut()) {
+                    pp.accepted_by = Some(agent);
+                }
+                if let Some(a) = self.agents.get_mut(&agent) {
+                    a.reserved.insert(chat);
+                }
+                fx.out.push(Effect::CancelTimer(TimerKey::Offer(chat)));
+                let mut step = Step::new(TransferKind::Warm, TransferOutcome::Accepted, p.from);
+                step.to_agent = Some(agent);
+                step.comment = p.note.clone();
+                self.record(chat, step, now, fx);
+                let status = Out::TransferStatus {
+                    chat,
+                    outcome: TransferOutcome::Accepted,
+                    reason: String::new(),
+                    note: p.note.clone(),
+                };
+                fx.send(Target::Agent(p.from), status.clone());
+                fx.send(Target::Agent(agent), status);
+                // A source who is gone cannot say goodbye: hand over at once, the chat is not lost.
+                if self.presence(p.from) == Presence::Offline {
+                    self.complete(ConnId(0), p.from, chat, now, fx);
+                }
+            }
+        }
+    }
+
+    /// Move the chat to the agent who took the offer.
+    fn hand_over(&mut self, chat: ChatId, p: &Pending, to: UserId, now: Millis, fx: &mut Fx) {
+        if let Some(a) = self.agents.get_mut(&to) {
+            a.reserved.remove(&chat);
+        }
+        let mut step = Step::new(p.kind, TransferOutcome::Completed, p.from);
+        step.to_agent = Some(to);
+        step.to_department = p.department;
+        step.comment = p.note.clone();
+        self.record(chat, step, now, fx);
+        self.notify_visitor(chat, &p.notice, now, fx);
+        fx.send(
+            Target::Agent(p.from),
+            Out::TransferStatus {
+                chat,
+                outcome: TransferOutcome::Completed,
+                reason: String::new(),
+                note: p.note.clone(),
+            },
+        );
+        self.release(chat, fx);
+        self.assign(chat, to, now, fx);
+    }
+
+    /// "Transfer now": the source completes an accepted warm transfer.
+    pub(super) fn complete(&mut self, conn: ConnId, agent: UserId, chat: ChatId, now: Millis, fx: &mut Fx) {
+        let p = self.chats.get(&chat).and_then(|c| c.pending.clone()).filter(|p| p.from == agent);
+        let Some((p, to)) = p.and_then(|p| p.accepted_by.map(|to| (p, to))) else {
+            return fx.send(Target::Conn(conn), Out::Error { code: ErrorCode::NoTransfer, client_id: None });
+        };
+        if let Some(c) = self.chats.get_mut(&chat) {
+            c.pending = None;
+        }
+        self.hand_over(chat, &p, to, now, fx);
+    }
+
+    pub(super) fn cancel(&mut self, conn: ConnId, agent: UserId, chat: ChatId, now: Millis, fx: &mut Fx) {
+        if self.chats.get(&chat).and_then(|c| c.pending.as_ref()).is_none_or(|p| p.from != agent) {
+            return fx.send(Target::Conn(conn), Out::Error { code: ErrorCode::NoTransfer, client_id: None });
+        }
+        self.stop_offer(chat, TransferOutcome::Cancelled, String::new(), "cancelled", now, fx);
+    }
+
+    pub(super) fn offer_expired(&mut self, chat: ChatId, now: Millis, fx: &mut Fx) {
+        let open = self
+            .chats
+            .get(&chat)
+            .and_then(|c| c.pending.as_ref())
+            .is_some_and(|p| p.accepted_by.is_none() && now >= p.expires_at);
+        if open {
+            self.stop_offer(chat, TransferOutcome::Expired, "no answer".into(), "expired", now, fx);
+        }
+    }
+
+    /// The chat ends: its offer is withdrawn, a wait for an agent is over.
+    pub(super) fn transfers_end(&mut self, chat: ChatId, now: Millis, fx: &mut Fx) {
+        if self.chats.get(&chat).is_some_and(|c| c.pending.is_some()) {
+            self.stop_offer(chat, TransferOutcome::Cancelled, "chat ended".into(), "chat_ended", now, fx);
+        }
+        if let Some(agent) = self.chats.get_mut(&chat).and_then(|c| c.rec.waiting_for.take()) {
+            if let Some(a) = self.agents.get_mut(&agent) {
+                a.waiting.retain(|x| *x != chat);
+            }
+        }
+        fx.out.push(Effect::CancelTimer(TimerKey::Fallback(chat)));
+    }
+
+    /// An agent going Offline: offers to them are withdrawn (a warm one fails as "unavailable");
+    /// an accepted offer of theirs as the source is handed over.
+    pub(super) fn transfers_offline(&mut self, agent: UserId, now: Millis, fx: &mut Fx) {
+        let involved: Vec<(ChatId, Pending)> = self
+            .chats
+            .iter()
+            .filter_map(|(id, c)| c.pending.clone().map(|p| (*id, p)))
+            .filter(|(_, p)| p.from == agent || p.to.contains(&agent))
+            .collect();
+        for (chat, p) in involved {
+            if p.from == agent {
+                if p.accepted_by.is_some() {
+                    self.complete(ConnId(0), agent, chat, now, fx);
+                }
+                continue;
+            }
+            if p.accepted_by == Some(agent) || p.to.len() == 1 {
+                self.stop_offer(chat, TransferOutcome::Declined, "unavailable".into(), "unavailable", now, fx);
+            } else if let Some(pp) = self.chats.get_mut(&chat).and_then(|c| c.pending.as_mut()) {
+                pp.to.retain(|t| *t != agent);
+                fx.send(Target::Agent(agent), Out::OfferWithdrawn { chat, reason: "unavailable" });
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn cross_site(
+        &mut self,
+        from: UserId,
+        chat: ChatId,
+        t: CrossSite,
+        comment: String,
+        notice: Option<String>,
+        now: Millis,
+        fx: &mut Fx,
+    ) -> Result<(), ErrorCode> {
+        let source = self.own_chat(chat, from)?.rec.clone();
+        if t.site == source.site || !self.groups.iter().any(|g| g.contains(&source.site) && g.contains(&t.site)) {
+            return Err(ErrorCode::NotInGroup);
+        }
+        if !self.site_available(t.site) {
+            return Err(ErrorCode::SiteUnavailable);
+        }
+        if let Some(a) = t.agent {
+            if !self.agents.get(&a).is_some_and(|x| x.profile.site == t.site && x.profile.active) {
+                return Err(ErrorCode::UnknownTarget);
+            }
+        }
+        let department = t.department.filter(|d| self.queues.contains_key(&(t.site, Some(*d))));
+        if t.department.is_some() && department.is_none() {
+            return Err(ErrorCode::UnknownTarget);
+        }
+        // The source site's chat ends here; its agent can no longer follow it.
+        let mut step = Step::new(TransferKind::CrossSite, TransferOutcome::Completed, from);
+        step.to_site = Some(t.site);
+        step.to_agent = t.agent;
+        step.to_department = department;
+        step.comment = comment.clone();
+        self.record(chat, step, now, fx);
+        self.notify_visitor(chat, &notice, now, fx);
+        self.release(chat, fx);
+        self.end(chat, EndedBy::Transfer, now, fx);
+        let up_to = self.chats.get(&chat).map(|c| c.rec.last_seq).unwrap_or(0);
+        // A new chat on the target site, under its cross-site campaign, in the same window.
+        let id = ChatId(self.next_chat);
+        self.next_chat += 1;
+        let info = VisitorInfo {
+            name: source.info.name.clone(),
+            email: source.info.email.clone(),
+            page_url: source.info.page_url.clone(),
+            page_title: source.info.page_title.clone(),
+            ..Default::default()
+        };
+        let origin = super::super::chat::Origin {
+            site: source.site,
+            site_name: t.from_site_name.clone(),
+            chat,
+            agent: from,
+            agent_name: self.agent_name(from),
+            at: now,
+            comment: comment.clone(),
+            with_transcript: t.with_transcript,
+        };
+        let rec = ChatRecord {
+            id,
+            site: t.site,
+            campaign: t.campaign,
+            visitor: source.visitor,
+            department,
+            status: ChatStatus::Queued,
+            agent: None,
+            info,
+            created_at: now,
+            queued_at: now,
+            assigned_at: None,
+            ended_at: None,
+            ended_by: None,
+            last_seq: if t.with_transcript { up_to } else { 0 },
+            survey: None,
+            waiting_for: None,
+            origin: Some(origin),
+        };
+        if t.with_transcript {
+            fx.out.push(Effect::CopyEvents { from: (source.site, chat), to: (t.site, id), up_to });
+        }
+        let mut new_chat = Chat::new(rec, HashMap::new());
+        new_chat.also_open_as = Some((source.visitor, source.campaign));
+        self.chats.insert(id, new_chat);
+        self.open_by_visitor.insert((source.visitor, t.campaign), id);
+        self.open_by_visitor.insert((source.visitor, source.campaign), id);
+        fx.touched.insert(id);
+        let mut step = Step::new(TransferKind::CrossSite, TransferOutcome::Completed, from);
+        step.to_site = Some(t.site);
+        step.to_agent = t.agent;
+        step.to_department = department;
+        step.comment = comment;
+        self.record(id, step, now, fx);
+        match t.agent {
+            Some(a) => {
+                if let Some(c) = self.chats.get_mut(&id) {
+                    c.rec.waiting_for = Some(a);
+                }
+                if let Some(x) = self.agents.get_mut(&a) {
+                    x.waiting.push_back(id);
+                }
+            }
+            None => {
+                self.append(id, EventKind::Queued { department }, None, now, fx);
+                self.queue_mut((t.site, department)).waiting.push_back(id);
+            }
+        }
+        if let Some(c) = self.chats.get(&id) {
+            fx.send(Target::Visitor(source.visitor), Out::Chat(c.rec.clone()));
+        }
+        self.dispatch(t.site, now, fx);
+        if self.chats.get(&id).is_some_and(|c| c.rec.status == ChatStatus::Queued) {
+            if !t.queue_text.is_empty() {
+                self.append(id, EventKind::System { text: t.queue_text }, None, now, fx);
+            }
+            self.announce_queue((t.site, department), fx);
+        }
+        Ok(())
+    }
+}
