@@ -119,7 +119,7 @@ impl Switchboard {
                 self.anyway(agent, chat, to, fallback_ms, comment, notice, waiting, now, fx)
             }
             TransferTo::Department { department, broadcast: false } => {
-                self.into_queue(agent, chat, department, comment, notice, now, fx)
+                self.queue_transfer(agent, chat, department, comment, notice, now, fx)
             }
             TransferTo::Department { department, broadcast: true } => {
                 self.broadcast(agent, chat, department, comment, notice, offer_ms, now, fx)
@@ -221,7 +221,7 @@ impl Switchboard {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn into_queue(
+    fn queue_transfer(
         &mut self,
         from: UserId,
         chat: ChatId,

@@ -4,7 +4,7 @@
 
 use super::Socket;
 use crate::domain::i18n::Message as Text;
-use crate::domain::ids::{ChatId, SiteId, UserId};
+use crate::domain::ids::{ChatId, DepartmentId, SiteId, UserId};
 use crate::domain::model::Role;
 use crate::domain::switchboard::{AgentMode, Command, CrossSite, Presence, TransferTo};
 use crate::realtime::protocol::{
@@ -85,6 +85,10 @@ fn cross_site(
     })
 }
 
+/// One site's live state for the picker: can it receive, its agents (presence, active chats),
+/// its queues (waiting, oldest queued at).
+type SiteLive = (SiteId, bool, Vec<(UserId, Presence, u32)>, Vec<(Option<DepartmentId>, u32, Option<u64>)>);
+
 /// Handle `targets`: the agents, departments and sites this agent may transfer to.
 pub async fn targets(s: &mut Socket, me: UserId, site: SiteId, q: String, only: Option<SiteId>) {
     let state = s.state.clone();
@@ -93,12 +97,7 @@ pub async fn targets(s: &mut Socket, me: UserId, site: SiteId, q: String, only: 
         .query(move |sb| {
             let mut sites = vec![site];
             sites.extend(sb.group_sites(site));
-            let live: Vec<(
-                SiteId,
-                bool,
-                Vec<(UserId, Presence, u32)>,
-                Vec<(Option<crate::domain::ids::DepartmentId>, u32, Option<u64>)>,
-            )> = sites
+            let live: Vec<SiteLive> = sites
                 .iter()
                 .map(|s| {
                     let depts = sb.queue_keys(*s).into_iter().map(|d| {
