@@ -107,6 +107,10 @@ struct Opts {
     /// Leave the chats open at the end (by default visitors end them, freeing the agents).
     #[arg(long, global = true)]
     keep_chats: bool,
+    /// Before starting, wait up to this long for the machine to be quiet (under 15% busy over
+    /// 3 s), since other work on the same cores distorts every figure.
+    #[arg(long, global = true, default_value_t = 0)]
+    wait_idle_secs: u64,
 }
 
 #[derive(Subcommand, Clone, Debug)]
@@ -223,6 +227,8 @@ struct Probe {
     pid: Option<u32>,
     hp: String,
     tck: u64,
+    /// This process and its workers.
+    mine: std::sync::Arc<std::sync::Mutex<Vec<u32>>>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -234,6 +240,10 @@ struct Snap {
     commits: f64,
     writes: f64,
     open_sockets: f64,
+    /// The whole machine: busy and all clock ticks (every core).
+    machine: (u64, u64),
+    /// Every process: (command, CPU ticks).
+    procs: HashMap<u32, (String, u64)>,
 }
 
 impl Probe {
@@ -251,11 +261,39 @@ impl Probe {
             commits: g("parley_store_commits_total"),
             writes: g("parley_store_writes_total"),
             open_sockets: g("parley_open_sockets"),
+            machine: stats::machine_ticks(),
+            procs: stats::all_processes(),
         }
     }
 
     fn cpu_secs(&self, a: &Snap, b: &Snap) -> f64 {
         b.cpu_ticks.saturating_sub(a.cpu_ticks) as f64 / self.tck as f64
+    }
+
+    /// CPU seconds between two snapshots: (this load generator's processes, every other
+    /// process but the server, the three busiest of those others).
+    fn others(&self, a: &Snap, b: &Snap) -> (f64, f64, Vec<(String, f64)>) {
+        let mine: Vec<u32> = self.mine.lock().map(|m| m.clone()).unwrap_or_default();
+        let (mut load, mut other) = (0u64, 0u64);
+        let mut top = vec![];
+        for (pid, (comm, t1)) in &b.procs {
+            let t0 = a.procs.get(pid).map(|x| x.1).unwrap_or(0);
+            let d = t1.saturating_sub(t0);
+            if Some(*pid) == self.pid {
+                continue;
+            }
+            if mine.contains(pid) || *pid == std::process::id() {
+                load += d;
+            } else {
+                other += d;
+                if d > 0 {
+                    top.push((format!("{comm} ({pid})"), d as f64 / self.tck as f64));
+                }
+            }
+        }
+        top.sort_by(|x, y| y.1.total_cmp(&x.1));
+        top.truncate(3);
+        (load as f64 / self.tck as f64, other as f64 / self.tck as f64, top)
     }
 }
 
@@ -265,7 +303,16 @@ fn between(p: &Probe, a: &Snap, b: &Snap, messages: u64) -> Value {
     let cpu = p.cpu_secs(a, b);
     let commits = b.commits - a.commits;
     let writes = b.writes - a.writes;
+    let all = b.machine.1.saturating_sub(a.machine.1) as f64;
+    let busy = b.machine.0.saturating_sub(a.machine.0) as f64;
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) as f64;
+    let (load_cpu, other_cpu, top) = p.others(a, b);
     json!({
+        "load_generator_cpu_seconds": load_cpu,
+        "other_processes_cpu_seconds": other_cpu,
+        "busiest_other_processes": top,
+        "machine_busy_percent_of_all_cores": if all > 0.0 { 100.0 * busy / all } else { f64::NAN },
+        "machine_busy_cpu_seconds": if all > 0.0 { secs * cores * busy / all } else { f64::NAN },
         "seconds": secs,
         "server_cpu_seconds": cpu,
         "server_cpu_percent_of_one_core": if secs > 0.0 { 100.0 * cpu / secs } else { 0.0 },
@@ -279,6 +326,26 @@ fn between(p: &Probe, a: &Snap, b: &Snap, messages: u64) -> Value {
     })
 }
 
+/// Wait (at most `secs`) for the machine to be quiet; false when it never was.
+async fn wait_idle(secs: u64) -> bool {
+    if secs == 0 {
+        return true;
+    }
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let busy = stats::machine_busy(3000).await;
+        if busy < 0.15 {
+            eprintln!("machine quiet ({:.0}% busy over 3 s): starting", busy * 100.0);
+            return true;
+        }
+        if Instant::now() >= deadline {
+            eprintln!("machine still {:.0}% busy after waiting {secs} s: starting anyway", busy * 100.0);
+            return false;
+        }
+        eprintln!("machine {:.0}% busy (other work): waiting", busy * 100.0);
+    }
+}
+
 // ---- workers ----
 
 struct Workers {
@@ -288,7 +355,7 @@ struct Workers {
 }
 
 impl Workers {
-    async fn spawn(specs: Vec<Spec>) -> Res<Workers> {
+    async fn spawn(specs: Vec<Spec>, probe: &Probe) -> Res<Workers> {
         let exe = std::env::current_exe().map_err(|e| e.to_string())?;
         let mut w = Workers { kids: vec![], ins: vec![], outs: vec![] };
         for spec in specs {
@@ -306,6 +373,9 @@ impl Workers {
             stdin.write_all(line.as_bytes()).await.map_err(|e| e.to_string())?;
             w.ins.push(stdin);
             w.outs.push(BufReader::new(stdout).lines());
+            if let (Some(id), Ok(mut m)) = (child.id(), probe.mine.lock()) {
+                m.push(id);
+            }
             w.kids.push(child);
         }
         Ok(w)
@@ -626,7 +696,7 @@ async fn run(cli: Cli) -> Res<()> {
         },
     };
     let data_dir = o.data_dir.clone().or_else(|| pid.and_then(stats::server_data_dir));
-    let probe = Probe { pid, hp: hp.clone(), tck: stats::clk_tck() };
+    let probe = Probe { pid, hp: hp.clone(), tck: stats::clk_tck(), mine: Default::default() };
     let mut ctx = Ctx {
         report: json!({
             "scenario": format!("{:?}", cli.cmd),
@@ -643,6 +713,9 @@ async fn run(cli: Cli) -> Res<()> {
         ips,
         data_dir,
     };
+    let quiet = wait_idle(ctx.o.wait_idle_secs).await;
+    ctx.report["machine_quiet_at_start"] = json!(quiet);
+    ctx.report["loadavg_at_start"] = json!(std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim());
     println!("parley-load {:?}", cli.cmd);
     let threads = pid.and_then(stats::threads);
     println!("  server {} pid {:?} ({threads:?} threads), data dir {:?}", ctx.o.base, pid, ctx.data_dir);
@@ -759,7 +832,7 @@ fn kb_per(a: u64, b: u64, n: u64) -> f64 {
 
 async fn idle(ctx: &mut Ctx, visitors: usize, agents: usize, hold_secs: u64, settle_secs: u64) -> Res<()> {
     let org = load_org(&ctx.o, &ctx.hp, agents).await?;
-    let mut w = Workers::spawn(specs(ctx, &org, agents, visitors)?).await?;
+    let mut w = Workers::spawn(specs(ctx, &org, agents, visitors)?, &ctx.probe).await?;
     let s0 = ctx.probe.snap().await;
     let (ca, ha) = w.connect(true).await?;
     let (cv, hv) = w.connect(false).await?;
@@ -822,7 +895,7 @@ async fn chats_up(ctx: &mut Ctx, chats: usize, agents: usize, start_rate: f64) -
     if (chats as u64) > capacity {
         eprintln!("note: {chats} chats > agent capacity {capacity}: the rest wait in the queue and carry no messages");
     }
-    let mut w = Workers::spawn(specs(ctx, &org, agents, chats)?).await?;
+    let mut w = Workers::spawn(specs(ctx, &org, agents, chats)?, &ctx.probe).await?;
     w.connect(true).await?;
     w.connect(false).await?;
     let window_ms = ((chats as f64 / start_rate.max(1.0)) * 1000.0) as u64;
@@ -945,6 +1018,14 @@ fn print_server(s: &Value, per: &str) {
         s["server_rss_kb_before"],
         s["server_rss_kb_after"]
     );
+    println!(
+        "  machine: {:.0}% of all cores busy ({:.1} CPU s): load generator {:.1} s, other processes {:.1} s {}",
+        f("machine_busy_percent_of_all_cores"),
+        f("machine_busy_cpu_seconds"),
+        f("load_generator_cpu_seconds"),
+        f("other_processes_cpu_seconds"),
+        s["busiest_other_processes"]
+    );
 }
 
 struct ThroughputPlan {
@@ -976,7 +1057,7 @@ async fn throughput(ctx: &mut Ctx, chats: usize, agents: usize, t: ThroughputPla
         t.p99_limit_ms
     );
     println!(
-        "  {:>5} {:>9} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7} {:>7} {:>7}",
+        "  {:>5} {:>9} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7}",
         "step",
         "offered",
         "acked/s",
@@ -988,7 +1069,9 @@ async fn throughput(ctx: &mut Ctx, chats: usize, agents: usize, t: ThroughputPla
         "srv cpu",
         "load",
         "w/cmt",
-        "cmt/s"
+        "cmt/s",
+        "machine",
+        "other"
     );
     // A short warm-up at the first rate (step 0), not judged.
     let warm = vec![StepPlan { step: 0, rate_v: rate * (1.0 - share), rate_a: rate * share, duration_ms: 3000 }];
@@ -1034,7 +1117,7 @@ async fn throughput(ctx: &mut Ctx, chats: usize, agents: usize, t: ThroughputPla
         let behind = replies.iter().map(|r| r.max_behind_ms).fold(0.0, f64::max);
         let f = |k: &str| server[k].as_f64().unwrap_or(f64::NAN);
         println!(
-            "  {:>5} {:>9.0} {:>9.0} {:>8.2} {:>8.2} {:>8.1} {:>8.2} {:>8.2} {:>6.0}% {:>6.0}% {:>7.1} {:>7.0}",
+            "  {:>5} {:>9.0} {:>9.0} {:>8.2} {:>8.2} {:>8.1} {:>8.2} {:>8.2} {:>6.0}% {:>6.0}% {:>7.1} {:>7.0} {:>6.0}% {:>6.1}s",
             k,
             rate,
             acked_rate,
@@ -1047,6 +1130,8 @@ async fn throughput(ctx: &mut Ctx, chats: usize, agents: usize, t: ThroughputPla
             100.0 * load_cpu / load_secs,
             f("writes_per_commit"),
             f("commits_per_second"),
+            f("machine_busy_percent_of_all_cores"),
+            f("other_processes_cpu_seconds"),
         );
         let kept_up = v.acked as f64 >= 0.95 * planned as f64 && planned > 0;
         let pass = ack.p99_ms <= t.p99_limit_ms && kept_up && v.errors == 0;
@@ -1101,7 +1186,7 @@ async fn burst(
 ) -> Res<()> {
     let org = load_org(&ctx.o, &ctx.hp, agents).await?;
     let capacity = agents as u64 * u64::from(org.max_chats);
-    let mut w = Workers::spawn(specs(ctx, &org, agents, chats)?).await?;
+    let mut w = Workers::spawn(specs(ctx, &org, agents, chats)?, &ctx.probe).await?;
     w.connect(true).await?;
     w.connect(false).await?;
     let s0 = ctx.probe.snap().await;

@@ -197,3 +197,40 @@ pub fn parse_metrics(text: &str) -> BTreeMap<String, f64> {
 pub fn path_display(p: &Path) -> String {
     p.display().to_string()
 }
+
+/// The whole machine's CPU time from /proc/stat: (busy, all), in clock ticks over every core.
+pub fn machine_ticks() -> (u64, u64) {
+    let text = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let Some(line) = text.lines().next() else { return (0, 0) };
+    let v: Vec<u64> = line.split_whitespace().skip(1).filter_map(|x| x.parse().ok()).collect();
+    // user nice system idle iowait irq softirq steal (guest time is inside user already)
+    let get = |i: usize| v.get(i).copied().unwrap_or(0);
+    let busy = get(0) + get(1) + get(2) + get(5) + get(6) + get(7);
+    (busy, busy + get(3) + get(4))
+}
+
+/// Share of the machine (all cores) busy over `ms` milliseconds, from 0 to 1.
+pub async fn machine_busy(ms: u64) -> f64 {
+    let a = machine_ticks();
+    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+    let b = machine_ticks();
+    let all = b.1.saturating_sub(a.1);
+    if all == 0 { 0.0 } else { b.0.saturating_sub(a.0) as f64 / all as f64 }
+}
+
+/// Every process's (command, utime+stime ticks), by pid.
+pub fn all_processes() -> std::collections::HashMap<u32, (String, u64)> {
+    let mut out = std::collections::HashMap::new();
+    let Ok(dir) = std::fs::read_dir("/proc") else { return out };
+    for e in dir.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
+        let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+        let (Some(open), Some(close)) = (text.find('('), text.rfind(')')) else { continue };
+        let comm = text[open + 1..close].to_string();
+        let f: Vec<&str> = text[close + 1..].split_whitespace().collect();
+        let ticks = f.get(11).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0)
+            + f.get(12).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
+        out.insert(pid, (comm, ticks));
+    }
+    out
+}

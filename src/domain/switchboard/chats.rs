@@ -204,7 +204,9 @@ impl Switchboard {
             c.rec.ended_by = Some(by);
         }
         self.transfers_end(chat, now, fx);
-        self.open_by_visitor.remove(&(visitor, campaign));
+        if self.open_by_visitor.get(&(visitor, campaign)) == Some(&chat) {
+            self.open_by_visitor.remove(&(visitor, campaign));
+        }
         if let Some(alias) = self.chats.get_mut(&chat).and_then(|c| c.also_open_as.take()) {
             if self.open_by_visitor.get(&alias) == Some(&chat) {
                 self.open_by_visitor.remove(&alias);

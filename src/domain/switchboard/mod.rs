@@ -25,6 +25,8 @@ mod sim;
 #[cfg(test)]
 mod tests;
 mod transfer;
+#[cfg(test)]
+mod transfer_tests;
 
 use super::Millis;
 use super::chat::{
@@ -611,13 +613,21 @@ impl Switchboard {
             }
             Command::Groups(groups) => self.groups = groups,
             Command::Transfer { conn, agent, chat, to, comment, notice, waiting, offer_ms } => {
-                self.transfer(conn, agent, chat, to, comment, notice, waiting, offer_ms, now, &mut fx)
+                self.transfer(conn, agent, chat, to, comment, notice, waiting, offer_ms, now, &mut fx);
+                self.dispatch_chat_site(chat, now, &mut fx);
             }
             Command::AnswerOffer { conn, agent, chat, accept, reason } => {
-                self.answer_offer(conn, agent, chat, accept, reason, now, &mut fx)
+                self.answer_offer(conn, agent, chat, accept, reason, now, &mut fx);
+                self.dispatch_chat_site(chat, now, &mut fx);
             }
-            Command::CancelTransfer { conn, agent, chat } => self.cancel(conn, agent, chat, now, &mut fx),
-            Command::CompleteTransfer { conn, agent, chat } => self.complete(conn, agent, chat, now, &mut fx),
+            Command::CancelTransfer { conn, agent, chat } => {
+                self.cancel(conn, agent, chat, now, &mut fx);
+                self.dispatch_chat_site(chat, now, &mut fx);
+            }
+            Command::CompleteTransfer { conn, agent, chat } => {
+                self.complete(conn, agent, chat, now, &mut fx);
+                self.dispatch_chat_site(chat, now, &mut fx);
+            }
             Command::Timer(TimerKey::Offer(chat)) => self.offer_expired(chat, now, &mut fx),
             Command::Timer(TimerKey::Fallback(chat)) => self.fallback(chat, now, &mut fx),
             Command::Timer(TimerKey::Grace(agent)) => {
@@ -640,6 +650,13 @@ impl Switchboard {
             }
         }
         fx.out
+    }
+
+    /// A transfer step may have freed a place (the source's, or a held one): fill it.
+    fn dispatch_chat_site(&mut self, chat: ChatId, now: Millis, fx: &mut Fx) {
+        if let Some(site) = self.chats.get(&chat).map(|c| c.rec.site) {
+            self.dispatch(site, now, fx);
+        }
     }
 
     // ---- read-only views (for the caller's queries and for tests) ----

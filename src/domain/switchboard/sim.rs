@@ -52,8 +52,28 @@ fn setup(sb: &mut Switchboard, now: Millis) {
 
 fn check_invariants(sb: &Switchboard, step: usize) {
     let mut owned: HashMap<ChatId, UserId> = HashMap::new();
+    let mut personal = 0;
     for a in sb.agents.values() {
-        assert!(a.chats.len() as u32 <= a.profile.max_chats, "step {step}: agent {} over capacity", a.profile.id);
+        assert!(
+            (a.chats.len() + a.reserved.len()) as u32 <= a.profile.max_chats,
+            "step {step}: agent {} over capacity",
+            a.profile.id
+        );
+        for c in &a.waiting {
+            let chat = &sb.chats[c].rec;
+            assert_eq!(
+                (chat.status, chat.waiting_for),
+                (ChatStatus::Queued, Some(a.profile.id)),
+                "step {step}: chat {c} waits wrongly"
+            );
+            assert_eq!(chat.site, a.profile.site, "step {step}");
+            personal += 1;
+        }
+        assert!(
+            a.waiting.is_empty() || !allocation::eligible(a),
+            "step {step}: agent {} could take a chat waiting for them",
+            a.profile.id
+        );
         for c in &a.chats {
             assert!(owned.insert(*c, a.profile.id).is_none(), "step {step}: chat {c} has two owners");
             let chat = &sb.chats[c].rec;
@@ -78,8 +98,21 @@ fn check_invariants(sb: &Switchboard, step: usize) {
         }
     }
     let open = sb.chats.values().filter(|c| c.rec.status != ChatStatus::Ended).count();
-    assert_eq!(open, owned.len() + queued, "step {step}: a chat is lost or in two places");
-    assert_eq!(sb.open_by_visitor.len(), open, "step {step}: one open chat per visitor and campaign");
+    assert_eq!(open, owned.len() + queued + personal, "step {step}: a chat is lost or in two places");
+    for c in sb.chats.values() {
+        if let Some(p) = &c.pending {
+            assert_eq!(c.rec.agent, Some(p.from), "step {step}: an offer for a chat its source no longer has");
+        }
+    }
+    for (key, id) in &sb.open_by_visitor {
+        let c = &sb.chats[id];
+        assert_ne!(c.rec.status, ChatStatus::Ended, "step {step}: {key:?} finds an ended chat");
+        assert_eq!(c.rec.visitor, key.0, "step {step}");
+    }
+    for c in sb.chats.values().filter(|c| c.rec.status != ChatStatus::Ended) {
+        let found = sb.open_by_visitor.values().any(|id| *id == c.rec.id);
+        assert!(found, "step {step}: the visitor's window cannot find open chat {}", c.rec.id);
+    }
     for c in sb.chats.values().filter(|c| c.rec.status == ChatStatus::Active) {
         assert!(owned.contains_key(&c.rec.id), "step {step}: active chat {} has no owner", c.rec.id);
     }
@@ -90,11 +123,13 @@ fn run(seed: u64, steps: usize) {
     let mut sb = Switchboard::new(Config { grace_ms: 30_000, max_queue_wait_ms: 300_000, max_message_bytes: 100 });
     let mut now: Millis = 1_000_000;
     setup(&mut sb, now);
+    sb.handle(Command::Groups(vec![SITES.to_vec()]), now);
     let mut conns: HashMap<UserId, Vec<ConnId>> = HashMap::new();
     let mut timers: Vec<(Millis, TimerKey)> = vec![];
     let mut next_conn = 0u64;
     let mut last_seq: HashMap<ChatId, u64> = HashMap::new();
     let mut max_queued = 0;
+    let mut transfers: HashMap<String, usize> = HashMap::new();
     for step in 0..steps {
         now += rng.below(5_000);
         // Fire due timers first, as the real task does.
@@ -108,7 +143,77 @@ fn run(seed: u64, steps: usize) {
         let site = SITES[rng.below(2) as usize];
         let base = if site == SITES[0] { 0 } else { 100 };
         let agent = UserId(base + 1 + rng.below(6));
-        let cmd = match rng.below(10) {
+        let cmd = match rng.below(14) {
+            10..=12 => {
+                // A transfer of some agent's chat, of a random kind.
+                let active: Vec<&ChatRecord> =
+                    sb.chats.values().map(|c| &c.rec).filter(|c| c.status == ChatStatus::Active).collect();
+                if active.is_empty() {
+                    continue;
+                }
+                let c = active[rng.below(active.len() as u64) as usize];
+                let (from, chat, site) = (c.agent.unwrap_or(UserId(0)), c.id, c.site);
+                let base = if site == SITES[0] { 0 } else { 100 };
+                let to = match rng.below(6) {
+                    0 => TransferTo::Agent {
+                        agent: UserId(base + 1 + rng.below(6)),
+                        mode: AgentMode::Cold,
+                        fallback_ms: 0,
+                    },
+                    1 => TransferTo::Agent {
+                        agent: UserId(base + 1 + rng.below(6)),
+                        mode: AgentMode::Warm,
+                        fallback_ms: 0,
+                    },
+                    2 => TransferTo::Agent {
+                        agent: UserId(base + 1 + rng.below(6)),
+                        mode: AgentMode::Anyway,
+                        fallback_ms: rng.below(2) * 60_000,
+                    },
+                    3 => TransferTo::Department { department: DepartmentId(base + 1 + rng.below(2)), broadcast: false },
+                    4 => TransferTo::Department { department: DepartmentId(base + 1 + rng.below(2)), broadcast: true },
+                    _ => {
+                        let other = if site == SITES[0] { SITES[1] } else { SITES[0] };
+                        let obase = if other == SITES[0] { 0 } else { 100 };
+                        TransferTo::Site(Box::new(CrossSite {
+                            site: other,
+                            from_site_name: "s".into(),
+                            campaign: CampaignId(50 + other.0),
+                            department: if rng.below(2) == 0 { Some(DepartmentId(obase + 1)) } else { None },
+                            agent: if rng.below(3) == 0 { Some(UserId(obase + 1 + rng.below(6))) } else { None },
+                            with_transcript: rng.below(2) == 0,
+                            queue_text: "wait".into(),
+                        }))
+                    }
+                };
+                Command::Transfer {
+                    conn: ConnId(0),
+                    agent: from,
+                    chat,
+                    to,
+                    comment: "c".into(),
+                    notice: None,
+                    waiting: String::new(),
+                    offer_ms: 20_000,
+                }
+            }
+            13 => {
+                let offers: Vec<(ChatId, Pending)> =
+                    sb.chats.iter().filter_map(|(id, c)| c.pending.clone().map(|p| (*id, p))).collect();
+                if offers.is_empty() {
+                    continue;
+                }
+                let (chat, p) = offers[rng.below(offers.len() as u64) as usize].clone();
+                match (p.accepted_by, rng.below(4)) {
+                    (Some(_), 0) => Command::CancelTransfer { conn: ConnId(0), agent: p.from, chat },
+                    (Some(_), _) => Command::CompleteTransfer { conn: ConnId(0), agent: p.from, chat },
+                    (None, 0) => Command::CancelTransfer { conn: ConnId(0), agent: p.from, chat },
+                    (None, n) => {
+                        let agent = p.to[rng.below(p.to.len() as u64) as usize];
+                        Command::AnswerOffer { conn: ConnId(0), agent, chat, accept: n != 1, reason: String::new() }
+                    }
+                }
+            }
             0 => {
                 next_conn += 1;
                 let conn = ConnId(next_conn);
@@ -177,6 +282,15 @@ fn run(seed: u64, steps: usize) {
             }
         };
         let fx = sb.handle(cmd, now);
+        for e in &fx {
+            if let Effect::Append(ChatEvent {
+                kind: crate::domain::chat::EventKind::Transfer { transfer, outcome, .. },
+                ..
+            }) = e
+            {
+                *transfers.entry(format!("{transfer:?}/{outcome:?}")).or_default() += 1;
+            }
+        }
         apply(&fx, &mut timers, &mut last_seq, step);
         check_invariants(&sb, step);
         max_queued = max_queued.max(sb.queues.values().map(|q| q.waiting.len()).sum::<usize>());

@@ -632,7 +632,9 @@ impl Switchboard {
         let mut new_chat = Chat::new(rec, HashMap::new());
         new_chat.also_open_as = Some((source.visitor, source.campaign));
         self.chats.insert(id, new_chat);
-        self.open_by_visitor.insert((source.visitor, t.campaign), id);
+        // The window it came from finds it; so does the target campaign's, unless that one has
+        // its own open chat already.
+        self.open_by_visitor.entry((source.visitor, t.campaign)).or_insert(id);
         self.open_by_visitor.insert((source.visitor, source.campaign), id);
         fx.touched.insert(id);
         let mut step = Step::new(TransferKind::CrossSite, TransferOutcome::Completed, from);
