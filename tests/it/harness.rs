@@ -367,11 +367,42 @@ pub async fn agent(client: &Client, resume: Value) -> (Ws, Value) {
     (ws, welcome)
 }
 
+/// Another agent of `org`'s site, in its department, signed in.
+pub async fn colleague(base: &str, owner: &Client, o: &Org, name: &str) -> (u64, Client) {
+    let email = format!("{}@colleague.example", name.to_lowercase());
+    let id = create_person(owner, o.site, name, &email, "agent", "colleague-password-1").await;
+    let d = o.department.to_string();
+    let (ids, _) = department_members(owner, o.site, o.department).await;
+    let mut fields: Vec<(&str, String)> = vec![("name", "Desk".into()), ("rule", "round_robin".into())];
+    for m in ids.iter().chain(std::iter::once(&id)) {
+        fields.push(("members", m.to_string()));
+    }
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    owner.post(&format!("/admin/sites/{}/departments/{d}", o.site), &fields).await.assert_redirect("/admin/sites/");
+    let c = Client::new(base);
+    c.login_ok(&email, "colleague-password-1").await;
+    (id, c)
+}
+
+/// The member ids of a department, from its edit page.
+pub async fn department_members(owner: &Client, site: u64, dept: u64) -> (Vec<u64>, String) {
+    let page = owner.get(&format!("/admin/sites/{site}/departments/{dept}")).await;
+    let ids = page
+        .body
+        .split("<input type=\"checkbox\" name=\"members\" value=\"")
+        .skip(1)
+        .filter(|part| part.split('>').next().is_some_and(|tag| tag.contains("checked")))
+        .filter_map(|part| part.split('"').next().and_then(|v| v.parse().ok()))
+        .collect();
+    (ids, page.body)
+}
+
 /// A site with a department "Desk", an agent in it and a campaign whose pre-chat form
 /// requires "name", built through the admin pages.
 pub struct Org {
     pub site: u64,
     pub campaign: u64,
+    pub department: u64,
     pub agent: Client,
 }
 
@@ -405,6 +436,7 @@ pub async fn org(base: &str, owner: &Client, name: &str) -> Org {
                 ("field_kind", "text"),
                 ("field_required", "yes"),
                 ("postchat_enabled", "on"),
+                ("notify_transfer", "on"),
                 ("proactive_mode", "disabled"),
                 ("proactive_after_secs", "0"),
                 ("reinvite_after_mins", "0"),
@@ -418,5 +450,5 @@ pub async fn org(base: &str, owner: &Client, name: &str) -> Org {
     );
     let agent = Client::new(base);
     agent.login_ok(&email, "agent-password-1").await;
-    Org { site, campaign, agent }
+    Org { site, campaign, department: dept, agent }
 }

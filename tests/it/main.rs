@@ -11,3 +11,4 @@ mod ops;
 mod ops_cli;
 mod tenancy;
 mod tls;
+mod transfer;

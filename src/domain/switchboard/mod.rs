@@ -424,11 +424,21 @@ pub(crate) struct Chat {
     pub(crate) owner_replied: bool,
     /// A second key this chat is the open chat of (the origin campaign after a cross-site move).
     pub(crate) also_open_as: Option<(VisitorId, CampaignId)>,
+    /// The agent who sent it to a queue: not given back to them.
+    pub(crate) not_to: Option<UserId>,
 }
 
 impl Chat {
     pub(crate) fn new(rec: ChatRecord, client_ids: HashMap<String, u64>) -> Chat {
-        Chat { rec, client_ids, pending: None, last_note: String::new(), owner_replied: false, also_open_as: None }
+        Chat {
+            rec,
+            client_ids,
+            pending: None,
+            last_note: String::new(),
+            owner_replied: false,
+            also_open_as: None,
+            not_to: None,
+        }
     }
 }
 

@@ -42,7 +42,8 @@ impl Switchboard {
                 if best.as_ref().is_some_and(|b| (b.0, b.1) <= (queued_at, head)) {
                     continue;
                 }
-                if let Some(agent) = allocation::pick(self, *key, q) {
+                let exclude = self.chats.get(&head).and_then(|c| c.not_to);
+                if let Some(agent) = allocation::pick(self, *key, q, exclude) {
                     best = Some((queued_at, head, *key, agent));
                 }
             }
@@ -67,6 +68,7 @@ impl Switchboard {
         a.last_assigned = now;
         let (name, site, presence, n) = (a.profile.name.clone(), a.profile.site, a.presence, a.chats.len() as u32);
         let Some(c) = self.chats.get_mut(&chat) else { return };
+        c.not_to = None;
         c.rec.status = ChatStatus::Active;
         c.rec.agent = Some(agent);
         c.rec.assigned_at = Some(now);

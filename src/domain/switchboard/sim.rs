@@ -90,9 +90,10 @@ fn check_invariants(sb: &Switchboard, step: usize) {
             assert_eq!((c.site, c.department), *key, "step {step}: chat in the wrong queue");
             queued += 1;
         }
-        if !q.waiting.is_empty() {
+        if let Some(head) = q.waiting.front() {
+            let exclude = sb.chats[head].not_to;
             assert!(
-                allocation::pick(sb, *key, q).is_none(),
+                allocation::pick(sb, *key, q, exclude).is_none(),
                 "step {step}: queue {key:?} waits while a member has capacity"
             );
         }

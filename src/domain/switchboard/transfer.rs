@@ -245,6 +245,7 @@ impl Switchboard {
             c.rec.status = ChatStatus::Queued;
             c.rec.department = Some(department);
             c.rec.queued_at = now;
+            c.not_to = Some(from);
         }
         self.append(chat, EventKind::Queued { department: Some(department) }, None, now, fx);
         self.queue_mut((site, Some(department))).waiting.push_back(chat);

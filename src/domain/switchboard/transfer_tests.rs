@@ -328,7 +328,7 @@ fn a_queue_transfer_goes_to_the_first_available_or_waits_in_fair_order() {
     h.online(2);
     let fx = h.transfer(1, chat, TransferTo::Department { department: DESK, broadcast: false });
     assert_eq!(steps(&fx), vec![(TransferKind::Queue, TransferOutcome::Completed)]);
-    assert_eq!(h.owner(chat), Some(2), "the department's rule (round robin after agent 1) picks agent 2");
+    assert_eq!(h.owner(chat), Some(2), "the department's rule picks agent 2, never the sender");
     // Nobody free: the chat waits in the queue, behind those already waiting.
     h.presence(1, Presence::Away);
     h.presence(2, Presence::Away);

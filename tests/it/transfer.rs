@@ -1,0 +1,213 @@
+//! Every kind of transfer over real WebSockets: agents' consoles and a visitor's widget.
+
+use crate::harness::*;
+use serde_json::{Value, json};
+
+struct Scene {
+    s: TestServer,
+    owner: Client,
+    o: Org,
+    ann: Ws,
+    v: Ws,
+    chat: u64,
+}
+
+/// Site "Acme" with Ann (online, has the visitor's chat) and the given colleagues (connected,
+/// in the same department, after the chat was allocated to Ann).
+async fn scene(colleagues: &[&str]) -> (Scene, Vec<(u64, Ws)>) {
+    let s = TestServer::start().await;
+    let owner = s.owner().await;
+    let o = org(&s.base, &owner, "Acme").await;
+    let (mut ann, _) = agent(&o.agent, json!([])).await;
+    let (mut v, _) = visitor(&s.base, o.campaign, None, None).await;
+    v.send(json!({"type": "start", "fields": {"name": "Vera"}})).await;
+    let chat = v.until_type("chat").await["chat"]["id"].as_u64().expect("chat");
+    ann.until_type("assigned").await;
+    v.send(json!({"type": "message", "chat": chat, "id": "v1", "text": "My order is late"})).await;
+    v.until_type("ack").await;
+    let mut others = vec![];
+    for name in colleagues {
+        let (id, client) = colleague(&s.base, &owner, &o, name).await;
+        let (ws, _) = agent(&client, json!([])).await;
+        others.push((id, ws));
+    }
+    (Scene { s, owner, o, ann, v, chat }, others)
+}
+
+fn transfer(chat: u64, target: Value, comment: &str) -> Value {
+    json!({"type": "transfer", "chat": chat, "target": target, "comment": comment})
+}
+
+#[tokio::test]
+async fn cold_transfer_hands_the_whole_history_and_comment_to_the_new_agent() {
+    let (mut sc, mut others) = scene(&["Bob"]).await;
+    let (bob_id, bob) = &mut others[0];
+    sc.ann.send(transfer(sc.chat, json!({"kind": "agent", "agent": bob_id, "mode": "cold"}), "Refund case")).await;
+    sc.ann.until(|f: &Value| f["type"] == "unassigned" && f["chat"] == sc.chat).await;
+    let got = bob.until_type("assigned").await;
+    assert_eq!(got["chat"]["id"], sc.chat);
+    bob.send(json!({"type": "history", "chat": sc.chat})).await;
+    let h = bob.until_type("history").await;
+    let events = h["events"].as_array().expect("events");
+    assert!(events.iter().any(|e| e["text"] == "My order is late"), "the whole history");
+    assert!(events.iter().any(|e| e["kind"] == "transfer" && e["comment"] == "Refund case" && e["transfer"] == "cold"));
+    let notice =
+        sc.v.until(|f: &Value| f["kind"] == "system" && f["text"].as_str().is_some_and(|t| t.contains("transferred")))
+            .await;
+    assert_eq!(notice["chat"], sc.chat);
+    assert!(
+        !sc.v.seen.iter().any(|f| f["kind"] == "transfer" || f.to_string().contains("Refund case")),
+        "the comment stays among agents"
+    );
+    // The source has lost it.
+    sc.ann.send(json!({"type": "message", "chat": sc.chat, "id": "late", "text": "still mine?"})).await;
+    assert_eq!(sc.ann.until_type("error").await["code"], "chat_not_found");
+}
+
+#[tokio::test]
+async fn warm_transfer_declined_then_accepted_elsewhere_then_transfer_now() {
+    let (mut sc, mut others) = scene(&["Bob", "Cy"]).await;
+    let (bob_id, cy_id) = (others[0].0, others[1].0);
+    sc.ann.send(transfer(sc.chat, json!({"kind": "agent", "agent": bob_id, "mode": "warm"}), "Knows billing?")).await;
+    let offer = others[0].1.until_type("offer").await;
+    assert_eq!(
+        (offer["note"].as_str(), offer["chat"]["info"]["name"].as_str()),
+        (Some("Knows billing?"), Some("Vera"))
+    );
+    assert!(offer["expires_at"].as_u64().is_some());
+    // Ann keeps chatting meanwhile.
+    sc.ann.send(json!({"type": "message", "chat": sc.chat, "id": "a1", "text": "Finding a colleague"})).await;
+    sc.ann.until(|f: &Value| f["type"] == "ack" && f["id"] == "a1").await;
+    others[0].1.send(json!({"type": "answer_offer", "chat": sc.chat, "accept": false, "reason": "on a call"})).await;
+    let t = sc.ann.until(|f: &Value| f["type"] == "transfer" && f["outcome"] == "declined").await;
+    assert_eq!((t["reason"].as_str(), t["note"].as_str()), (Some("on a call"), Some("Knows billing?")));
+    sc.ann.send(transfer(sc.chat, json!({"kind": "agent", "agent": cy_id, "mode": "warm"}), "Knows billing?")).await;
+    others[1].1.until_type("offer").await;
+    others[1].1.send(json!({"type": "answer_offer", "chat": sc.chat, "accept": true})).await;
+    sc.ann.until(|f: &Value| f["type"] == "transfer" && f["outcome"] == "accepted").await;
+    sc.ann.send(json!({"type": "message", "chat": sc.chat, "id": "bye", "text": "Cy takes over, bye!"})).await;
+    sc.ann.until(|f: &Value| f["type"] == "ack" && f["id"] == "bye").await;
+    sc.ann.send(json!({"type": "transfer_now", "chat": sc.chat})).await;
+    sc.ann.until_type("unassigned").await;
+    assert_eq!(others[1].1.until_type("assigned").await["chat"]["id"], sc.chat);
+    let _ = bob_id;
+}
+
+#[tokio::test]
+async fn an_unanswered_warm_offer_times_out_with_no_answer() {
+    let (mut sc, mut others) = scene(&["Bob"]).await;
+    let settings = format!("/admin/sites/{}/settings", sc.o.site);
+    sc.owner.post(&settings, &[("warm_timeout_secs", "5")]).await.assert_redirect(&settings);
+    sc.ann.send(transfer(sc.chat, json!({"kind": "agent", "agent": others[0].0, "mode": "warm"}), "n")).await;
+    others[0].1.until_type("offer").await;
+    let t = tokio::time::timeout(
+        std::time::Duration::from_secs(15),
+        sc.ann.until(|f: &Value| f["type"] == "transfer" && f["outcome"] == "expired"),
+    )
+    .await
+    .expect("expired within 15 s");
+    assert_eq!(t["reason"], "no answer");
+    assert_eq!(others[0].1.until_type("offer_withdrawn").await["reason"], "expired");
+    others[0].1.send(json!({"type": "answer_offer", "chat": sc.chat, "accept": true})).await;
+    assert_eq!(others[0].1.until_type("error").await["code"], "offer_gone");
+}
+
+#[tokio::test]
+async fn broadcast_goes_to_all_and_vanishes_for_the_others_when_one_accepts() {
+    let (mut sc, mut others) = scene(&["Bob", "Cy"]).await;
+    sc.ann
+        .send(transfer(
+            sc.chat,
+            json!({"kind": "department", "department": sc.o.department, "broadcast": true}),
+            "anyone?",
+        ))
+        .await;
+    for (_, ws) in others.iter_mut() {
+        assert_eq!(ws.until_type("offer").await["broadcast"], true);
+    }
+    others[1].1.send(json!({"type": "answer_offer", "chat": sc.chat, "accept": true})).await;
+    assert_eq!(others[1].1.until_type("assigned").await["chat"]["id"], sc.chat);
+    assert_eq!(others[0].1.until_type("offer_withdrawn").await["reason"], "taken");
+    others[0].1.send(json!({"type": "answer_offer", "chat": sc.chat, "accept": true})).await;
+    assert_eq!(others[0].1.until_type("error").await["code"], "offer_gone");
+    sc.ann.until_type("unassigned").await;
+}
+
+#[tokio::test]
+async fn transfer_anyway_waits_for_an_offline_agent_and_a_queue_transfer_allocates() {
+    let (mut sc, _) = scene(&[]).await;
+    let (bob_id, bob_client) = colleague(&sc.s.base, &sc.owner, &sc.o, "Bob").await;
+    sc.ann.send(transfer(sc.chat, json!({"kind": "agent", "agent": bob_id, "mode": "cold"}), "")).await;
+    assert_eq!(sc.ann.until_type("error").await["code"], "target_unavailable");
+    sc.ann
+        .send(transfer(
+            sc.chat,
+            json!({"kind": "agent", "agent": bob_id, "mode": "anyway", "fallback_mins": 30}),
+            "for Bob",
+        ))
+        .await;
+    sc.ann.until_type("unassigned").await;
+    sc.v.until(|f: &Value| f["kind"] == "system" && f["text"].as_str().is_some_and(|t| t.contains("queue"))).await;
+    let (mut bob, welcome) = agent(&bob_client, json!([])).await;
+    let delivered = match welcome["chats"].as_array().filter(|c| !c.is_empty()) {
+        Some(chats) => chats[0]["id"].clone(),
+        None => bob.until_type("assigned").await["chat"]["id"].clone(),
+    };
+    assert_eq!(delivered, sc.chat, "delivered when Bob comes online");
+    // Bob sends it to the department queue: the rule gives it to the available agent (Ann).
+    bob.send(transfer(sc.chat, json!({"kind": "department", "department": sc.o.department}), "")).await;
+    bob.until_type("unassigned").await;
+    assert_eq!(sc.ann.until_type("assigned").await["chat"]["id"], sc.chat);
+}
+
+#[tokio::test]
+async fn cross_site_transfer_moves_the_visitor_and_locks_the_source_out() {
+    let (mut sc, _) = scene(&[]).await;
+    let other = org(&sc.s.base, &sc.owner, "Globex").await;
+    let (mut dee, _) = agent(&other.agent, json!([])).await;
+    let target = json!({"kind": "site", "site": other.site});
+    sc.ann.send(transfer(sc.chat, target.clone(), "speaks German")).await;
+    assert_eq!(sc.ann.until_type("error").await["code"], "not_in_group");
+    let (a, b) = (sc.o.site.to_string(), other.site.to_string());
+    sc.owner
+        .post("/admin/groups", &[("name", "EU"), ("sites", &a), ("sites", &b)])
+        .await
+        .assert_redirect("/admin/groups");
+    // The picker shows the site as able to receive.
+    sc.ann.send(json!({"type": "targets", "q": ""})).await;
+    let t = sc.ann.until_type("targets").await;
+    assert!(
+        t["sites"].as_array().expect("sites").iter().any(|s| s["id"] == other.site && s["can_receive"] == true),
+        "{t}"
+    );
+    assert!(
+        t["agents"].as_array().expect("agents").iter().any(|a| a["site"] == other.site && a["presence"] == "online")
+    );
+    sc.ann.send(transfer(sc.chat, target, "speaks German")).await;
+    sc.ann.until_type("unassigned").await;
+    let got = dee.until_type("assigned").await;
+    let new_chat = got["chat"]["id"].as_u64().expect("id");
+    assert_ne!(new_chat, sc.chat);
+    assert_eq!(got["chat"]["origin"]["comment"], "speaks German");
+    assert_eq!(got["chat"]["origin"]["site_name"], "Acme");
+    assert_eq!(got["chat"]["info"]["name"], "Vera", "no second pre-chat form");
+    dee.send(json!({"type": "history", "chat": new_chat})).await;
+    let h = dee.until_type("history").await;
+    assert!(
+        h["events"].as_array().expect("events").iter().any(|e| e["text"] == "My order is late"),
+        "the transcript came along"
+    );
+    // The visitor's window follows, in the same conversation view.
+    let moved = sc.v.until(|f: &Value| f["type"] == "chat" && f["chat"]["id"] == new_chat).await;
+    assert_eq!(moved["chat"]["site"], other.site);
+    sc.v.send(json!({"type": "message", "chat": new_chat, "id": "v2", "text": "Hallo"})).await;
+    assert_eq!(
+        dee.until(|f: &Value| f["type"] == "event" && f["kind"] == "message" && f["text"] == "Hallo").await["chat"],
+        new_chat
+    );
+    // The source agent can no longer view what follows.
+    sc.ann.send(json!({"type": "history", "chat": new_chat})).await;
+    assert_eq!(sc.ann.until_type("error").await["code"], "chat_not_found");
+    sc.ann.send(json!({"type": "message", "chat": new_chat, "id": "x", "text": "hi"})).await;
+    assert_eq!(sc.ann.until_type("error").await["code"], "chat_not_found");
+}
