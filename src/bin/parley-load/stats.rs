@@ -200,13 +200,19 @@ pub fn path_display(p: &Path) -> String {
 
 /// The whole machine's CPU time from /proc/stat: (busy, all), in clock ticks over every core.
 pub fn machine_ticks() -> (u64, u64) {
+    let (busy, all, _) = machine_ticks_irq();
+    (busy, all)
+}
+
+/// (busy, all, irq + softirq) clock ticks of the whole machine.
+pub fn machine_ticks_irq() -> (u64, u64, u64) {
     let text = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let Some(line) = text.lines().next() else { return (0, 0) };
+    let Some(line) = text.lines().next() else { return (0, 0, 0) };
     let v: Vec<u64> = line.split_whitespace().skip(1).filter_map(|x| x.parse().ok()).collect();
     // user nice system idle iowait irq softirq steal (guest time is inside user already)
     let get = |i: usize| v.get(i).copied().unwrap_or(0);
     let busy = get(0) + get(1) + get(2) + get(5) + get(6) + get(7);
-    (busy, busy + get(3) + get(4))
+    (busy, busy + get(3) + get(4), get(5) + get(6))
 }
 
 /// Share of the machine (all cores) busy over `ms` milliseconds, from 0 to 1.

@@ -11,18 +11,18 @@ use super::*;
 
 /// What a transfer step records.
 pub(super) struct Step {
-    kind: TransferKind,
-    outcome: TransferOutcome,
-    from: UserId,
-    to_agent: Option<UserId>,
-    to_department: Option<DepartmentId>,
-    to_site: Option<SiteId>,
-    comment: String,
-    reason: String,
+    pub(super) kind: TransferKind,
+    pub(super) outcome: TransferOutcome,
+    pub(super) from: UserId,
+    pub(super) to_agent: Option<UserId>,
+    pub(super) to_department: Option<DepartmentId>,
+    pub(super) to_site: Option<SiteId>,
+    pub(super) comment: String,
+    pub(super) reason: String,
 }
 
 impl Step {
-    fn new(kind: TransferKind, outcome: TransferOutcome, from: UserId) -> Step {
+    pub(super) fn new(kind: TransferKind, outcome: TransferOutcome, from: UserId) -> Step {
         Step {
             kind,
             outcome,
@@ -53,12 +53,12 @@ impl Switchboard {
         self.append(chat, kind, None, now, fx);
     }
 
-    fn agent_name(&self, a: UserId) -> String {
+    pub(super) fn agent_name(&self, a: UserId) -> String {
         self.agents.get(&a).map(|x| x.profile.name.clone()).unwrap_or_default()
     }
 
     /// The source's own chat, with no transfer under way.
-    fn own_chat(&self, chat: ChatId, agent: UserId) -> Result<&Chat, ErrorCode> {
+    pub(super) fn own_chat(&self, chat: ChatId, agent: UserId) -> Result<&Chat, ErrorCode> {
         let c = self.chats.get(&chat).filter(|c| c.rec.agent == Some(agent)).ok_or(ErrorCode::ChatNotFound)?;
         if c.rec.status != ChatStatus::Active {
             return Err(ErrorCode::ChatNotFound);
@@ -83,7 +83,7 @@ impl Switchboard {
     }
 
     /// Tell the visitor their chat is being transferred, when the campaign says so.
-    fn notify_visitor(&mut self, chat: ChatId, notice: &Option<String>, now: Millis, fx: &mut Fx) {
+    pub(super) fn notify_visitor(&mut self, chat: ChatId, notice: &Option<String>, now: Millis, fx: &mut Fx) {
         if let Some(text) = notice.as_ref().filter(|t| !t.is_empty()) {
             self.append(chat, EventKind::System { text: text.clone() }, None, now, fx);
         }
@@ -548,126 +548,5 @@ impl Switchboard {
                 fx.send(Target::Agent(agent), Out::OfferWithdrawn { chat, reason: "unavailable" });
             }
         }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn cross_site(
-        &mut self,
-        from: UserId,
-        chat: ChatId,
-        t: CrossSite,
-        comment: String,
-        notice: Option<String>,
-        now: Millis,
-        fx: &mut Fx,
-    ) -> Result<(), ErrorCode> {
-        let source = self.own_chat(chat, from)?.rec.clone();
-        if t.site == source.site || !self.groups.iter().any(|g| g.contains(&source.site) && g.contains(&t.site)) {
-            return Err(ErrorCode::NotInGroup);
-        }
-        if !self.site_available(t.site) {
-            return Err(ErrorCode::SiteUnavailable);
-        }
-        if let Some(a) = t.agent {
-            if !self.agents.get(&a).is_some_and(|x| x.profile.site == t.site && x.profile.active) {
-                return Err(ErrorCode::UnknownTarget);
-            }
-        }
-        let department = t.department.filter(|d| self.queues.contains_key(&(t.site, Some(*d))));
-        if t.department.is_some() && department.is_none() {
-            return Err(ErrorCode::UnknownTarget);
-        }
-        // The source site's chat ends here; its agent can no longer follow it.
-        let mut step = Step::new(TransferKind::CrossSite, TransferOutcome::Completed, from);
-        step.to_site = Some(t.site);
-        step.to_agent = t.agent;
-        step.to_department = department;
-        step.comment = comment.clone();
-        self.record(chat, step, now, fx);
-        self.notify_visitor(chat, &notice, now, fx);
-        self.release(chat, fx);
-        self.end(chat, EndedBy::Transfer, now, fx);
-        let up_to = self.chats.get(&chat).map(|c| c.rec.last_seq).unwrap_or(0);
-        // A new chat on the target site, under its cross-site campaign, in the same window.
-        let id = ChatId(self.next_chat);
-        self.next_chat += 1;
-        let info = VisitorInfo {
-            name: source.info.name.clone(),
-            email: source.info.email.clone(),
-            page_url: source.info.page_url.clone(),
-            page_title: source.info.page_title.clone(),
-            ..Default::default()
-        };
-        let origin = super::super::chat::Origin {
-            site: source.site,
-            site_name: t.from_site_name.clone(),
-            chat,
-            agent: from,
-            agent_name: self.agent_name(from),
-            at: now,
-            comment: comment.clone(),
-            with_transcript: t.with_transcript,
-        };
-        let rec = ChatRecord {
-            id,
-            site: t.site,
-            campaign: t.campaign,
-            visitor: source.visitor,
-            department,
-            status: ChatStatus::Queued,
-            agent: None,
-            info,
-            created_at: now,
-            queued_at: now,
-            assigned_at: None,
-            ended_at: None,
-            ended_by: None,
-            last_seq: if t.with_transcript { up_to } else { 0 },
-            survey: None,
-            waiting_for: None,
-            origin: Some(origin),
-        };
-        if t.with_transcript {
-            fx.out.push(Effect::CopyEvents { from: (source.site, chat), to: (t.site, id), up_to });
-        }
-        let mut new_chat = Chat::new(rec, HashMap::new());
-        new_chat.also_open_as = Some((source.visitor, source.campaign));
-        self.chats.insert(id, new_chat);
-        // The window it came from finds it; so does the target campaign's, unless that one has
-        // its own open chat already.
-        self.open_by_visitor.entry((source.visitor, t.campaign)).or_insert(id);
-        self.open_by_visitor.insert((source.visitor, source.campaign), id);
-        fx.touched.insert(id);
-        let mut step = Step::new(TransferKind::CrossSite, TransferOutcome::Completed, from);
-        step.to_site = Some(t.site);
-        step.to_agent = t.agent;
-        step.to_department = department;
-        step.comment = comment;
-        self.record(id, step, now, fx);
-        match t.agent {
-            Some(a) => {
-                if let Some(c) = self.chats.get_mut(&id) {
-                    c.rec.waiting_for = Some(a);
-                }
-                if let Some(x) = self.agents.get_mut(&a) {
-                    x.waiting.push_back(id);
-                }
-            }
-            None => {
-                self.append(id, EventKind::Queued { department }, None, now, fx);
-                self.queue_mut((t.site, department)).waiting.push_back(id);
-            }
-        }
-        if let Some(c) = self.chats.get(&id) {
-            fx.send(Target::Visitor(source.visitor), Out::Chat(c.rec.clone()));
-        }
-        self.dispatch(t.site, now, fx);
-        if self.chats.get(&id).is_some_and(|c| c.rec.status == ChatStatus::Queued) {
-            if !t.queue_text.is_empty() {
-                self.append(id, EventKind::System { text: t.queue_text }, None, now, fx);
-            }
-            self.announce_queue((t.site, department), fx);
-        }
-        Ok(())
     }
 }

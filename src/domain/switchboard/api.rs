@@ -1,0 +1,357 @@
+//! The switchboard's vocabulary: its configuration, the commands it takes, the effects and
+//! outputs it returns, and the error codes it answers with.
+
+use super::super::Millis;
+use super::super::chat::VisitorInfo;
+use super::super::chat::{ChatEvent, ChatRecord, TransferOutcome};
+use super::super::ids::{CampaignId, ChatId, ConnId, DepartmentId, SiteId, UserId, VisitorId};
+use super::super::model::AllocationRule;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Presence {
+    Online,
+    Away,
+    Offline,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// How long an agent with no console connection stays in their status before Offline.
+    pub grace_ms: u64,
+    /// Longest wait in a queue before the visitor is offered to leave a message (0: no limit).
+    pub max_queue_wait_ms: u64,
+    /// Largest message text, in bytes.
+    pub max_message_bytes: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { grace_ms: 30_000, max_queue_wait_ms: 0, max_message_bytes: 4096 }
+    }
+}
+
+/// An agent as the admin pages define them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AgentProfile {
+    pub id: UserId,
+    pub site: SiteId,
+    pub name: String,
+    pub max_chats: u32,
+    pub active: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DepartmentProfile {
+    pub id: DepartmentId,
+    pub site: SiteId,
+    pub rule: AllocationRule,
+    pub members: Vec<UserId>,
+}
+
+/// The campaign texts a new chat needs, already in the campaign's language.
+#[derive(Clone, Debug, Default)]
+pub struct ChatTexts {
+    pub greeting: String,
+    pub queue: String,
+}
+
+/// Who acts on a chat.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Party {
+    Visitor(VisitorId),
+    Agent(UserId),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TimerKey {
+    /// The agent's grace period after their last connection dropped.
+    Grace(UserId),
+    /// The chat's maximum queue wait.
+    QueueWait(ChatId),
+    /// A warm or broadcast offer's answer time.
+    Offer(ChatId),
+    /// An unavailable-agent transfer's fallback to the department queue.
+    Fallback(ChatId),
+}
+
+#[derive(Clone, Debug)]
+pub enum Command {
+    /// The site's agents and departments as currently configured (replaces the previous ones).
+    Directory {
+        site: SiteId,
+        agents: Vec<AgentProfile>,
+        departments: Vec<DepartmentProfile>,
+    },
+    AgentConnected {
+        agent: AgentProfile,
+        conn: ConnId,
+    },
+    AgentDisconnected {
+        agent: UserId,
+        conn: ConnId,
+    },
+    SetPresence {
+        agent: UserId,
+        conn: ConnId,
+        presence: Presence,
+    },
+    /// Start (or find again) the visitor's chat on this campaign.
+    StartChat {
+        conn: ConnId,
+        site: SiteId,
+        campaign: CampaignId,
+        department: Option<DepartmentId>,
+        visitor: VisitorId,
+        info: VisitorInfo,
+        texts: ChatTexts,
+    },
+    Message {
+        conn: ConnId,
+        from: Party,
+        chat: ChatId,
+        client_id: String,
+        text: String,
+        note: bool,
+    },
+    Typing {
+        conn: ConnId,
+        from: Party,
+        chat: ChatId,
+        on: bool,
+    },
+    EndChat {
+        conn: ConnId,
+        by: Party,
+        chat: ChatId,
+    },
+    Survey {
+        conn: ConnId,
+        visitor: VisitorId,
+        chat: ChatId,
+        rating: u8,
+        comment: String,
+    },
+    /// The organization's cross-site transfer groups (each a set of sites), replacing the last.
+    Groups(Vec<Vec<SiteId>>),
+    /// The chat's agent transfers it. `notice`: the campaign's "you are being transferred"
+    /// text when the campaign tells visitors; `waiting`: what a visitor whose chat waits is told.
+    Transfer {
+        conn: ConnId,
+        agent: UserId,
+        chat: ChatId,
+        to: TransferTo,
+        comment: String,
+        notice: Option<String>,
+        waiting: String,
+        /// How long a warm or broadcast offer waits for an answer (the site's setting).
+        offer_ms: u64,
+    },
+    /// A target answers an offer.
+    AnswerOffer {
+        conn: ConnId,
+        agent: UserId,
+        chat: ChatId,
+        accept: bool,
+        reason: String,
+    },
+    /// The source withdraws a pending or accepted offer.
+    CancelTransfer {
+        conn: ConnId,
+        agent: UserId,
+        chat: ChatId,
+    },
+    /// After a warm offer was accepted, the source hands the chat over ("transfer now").
+    CompleteTransfer {
+        conn: ConnId,
+        agent: UserId,
+        chat: ChatId,
+    },
+    Timer(TimerKey),
+}
+
+/// Where a transfer goes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TransferTo {
+    /// An agent of the same site: cold (at once), warm (accept first), or anyway (wait for an
+    /// unavailable agent; back to the department queue after `fallback_ms` if not 0).
+    Agent { agent: UserId, mode: AgentMode, fallback_ms: u64 },
+    /// A department of the same site: into its queue, or offered to all its available members.
+    Department { department: DepartmentId, broadcast: bool },
+    /// Another site of a shared group, resolved by the caller to the site's cross-site campaign.
+    Site(Box<CrossSite>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AgentMode {
+    Cold,
+    Warm,
+    Anyway,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct CrossSite {
+    pub site: SiteId,
+    /// The source site's name, for the transfer log the receiving agent sees.
+    pub from_site_name: String,
+    /// The target site's default campaign for cross-site transfers.
+    pub campaign: CampaignId,
+    /// A department of the target site, or `None` for the campaign's (or any agent).
+    pub department: Option<DepartmentId>,
+    /// A particular agent of the target site.
+    pub agent: Option<UserId>,
+    pub with_transcript: bool,
+    /// The target campaign's queue message, in its language.
+    pub queue_text: String,
+}
+
+/// Where a frame goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Target {
+    /// One connection (answers and errors to what it sent).
+    Conn(ConnId),
+    /// Every connection (tab) of a visitor.
+    Visitor(VisitorId),
+    /// Every console connection of an agent.
+    Agent(UserId),
+    /// Every connected agent of a site (presence changes).
+    SiteAgents(SiteId),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// No such chat, or not yours (the two are not told apart).
+    ChatNotFound,
+    ChatEnded,
+    EmptyMessage,
+    MessageTooLong,
+    InvalidRating,
+    /// Only the chat's agent may do this.
+    NotAllowed,
+    /// The target agent is offline: transfer "anyway" to have the chat wait for them.
+    TargetUnavailable,
+    /// The target agent has no free place for one more chat.
+    TargetFull,
+    /// The chat already has a transfer under way.
+    TransferPending,
+    /// There is no transfer under way to answer, cancel or complete.
+    NoTransfer,
+    /// The offer was taken by someone else, withdrawn, or timed out.
+    OfferGone,
+    /// The target site shares no cross-site group with this one.
+    NotInGroup,
+    /// Nobody is Online or Away at the target site.
+    SiteUnavailable,
+    /// Nobody of the department is available for a broadcast.
+    NoOneAvailable,
+    /// No such agent, department or site to transfer to.
+    UnknownTarget,
+}
+
+impl ErrorCode {
+    pub fn message(self) -> &'static str {
+        match self {
+            ErrorCode::ChatNotFound => "No such chat.",
+            ErrorCode::ChatEnded => "This chat has ended.",
+            ErrorCode::EmptyMessage => "The message is empty.",
+            ErrorCode::MessageTooLong => "The message is too long.",
+            ErrorCode::InvalidRating => "The rating must be from 1 to 5.",
+            ErrorCode::NotAllowed => "Not allowed.",
+            ErrorCode::TargetUnavailable => "That agent is offline: transfer anyway to have the chat wait for them.",
+            ErrorCode::TargetFull => "That agent has no free place for another chat.",
+            ErrorCode::TransferPending => "A transfer of this chat is already under way.",
+            ErrorCode::NoTransfer => "There is no transfer under way for this chat.",
+            ErrorCode::OfferGone => "This offer is no longer open.",
+            ErrorCode::NotInGroup => "That site is not in a cross-site group with this one.",
+            ErrorCode::SiteUnavailable => "Nobody is available at that site right now.",
+            ErrorCode::NoOneAvailable => "Nobody of that department is available right now.",
+            ErrorCode::UnknownTarget => "There is no such agent, department or site.",
+        }
+    }
+}
+
+/// What the switchboard tells clients.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Out {
+    /// A stored chat event.
+    Event(ChatEvent),
+    /// The message with this client id is durable, as event `seq`.
+    Ack {
+        chat: ChatId,
+        client_id: String,
+        seq: u64,
+    },
+    /// The visitor's chat (new or found again).
+    Chat(ChatRecord),
+    /// Nobody can chat now: offer "leave a message".
+    Offline {
+        chat: Option<ChatId>,
+    },
+    /// The visitor's place in the queue and the estimated wait.
+    Queue {
+        chat: ChatId,
+        position: u32,
+        eta_secs: Option<u32>,
+    },
+    Typing {
+        chat: ChatId,
+        by_agent: bool,
+        on: bool,
+    },
+    Presence {
+        agent: UserId,
+        presence: Presence,
+        active_chats: u32,
+    },
+    /// A chat was given to the agent receiving this.
+    Assigned(ChatRecord),
+    /// The agent receiving this no longer has the chat (transferred away).
+    Unassigned {
+        chat: ChatId,
+    },
+    /// A transfer is offered to the agent receiving this.
+    Offer {
+        chat: ChatRecord,
+        from: UserId,
+        from_name: String,
+        note: String,
+        expires_at: Millis,
+        broadcast: bool,
+    },
+    /// An offer made to the agent receiving this is gone: "taken", "cancelled", "expired",
+    /// "chat_ended", "declined" or "unavailable".
+    OfferWithdrawn {
+        chat: ChatId,
+        reason: &'static str,
+    },
+    /// How the source's transfer goes (the note is kept for another attempt).
+    TransferStatus {
+        chat: ChatId,
+        outcome: TransferOutcome,
+        reason: String,
+        note: String,
+    },
+    Error {
+        code: ErrorCode,
+        client_id: Option<String>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect {
+    /// Store the chat's summary (after every change of it).
+    PutChat(ChatRecord),
+    /// Store a new event of a chat.
+    Append(ChatEvent),
+    /// Copy the events 1..=`up_to` of a chat to a new chat (cross-site transfer with transcript).
+    CopyEvents {
+        from: (SiteId, ChatId),
+        to: (SiteId, ChatId),
+        up_to: u64,
+    },
+    Send(Target, Out),
+    SetTimer(TimerKey, Millis),
+    CancelTimer(TimerKey),
+}
