@@ -131,7 +131,9 @@ async fn broadcast_goes_to_all_and_vanishes_for_the_others_when_one_accepts() {
     futures_util::future::join(a[0].1.send(accept.clone()), b[0].1.send(accept)).await;
     let mut winners = 0;
     for (_, ws) in others.iter_mut() {
-        let f = ws.until(|f: &Value| f["type"] == "assigned" || f["type"] == "error" || f["type"] == "offer_withdrawn").await;
+        let f = ws
+            .until(|f: &Value| f["type"] == "assigned" || f["type"] == "error" || f["type"] == "offer_withdrawn")
+            .await;
         if f["type"] == "assigned" {
             winners += 1;
         } else {
