@@ -149,7 +149,7 @@ pub async fn serve(
     };
     let housekeeping = tokio::spawn(housekeeping(state.clone(), shutdown.clone()));
     let app = crate::web::routes(state);
-    let acceptor = TcpAcceptor::from_tokio(listener).map_err(|e| AppError::Io(e.to_string()))?;
+    let acceptor = NoDelay(TcpAcceptor::from_tokio(listener).map_err(|e| AppError::Io(e.to_string()))?);
     let scheme = if config.serves_tls() { "https" } else { "http" };
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "Parley listening on {scheme}://{addr}");
     let result = match config.tls.clone() {
@@ -192,7 +192,7 @@ async fn run(
 }
 
 #[cfg(feature = "acme")]
-fn listener_addr(acceptor: &TcpAcceptor) -> Result<std::net::SocketAddr, AppError> {
+fn listener_addr(acceptor: &NoDelay) -> Result<std::net::SocketAddr, AppError> {
     acceptor
         .local_addr()
         .first()
@@ -206,7 +206,7 @@ fn listener_addr(acceptor: &TcpAcceptor) -> Result<std::net::SocketAddr, AppErro
 async fn run_acme(
     config: &Config,
     addr: std::net::SocketAddr,
-    acceptor: TcpAcceptor,
+    acceptor: NoDelay,
     app: impl poem::Endpoint + 'static,
     shutdown: CancellationToken,
 ) -> Result<(), AppError> {
@@ -229,6 +229,29 @@ async fn run_acme(
         .run_with_graceful_shutdown(app, shutdown.cancelled_owned(), Some(Duration::from_secs(10)))
         .await
         .map_err(|e| AppError::Io(e.to_string()))
+}
+
+/// Sets TCP_NODELAY on every accepted connection: a chat message answers its sender with two
+/// small frames (its event, then its ack), and Nagle's algorithm with the peer's delayed ACK
+/// would hold the second for ~40 ms.
+struct NoDelay(TcpAcceptor);
+
+impl Acceptor for NoDelay {
+    type Io = <TcpAcceptor as Acceptor>::Io;
+
+    fn local_addr(&self) -> Vec<poem::web::LocalAddr> {
+        self.0.local_addr()
+    }
+
+    async fn accept(
+        &mut self,
+    ) -> std::io::Result<(Self::Io, poem::web::LocalAddr, poem::web::RemoteAddr, poem::http::uri::Scheme)> {
+        let (io, local, remote, scheme) = self.0.accept().await?;
+        if let Err(e) = io.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+        Ok((io, local, remote, scheme))
+    }
 }
 
 /// poem's rustls acceptor races "load the TLS config" against "accept a connection"; a

@@ -1257,6 +1257,10 @@ async fn burst(
         if all_told { "" } else { " (NOT ALL within the wait)" }
     );
     println!(
+        "  visitors told their chat is assigned: {} when all were told, {} at the end",
+        told.assigned_v, st_late.assigned_v
+    );
+    println!(
         "  assigned frames {} of {expect} expected: the last {:.0} ms after the burst began{}",
         st.assigned_frames,
         t_assigned,
@@ -1279,7 +1283,8 @@ async fn burst(
     println!("  counters: {counters:?}");
     ctx.report["burst"] = json!({
         "chats": chats, "window_ms": window_ms, "agents": agents, "max_chats": org.max_chats, "capacity": capacity,
-        "told": told.chat_frames, "offline": told.offline, "all_told": all_told, "ms_until_all_told": t_told,
+        "told": told.chat_frames, "offline": told.offline, "visitors_assigned_when_all_told": told.assigned_v,
+        "visitors_assigned_at_end": st_late.assigned_v, "all_told": all_told, "ms_until_all_told": t_told,
         "assigned_frames": st.assigned_frames, "expected_assigned": expect, "all_assigned": all_assigned,
         "ms_until_all_assigned": t_assigned, "deadline_ms": deadline_ms, "target_met": pass,
         "start_to_chat_frame": sjson(&told_h), "start_to_assigned": sjson(&alloc),

@@ -106,13 +106,57 @@ pub async fn load_session<E: Endpoint>(next: Arc<E>, mut req: Request) -> poem::
 
 // ---- passwords ----
 
+type HashJob = Box<dyn FnOnce() + Send>;
+
+/// Password hashing runs on two dedicated threads. Each argon2 hash takes ~19 MiB; spread over
+/// tokio's many blocking threads, glibc keeps one arena per thread and a burst of sign-ins left
+/// the process holding hundreds of MiB. Two threads bound both the memory and the CPU.
+fn hashing_pool() -> &'static std::sync::Mutex<std::sync::mpsc::Sender<HashJob>> {
+    static POOL: OnceLock<std::sync::Mutex<std::sync::mpsc::Sender<HashJob>>> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<HashJob>();
+        let rx = Arc::new(std::sync::Mutex::new(rx));
+        for i in 0..2 {
+            let rx = rx.clone();
+            let spawned = std::thread::Builder::new().name(format!("parley-hash-{i}")).spawn(move || {
+                loop {
+                    let job = match rx.lock() {
+                        Ok(r) => r.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                }
+            });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "cannot start a password hashing thread");
+            }
+        }
+        std::sync::Mutex::new(tx)
+    })
+}
+
+async fn on_hashing_thread<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> Result<R, WebError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let job: HashJob = Box::new(move || {
+        let _ = tx.send(f());
+    });
+    hashing_pool()
+        .lock()
+        .map_err(|_| WebError::Internal("hashing pool lock".into()))?
+        .send(job)
+        .map_err(|_| WebError::Internal("no password hashing thread".into()))?;
+    rx.await.map_err(|_| WebError::Internal("password hashing stopped".into()))
+}
+
 pub async fn hash_password(password: String) -> Result<String, WebError> {
-    tokio::task::spawn_blocking(move || {
+    on_hashing_thread(move || {
         use argon2::PasswordHasher;
         argon2::Argon2::default().hash_password(password.as_bytes()).map(|h| h.to_string())
     })
-    .await
-    .map_err(|e| WebError::Internal(e.to_string()))?
+    .await?
     .map_err(|e| WebError::Internal(format!("password hashing: {e}")))
 }
 

@@ -25,14 +25,9 @@ pub async fn echo(samples: usize, bytes: usize) -> Result<H, String> {
         let _ = s.set_nodelay(true);
         let Ok(mut ws) = tokio_tungstenite::accept_async_with_config(s, Some(cfg())).await else { return };
         while let Some(Ok(m)) = ws.next().await {
-            match m {
-                Message::Text(_) => {
-                    if ws.send(m).await.is_err() {
-                        return;
-                    }
-                }
-                Message::Close(_) => return,
-                _ => {}
+            let echo = matches!(m, Message::Text(_));
+            if matches!(m, Message::Close(_)) || (echo && ws.send(m).await.is_err()) {
+                return;
             }
         }
     });

@@ -247,6 +247,7 @@ pub const AGENT_PASSWORD: &str = "load-agent-password-1";
 /// Build the organisation through the admin pages: per site a department, `agents_per_site`
 /// agents in it (max `max_chats` chats each) and a campaign routed to it; then sign every agent
 /// in once (their session cookies are kept in the org file and reused by every run).
+#[allow(clippy::too_many_arguments)]
 pub async fn setup(
     hp: &str,
     base: &str,

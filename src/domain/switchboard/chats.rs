@@ -225,10 +225,10 @@ impl Switchboard {
             fx.out.push(Effect::CancelTimer(TimerKey::QueueWait(chat)));
             self.announce_queue(key, fx);
         }
+        // Colleagues are told of status changes only: a count per assignment would send
+        // (chats × agents) frames in a rush; the picker (`targets`) reads current counts.
         if let Some(a) = agent.and_then(|a| self.agents.get_mut(&a)) {
             a.chats.remove(&chat);
-            let (id, presence, n, site) = (a.profile.id, a.presence, a.chats.len() as u32, a.profile.site);
-            fx.send(Target::SiteAgents(site), Out::Presence { agent: id, presence, active_chats: n });
         }
     }
 }

@@ -66,7 +66,7 @@ impl Switchboard {
         let Some(a) = self.agents.get_mut(&agent) else { return };
         a.chats.insert(chat);
         a.last_assigned = now;
-        let (name, site, presence, n) = (a.profile.name.clone(), a.profile.site, a.presence, a.chats.len() as u32);
+        let name = a.profile.name.clone();
         let Some(c) = self.chats.get_mut(&chat) else { return };
         c.not_to = None;
         c.rec.status = ChatStatus::Active;
@@ -76,7 +76,6 @@ impl Switchboard {
         if let Some(c) = self.chats.get(&chat) {
             fx.send(Target::Agent(agent), Out::Assigned(c.rec.clone()));
         }
-        fx.send(Target::SiteAgents(site), Out::Presence { agent, presence, active_chats: n });
     }
 
     /// Tell every visitor waiting in the queue their position and estimated wait.

@@ -76,9 +76,7 @@ impl Switchboard {
         c.owner_replied = false;
         if let Some(a) = self.agents.get_mut(&owner) {
             a.chats.remove(&chat);
-            let (presence, n, site) = (a.presence, a.chats.len() as u32, a.profile.site);
             fx.send(Target::Agent(owner), Out::Unassigned { chat });
-            fx.send(Target::SiteAgents(site), Out::Presence { agent: owner, presence, active_chats: n });
         }
     }
 

@@ -62,7 +62,7 @@ async fn run(mut s: Socket, p: Principal) {
         match s.next().await {
             Step::Text(t) => handle(&mut s, me, site, &t).await,
             Step::Out(f) => {
-                if !s.deliver(&f).await {
+                if !s.deliver_queued(f).await {
                     break;
                 }
             }

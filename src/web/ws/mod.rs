@@ -130,6 +130,13 @@ impl Socket {
 
     /// Send a chat event unless this connection sent it already; other frames always.
     pub async fn deliver(&mut self, frame: &Frame) -> bool {
+        if self.duplicate(frame) {
+            return true;
+        }
+        self.send(frame).await
+    }
+
+    fn duplicate(&mut self, frame: &Frame) -> bool {
         if let Some((chat, seq)) = frame.event {
             let last = self.sent.entry(chat).or_insert(0);
             if seq <= *last {
@@ -137,7 +144,27 @@ impl Socket {
             }
             *last = seq;
         }
-        self.send(frame).await
+        false
+    }
+
+    /// Deliver `first` and every frame already waiting behind it, then flush once: under load a
+    /// connection writes its backlog in one go instead of one system call per frame.
+    pub async fn deliver_queued(&mut self, first: Frame) -> bool {
+        let write = async {
+            let mut next = Some(first);
+            let mut n = 0;
+            while let Some(f) = next.take() {
+                if !self.duplicate(&f) {
+                    self.sink.feed(Message::Text(f.json.to_string())).await?;
+                }
+                n += 1;
+                if n < 256 {
+                    next = self.rx.try_recv().ok();
+                }
+            }
+            self.sink.flush().await
+        };
+        matches!(tokio::time::timeout(Duration::from_secs(10), write).await, Ok(Ok(())))
     }
 
     pub async fn error(&mut self, code: &str, message: &str, id: Option<&str>, field: Option<&str>) {

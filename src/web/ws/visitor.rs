@@ -57,7 +57,7 @@ async fn run(mut s: Socket) {
         match s.next().await {
             Step::Text(t) => handle(&mut s, &v, &t).await,
             Step::Out(f) => {
-                if !s.deliver(&f).await {
+                if !s.deliver_queued(f).await {
                     break;
                 }
             }
