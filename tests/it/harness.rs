@@ -261,6 +261,8 @@ pub struct Ws {
     pub ws: WsStream,
     /// Frames read while waiting for another one, in order.
     pub seen: Vec<Value>,
+    /// How long `next` waits for a frame.
+    pub wait: std::time::Duration,
 }
 
 /// How a connection ended, as the server closed it.
@@ -277,7 +279,7 @@ impl Ws {
             req.headers_mut().insert(*k, v.parse().expect("header"));
         }
         let (ws, _) = tokio_tungstenite::connect_async(req).await.expect("websocket connects");
-        Ws { ws, seen: vec![] }
+        Ws { ws, seen: vec![], wait: std::time::Duration::from_secs(5) }
     }
 
     pub async fn send(&mut self, v: Value) {
@@ -291,8 +293,10 @@ impl Ws {
     /// The next JSON frame (5 s at most).
     pub async fn next(&mut self) -> Value {
         loop {
-            let next = tokio::time::timeout(std::time::Duration::from_secs(5), self.ws.next()).await;
-            let Ok(Some(Ok(msg))) = next else { panic!("no frame within 5 s ({next:?}); seen: {:?}", self.seen) };
+            let next = tokio::time::timeout(self.wait, self.ws.next()).await;
+            let Ok(Some(Ok(msg))) = next else {
+                panic!("no frame within {:?} ({next:?}); seen: {:?}", self.wait, self.seen)
+            };
             match msg {
                 Message::Text(t) => {
                     let v: Value = serde_json::from_str(&t).expect("json frame");
