@@ -40,9 +40,7 @@ impl Switchboard {
         step.to_agent = t.agent;
         step.to_department = department;
         step.comment = comment.clone();
-        self.record(chat, step, now, fx);
-        self.notify_visitor(chat, &notice, now, fx);
-        self.release(chat, fx);
+        self.leave_source(chat, step, &notice, now, fx);
         self.end(chat, EndedBy::Transfer, now, fx);
         let up_to = self.chats.get(&chat).map(|c| c.rec.last_seq).unwrap_or(0);
         // A new chat on the target site, under its cross-site campaign, in the same window.

@@ -80,6 +80,14 @@ impl Switchboard {
         }
     }
 
+    /// The chat leaves its agent: record the step, tell the visitor (when the campaign says
+    /// so), take the chat from the agent.
+    pub(super) fn leave_source(&mut self, chat: ChatId, step: Step, notice: &Option<String>, now: Millis, fx: &mut Fx) {
+        self.record(chat, step, now, fx);
+        self.notify_visitor(chat, notice, now, fx);
+        self.release(chat, fx);
+    }
+
     /// Tell the visitor their chat is being transferred, when the campaign says so.
     pub(super) fn notify_visitor(&mut self, chat: ChatId, notice: &Option<String>, now: Millis, fx: &mut Fx) {
         if let Some(text) = notice.as_ref().filter(|t| !t.is_empty()) {
@@ -155,9 +163,7 @@ impl Switchboard {
         let mut step = Step::new(TransferKind::Cold, TransferOutcome::Completed, from);
         step.to_agent = Some(to);
         step.comment = comment;
-        self.record(chat, step, now, fx);
-        self.notify_visitor(chat, &notice, now, fx);
-        self.release(chat, fx);
+        self.leave_source(chat, step, &notice, now, fx);
         self.assign(chat, to, now, fx);
         Ok(())
     }
@@ -182,9 +188,7 @@ impl Switchboard {
         let mut step = Step::new(TransferKind::Unavailable, TransferOutcome::Waiting, from);
         step.to_agent = Some(to);
         step.comment = comment;
-        self.record(chat, step, now, fx);
-        self.notify_visitor(chat, &notice, now, fx);
-        self.release(chat, fx);
+        self.leave_source(chat, step, &notice, now, fx);
         if let Some(c) = self.chats.get_mut(&chat) {
             c.rec.status = ChatStatus::Queued;
             c.rec.waiting_for = Some(to);
@@ -236,9 +240,7 @@ impl Switchboard {
         let mut step = Step::new(TransferKind::Queue, TransferOutcome::Completed, from);
         step.to_department = Some(department);
         step.comment = comment;
-        self.record(chat, step, now, fx);
-        self.notify_visitor(chat, &notice, now, fx);
-        self.release(chat, fx);
+        self.leave_source(chat, step, &notice, now, fx);
         if let Some(c) = self.chats.get_mut(&chat) {
             c.rec.status = ChatStatus::Queued;
             c.rec.department = Some(department);
