@@ -212,9 +212,11 @@ impl Task {
 
     /// Timers now; records to the writer; frames to the hub once the records are committed.
     fn apply(&mut self, effects: Vec<Effect>) {
+        // The site of each chat with new events (its summary is not always among the effects).
         let sites: HashMap<_, _> = effects
             .iter()
-            .filter_map(|e| if let Effect::PutChat(r) = e { Some((r.id, r.site)) } else { None })
+            .filter_map(|e| if let Effect::Append(ev) = e { Some(ev.chat) } else { None })
+            .filter_map(|chat| self.sb.chat(chat).map(|c| (chat, c.site)))
             .collect();
         let mut writes = Vec::new();
         let mut sends: Vec<(Target, Frame)> = Vec::new();
@@ -223,7 +225,7 @@ impl Task {
                 Effect::PutChat(rec) => writes.push(ChatWrite::Chat(rec)),
                 Effect::Append(ev) => match sites.get(&ev.chat) {
                     Some(site) => writes.push(ChatWrite::Event(*site, ev)),
-                    None => tracing::error!(chat = %ev.chat, "an event without its chat summary; not stored"),
+                    None => tracing::error!(chat = %ev.chat, "an event of an unknown chat; not stored"),
                 },
                 Effect::CopyEvents { from, to, up_to } => writes.push(ChatWrite::CopyEvents { from, to, up_to }),
                 Effect::Send(target, out) => sends.push((target, render(&out))),

@@ -130,10 +130,12 @@ impl Store {
             for entry in open.iter()? {
                 let (site, chat) = entry?.0.value();
                 let Some(v) = chats.get((site, chat))? else { continue };
-                let rec: ChatRecord = decode(v.value())?;
+                let mut rec: ChatRecord = decode(v.value())?;
                 let mut ids = Vec::new();
                 for e in events.range((site, chat, 0)..=(site, chat, u64::MAX))? {
                     let ev: ChatEvent = decode(e?.1.value())?;
+                    // The summary is not rewritten for every event: the events hold the last seq.
+                    rec.last_seq = rec.last_seq.max(ev.seq);
                     if let Some(key) = event_client_key(&ev, rec.visitor) {
                         ids.push((key, ev.seq));
                     }

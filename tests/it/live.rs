@@ -347,5 +347,10 @@ async fn a_server_shutdown_closes_sockets_with_1001_after_finishing_commits() {
     agent_client.login_ok("agent@acme.example", "agent-password-1").await;
     let (mut a, welcome) = agent(&agent_client, json!([])).await;
     assert_eq!(welcome["chats"][0]["id"], chat);
-    a.until(|f: &Value| f["type"] == "event" && f["text"] == "last words").await;
+    let last =
+        a.until(|f: &Value| f["type"] == "event" && f["text"] == "last words").await["seq"].as_u64().expect("seq");
+    assert_eq!(welcome["chats"][0]["last_seq"].as_u64(), Some(last), "the restart took the last seq from the events");
+    // Numbering goes on where it stopped.
+    a.send(json!({"type": "message", "chat": chat, "id": "after", "text": "back again"})).await;
+    assert_eq!(a.until(|f: &Value| f["type"] == "ack" && f["id"] == "after").await["seq"].as_u64(), Some(last + 1));
 }

@@ -81,11 +81,21 @@ pub(crate) struct Chat {
     pub(crate) also_open_as: Option<(VisitorId, CampaignId)>,
     /// The agent who sent it to a queue: not given back to them.
     pub(crate) not_to: Option<UserId>,
+    /// The summary as last stored; `None` for a chat never stored yet.
+    pub(crate) persisted: Option<ChatRecord>,
 }
 
 impl Chat {
+    /// A chat read back from the store.
+    pub(crate) fn stored(rec: ChatRecord, client_ids: HashMap<String, u64>) -> Chat {
+        let mut c = Chat::new(rec, client_ids);
+        c.persisted = Some(c.rec.clone());
+        c
+    }
+
     pub(crate) fn new(rec: ChatRecord, client_ids: HashMap<String, u64>) -> Chat {
         Chat {
+            persisted: None,
             rec,
             client_ids,
             pending: None,
@@ -188,7 +198,7 @@ impl Switchboard {
             self.next_chat = self.next_chat.max(id.0 + 1);
             if rec.status == ChatStatus::Ended {
                 self.ended.push_back(id);
-                self.chats.insert(id, Chat::new(rec, ids.into_iter().collect()));
+                self.chats.insert(id, Chat::stored(rec, ids.into_iter().collect()));
                 continue;
             }
             self.open_by_visitor.insert((rec.visitor, rec.campaign), id);
@@ -205,7 +215,7 @@ impl Switchboard {
                 }
                 _ => queued.push(id),
             }
-            self.chats.insert(id, Chat::new(rec, ids.into_iter().collect()));
+            self.chats.insert(id, Chat::stored(rec, ids.into_iter().collect()));
         }
         queued.sort_by_key(|id| self.chats.get(id).map(|c| (c.rec.queued_at, c.rec.id)));
         for id in queued {
@@ -310,8 +320,19 @@ impl Switchboard {
             }
         }
         for id in std::mem::take(&mut fx.touched) {
-            if let Some(c) = self.chats.get(&id) {
-                fx.out.push(Effect::PutChat(c.rec.clone()));
+            if let Some(c) = self.chats.get_mut(&id) {
+                // A new event alone only moves `last_seq`, which the events themselves record:
+                // the summary is stored again only when something else changed (one write per
+                // message instead of two). A restart takes `last_seq` from the events.
+                let same = c.persisted.as_ref().is_some_and(|p| {
+                    let mut p = p.clone();
+                    p.last_seq = c.rec.last_seq;
+                    p == c.rec
+                });
+                if !same {
+                    fx.out.push(Effect::PutChat(c.rec.clone()));
+                    c.persisted = Some(c.rec.clone());
+                }
             }
         }
         fx.out

@@ -244,6 +244,7 @@ fn messages_are_acknowledged_with_their_seq_and_resends_are_not_stored_twice() {
     assert_eq!(appended(&fx).len(), 1);
     assert!(sent_to(&fx, Target::Conn(vc)).contains(&Out::Ack { chat, client_id: "m1".into(), seq: 4 }));
     assert!(sent_to(&fx, Target::Agent(UserId(1))).iter().any(|o| matches!(o, Out::Event(e) if e.seq == 4)));
+    assert!(!fx.iter().any(|e| matches!(e, Effect::PutChat(_))), "a message alone is one write: its event");
     let again = h.run(msg("m1"));
     assert!(appended(&again).is_empty(), "a resend stores nothing");
     assert!(sent_to(&again, Target::Conn(vc)).contains(&Out::Ack { chat, client_id: "m1".into(), seq: 4 }));
