@@ -83,6 +83,39 @@ pub struct ChatRecord {
     pub origin: Option<Origin>,
 }
 
+impl ChatRecord {
+    /// A new chat, waiting in `department`'s queue (`None`: the site's "any agent" queue).
+    pub fn queued(
+        id: ChatId,
+        site: SiteId,
+        campaign: CampaignId,
+        visitor: VisitorId,
+        department: Option<DepartmentId>,
+        info: VisitorInfo,
+        now: Millis,
+    ) -> ChatRecord {
+        ChatRecord {
+            id,
+            site,
+            campaign,
+            visitor,
+            department,
+            status: ChatStatus::Queued,
+            agent: None,
+            info,
+            created_at: now,
+            queued_at: now,
+            assigned_at: None,
+            ended_at: None,
+            ended_by: None,
+            last_seq: 0,
+            survey: None,
+            waiting_for: None,
+            origin: None,
+        }
+    }
+}
+
 /// The transfer log a receiving agent sees for a chat that came from another site.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Origin {

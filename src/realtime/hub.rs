@@ -68,6 +68,7 @@ impl Hub {
     }
 
     /// Connections registered now.
+    #[cfg(test)]
     pub fn connections(&self) -> usize {
         self.inner.lock().map(|r| r.by_conn.len()).unwrap_or(0)
     }

@@ -85,11 +85,6 @@ impl Realtime {
         let _ = self.tx.send(Msg::Cmd(cmd)).await;
     }
 
-    /// For `Drop` paths that cannot wait.
-    pub fn try_send(&self, cmd: Command) {
-        let _ = self.tx.try_send(Msg::Cmd(cmd));
-    }
-
     pub fn reload_site(&self, site: SiteId) {
         let _ = self.tx.try_send(Msg::Reload(site));
     }

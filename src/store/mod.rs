@@ -19,7 +19,7 @@ pub use site::SiteStore;
 use redb::{Database, DatabaseError, ReadTransaction, ReadableDatabase, ReadableTable, WriteTransaction};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
@@ -150,11 +150,6 @@ impl Store {
     /// The handle for one site's data. The web layer takes it only from an authorized principal.
     pub fn site(&self, site: parley_ids::SiteId) -> SiteStore {
         SiteStore::new(self.clone(), site)
-    }
-
-    /// Commits so far (for metrics).
-    pub fn commit_count(&self) -> u64 {
-        self.0.stats.commits.load(Ordering::Relaxed)
     }
 }
 

@@ -71,6 +71,25 @@ async fn the_backups_page_makes_and_serves_backups_for_the_owner_only() {
 }
 
 #[tokio::test]
+async fn the_local_backup_api_needs_the_servers_proof() {
+    let s = TestServer::start().await;
+    let c = s.client();
+    c.post_raw("/api/local/backup", &[]).await.assert_status(403);
+    let r = c
+        .http
+        .post(format!("{}/api/local/backup", s.base))
+        .header("x-parley-local", "00".repeat(32))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 403);
+    // Even the owner's session is not enough: it is for `parley backup` on the server's machine.
+    let o = s.owner().await;
+    o.post("/api/local/backup", &[]).await.assert_status(403);
+    assert!(!s.dir.path().join("data/backups").exists(), "nothing was written");
+}
+
+#[tokio::test]
 async fn readyz_reports_a_writable_store() {
     let s = TestServer::start().await;
     let r = s.client().get("/readyz").await;

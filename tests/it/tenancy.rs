@@ -67,6 +67,10 @@ async fn a_site_admin_gets_404_for_every_object_of_another_site() {
         format!("/admin/sites/{bs}/campaigns/new"),
         format!("/admin/sites/{bs}/campaigns/{bc}"),
         format!("/admin/sites/{bs}/settings"),
+        format!("/admin/sites/{bs}/messages"),
+        format!("/admin/sites/{bs}/visitors?q=a"),
+        format!("/admin/sites/{bs}/visitors/1"),
+        format!("/admin/sites/{bs}/visitors/1/export"),
         // B's ids under A's own site path.
         format!("/admin/sites/{}/agents/{ba}", a.site),
         format!("/admin/sites/{}/departments/{bd}", a.site),
@@ -112,6 +116,7 @@ async fn a_site_admin_gets_404_for_every_object_of_another_site() {
         (format!("/admin/sites/{bs}/campaigns/{bc}/delete"), vec![]),
         (format!("/admin/sites/{}/campaigns/{bc}/delete", a.site), vec![]),
         (format!("/admin/sites/{bs}/settings"), vec![("warm_timeout_secs", "10")]),
+        (format!("/admin/sites/{bs}/visitors/1/erase"), vec![]),
         // Pointing A's campaign at B's department is refused too.
         (
             format!("/admin/sites/{}/campaigns/{}", a.site, a.campaign),

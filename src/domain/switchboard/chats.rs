@@ -30,25 +30,7 @@ impl Switchboard {
         let department = department.filter(|d| self.queues.contains_key(&(site, Some(*d))));
         let id = ChatId(self.next_chat);
         self.next_chat += 1;
-        let rec = ChatRecord {
-            id,
-            site,
-            campaign,
-            visitor,
-            department,
-            status: ChatStatus::Queued,
-            agent: None,
-            info,
-            created_at: now,
-            queued_at: now,
-            assigned_at: None,
-            ended_at: None,
-            ended_by: None,
-            last_seq: 0,
-            survey: None,
-            waiting_for: None,
-            origin: None,
-        };
+        let rec = ChatRecord::queued(id, site, campaign, visitor, department, info, now);
         self.chats.insert(id, Chat::new(rec, HashMap::new()));
         self.open_by_visitor.insert((visitor, campaign), id);
         fx.touched.insert(id);

@@ -63,25 +63,9 @@ impl Switchboard {
             comment: comment.clone(),
             with_transcript: t.with_transcript,
         };
-        let rec = ChatRecord {
-            id,
-            site: t.site,
-            campaign: t.campaign,
-            visitor: source.visitor,
-            department,
-            status: ChatStatus::Queued,
-            agent: None,
-            info,
-            created_at: now,
-            queued_at: now,
-            assigned_at: None,
-            ended_at: None,
-            ended_by: None,
-            last_seq: if t.with_transcript { up_to } else { 0 },
-            survey: None,
-            waiting_for: None,
-            origin: Some(origin),
-        };
+        let mut rec = ChatRecord::queued(id, t.site, t.campaign, source.visitor, department, info, now);
+        rec.last_seq = if t.with_transcript { up_to } else { 0 };
+        rec.origin = Some(origin);
         if t.with_transcript {
             fx.out.push(Effect::CopyEvents { from: (source.site, chat), to: (t.site, id), up_to });
         }
