@@ -549,10 +549,12 @@ fn check_pem(v: &Spanned<PathBuf>, src: &Source<'_>, key: &str) -> Result<(), St
     }
 }
 
-/// Create the directory when missing and prove it is writable.
+/// Create the directory when missing and prove it is writable. The probe file is named after
+/// this process: `parley healthcheck` runs while the server starts, and two processes sharing
+/// one probe name would remove each other's file.
 pub fn check_data_dir(dir: &Path) -> Result<(), std::io::Error> {
     std::fs::create_dir_all(dir)?;
-    let probe = dir.join(".parley-write-test");
+    let probe = dir.join(format!(".parley-write-test-{}", std::process::id()));
     std::fs::write(&probe, b"ok")?;
     std::fs::remove_file(&probe)
 }
