@@ -48,6 +48,14 @@ id_type!(
     VisitorId
 );
 id_type!(
+    /// A proactive invitation (or a without-invite alert) made to a visitor.
+    InvitationId
+);
+id_type!(
+    /// A canned reply of a site.
+    CannedId
+);
+id_type!(
     /// One live WebSocket connection (not stored).
     ConnId
 );

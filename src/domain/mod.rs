@@ -7,6 +7,7 @@ pub mod forms;
 pub mod i18n;
 pub mod ids;
 pub mod model;
+pub mod proactive;
 pub mod switchboard;
 pub mod throttle;
 pub mod validate;

@@ -53,6 +53,8 @@ impl Store {
             tables::CHAT_EVENTS,
             tables::OPEN_CHATS,
             tables::LEFT_MESSAGES,
+            tables::INVITATIONS,
+            tables::CANNED,
         );
         w.commit()?;
         drop(r);

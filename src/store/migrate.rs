@@ -19,6 +19,7 @@ pub struct Step {
 pub const STEPS: &[Step] = &[
     Step { to: 1, what: "organization, sites, users, departments, campaigns, sessions", run: v1 },
     Step { to: 2, what: "live chat: visitors, chats and their events, campaign index, left messages", run: v2 },
+    Step { to: 3, what: "proactive invitations, canned replies", run: v3 },
 ];
 
 /// The version this binary writes.
@@ -53,6 +54,12 @@ fn v2(txn: &WriteTransaction) -> Result<(), StoreError> {
         let (site, campaign) = key.value();
         index.insert(campaign, site)?;
     }
+    Ok(())
+}
+
+fn v3(txn: &WriteTransaction) -> Result<(), StoreError> {
+    txn.open_table(tables::INVITATIONS)?;
+    txn.open_table(tables::CANNED)?;
     Ok(())
 }
 
@@ -159,10 +166,22 @@ mod tests {
         let txn = db.begin_write().expect("write");
         txn.open_table(tables::CAMPAIGNS).expect("table").insert((3, 17), b"x".as_slice()).expect("insert");
         txn.commit().expect("commit");
-        run(&db, &path, STEPS).expect("v2");
+        run(&db, &path, &STEPS[..2]).expect("v2");
         assert_eq!(version(&db).ok(), Some(2));
         let r = db.begin_read().expect("read");
         let index = r.open_table(tables::CAMPAIGN_SITES).expect("index");
         assert_eq!(index.get(17).expect("get").map(|v| v.value()), Some(3));
+    }
+
+    #[test]
+    fn version_3_adds_the_invitation_and_canned_reply_tables_to_a_version_2_store() {
+        let (_dir, path, db) = fresh();
+        run(&db, &path, &STEPS[..2]).expect("v2");
+        assert!(db.begin_read().expect("read").open_table(tables::CANNED).is_err(), "no table before v3");
+        run(&db, &path, STEPS).expect("v3");
+        assert_eq!(version(&db).ok(), Some(3));
+        let r = db.begin_read().expect("read");
+        assert!(r.open_table(tables::CANNED).is_ok());
+        assert!(r.open_table(tables::INVITATIONS).is_ok());
     }
 }

@@ -57,3 +57,11 @@ pub const OPEN_CHATS: TableDefinition<(u64, u64), ()> = TableDefinition::new("si
 
 /// (site id, id) -> `LeftMessage`: messages left when nobody could chat.
 pub const LEFT_MESSAGES: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("siteid_id_leftmessage-1");
+
+// ---- version 3: proactive chat, canned replies ----
+
+/// (site id, invitation id) -> `InvitationRecord`: every proactive invitation and alert.
+pub const INVITATIONS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("siteid_invitationid_invitation-1");
+
+/// (site id, canned reply id) -> `CannedReply`.
+pub const CANNED: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("siteid_cannedid_canned-1");
