@@ -63,11 +63,12 @@ function run(cmd, args, { input = '', timeoutMs = 30_000 } = {}) {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Start a server. Returns { baseUrl, port, dir, config, logs(), stop() }.
+ * Start a server. Returns { baseUrl, port, dir, config, logs(), restart(), stop() }.
+ * `extraConfig`: TOML lines appended to the config file (e.g. "[chat]\nagent_grace_secs = 1").
  * Throws (so the test fails) when the binary is missing, `owner create` fails, or /healthz
  * does not answer 200 within `readyTimeoutMs`.
  */
-export async function startServer({ readyTimeoutMs = 15_000 } = {}) {
+export async function startServer({ readyTimeoutMs = 15_000, extraConfig = '' } = {}) {
   try {
     await access(PARLEY_BIN, fsConstants.X_OK);
   } catch {
@@ -104,6 +105,7 @@ export async function startServer({ readyTimeoutMs = 15_000 } = {}) {
         `data_dir = "${path.join(dir, 'data')}"`,
         '[log]',
         'level = "info"',
+        extraConfig,
         '',
       ].join('\n'),
     );
@@ -119,36 +121,50 @@ export async function startServer({ readyTimeoutMs = 15_000 } = {}) {
       );
     }
 
-    child = spawn(PARLEY_BIN, ['serve', '--config', config], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout.on('data', (d) => (output += d));
-    child.stderr.on('data', (d) => (output += d));
-    const spawnError = new Promise((_, reject) => child.once('error', reject));
-    spawnError.catch(() => {});
-
     const baseUrl = `http://127.0.0.1:${port}`;
-    const deadline = Date.now() + readyTimeoutMs;
-    let last = 'no answer';
-    for (;;) {
-      if (child.exitCode !== null || child.signalCode !== null) {
-        throw new Error(`parley serve exited early (${child.exitCode ?? child.signalCode}):\n${output}`);
+    /** Start `parley serve` on the same config and data, and wait until /healthz answers. */
+    const launch = async () => {
+      child = spawn(PARLEY_BIN, ['serve', '--config', config], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      child.stdout.on('data', (d) => (output += d));
+      child.stderr.on('data', (d) => (output += d));
+      const spawnError = new Promise((_, reject) => child.once('error', reject));
+      spawnError.catch(() => {});
+
+      const deadline = Date.now() + readyTimeoutMs;
+      let last = 'no answer';
+      for (;;) {
+        if (child.exitCode !== null || child.signalCode !== null) {
+          throw new Error(`parley serve exited early (${child.exitCode ?? child.signalCode}):\n${output}`);
+        }
+        try {
+          const res = await Promise.race([
+            fetch(`${baseUrl}/healthz`, { signal: AbortSignal.timeout(1_000) }),
+            spawnError,
+          ]);
+          if (res.status === 200) break;
+          last = `status ${res.status}`;
+        } catch (e) {
+          last = e.message;
+        }
+        if (Date.now() > deadline) {
+          throw new Error(`/healthz not 200 after ${readyTimeoutMs} ms (${last}):\n${output}`);
+        }
+        await sleep(100);
       }
-      try {
-        const res = await Promise.race([
-          fetch(`${baseUrl}/healthz`, { signal: AbortSignal.timeout(1_000) }),
-          spawnError,
-        ]);
-        if (res.status === 200) break;
-        last = `status ${res.status}`;
-      } catch (e) {
-        last = e.message;
+    };
+    await launch();
+
+    /** Stop the server (SIGTERM, waiting for it to exit) and start it again on the same data. */
+    const restart = async () => {
+      if (child && child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await Promise.race([exited, sleep(10_000)]);
       }
-      if (Date.now() > deadline) {
-        throw new Error(`/healthz not 200 after ${readyTimeoutMs} ms (${last}):\n${output}`);
-      }
-      await sleep(100);
-    }
+      await launch();
+    };
 
     return {
       baseUrl,
@@ -156,6 +172,7 @@ export async function startServer({ readyTimeoutMs = 15_000 } = {}) {
       dir,
       config,
       logs: () => output,
+      restart,
       stop: cleanup,
     };
   } catch (e) {
