@@ -486,3 +486,102 @@ mod tests {
         assert!(d.transfer.notify_visitor && !d.transfer.transcript_cross_site);
     }
 }
+
+// ---- canned replies ----------------------------------------------------------------------
+// (One block: the form a site admin fills for a canned reply, its draft and its tests.)
+
+/// Longest shortcut, without the leading `/`.
+pub const SHORTCUT_MAX: usize = 32;
+/// Longest canned reply text, in characters after trimming.
+pub const CANNED_TEXT_MAX: usize = 2000;
+
+/// A canned reply as its admin form submits it.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct CannedForm {
+    pub shortcut: String,
+    pub text: String,
+}
+
+#[derive(Debug, PartialEq)]
+pub struct CannedDraft {
+    /// Lower-case ASCII letters, digits, `-` and `_`, without the leading `/`.
+    pub shortcut: String,
+    /// Trimmed, line breaks as `\n`.
+    pub text: String,
+}
+
+impl CannedForm {
+    pub fn validate(&self) -> Result<CannedDraft, FormErrors> {
+        let mut e = FormErrors::default();
+        let shortcut = e.take("shortcut", canned_shortcut(&self.shortcut));
+        let text = self.text.replace("\r\n", "\n");
+        let text = match v::optional_text(&text, CANNED_TEXT_MAX) {
+            Ok(Some(t)) => t,
+            Ok(None) => {
+                e.add("text", "Required.");
+                String::new()
+            }
+            Err(m) => {
+                e.add("text", m);
+                String::new()
+            }
+        };
+        e.finish(CannedDraft { shortcut, text })
+    }
+}
+
+/// `/Thanks` or `thanks` -> `thanks`. ASCII only, so "unique ignoring case" means one thing
+/// everywhere (the store, the console's matching).
+fn canned_shortcut(raw: &str) -> Result<String, String> {
+    let s = raw.trim();
+    let s = s.strip_prefix('/').unwrap_or(s);
+    if s.is_empty() {
+        return Err("Required.".into());
+    }
+    if s.chars().count() > SHORTCUT_MAX {
+        return Err(format!("At most {SHORTCUT_MAX} characters."));
+    }
+    if !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        return Err("Only letters a–z, digits, - and _ (no spaces).".into());
+    }
+    Ok(s.to_ascii_lowercase())
+}
+
+#[cfg(test)]
+mod canned_tests {
+    use super::*;
+
+    fn form(shortcut: &str, text: &str) -> CannedForm {
+        CannedForm { shortcut: shortcut.into(), text: text.into() }
+    }
+
+    #[test]
+    fn shortcuts_lose_their_slash_and_case() {
+        let d = form(" /Thanks_2-U ", "  Thank you!\r\nBye.  ").validate().expect("valid");
+        assert_eq!(d, CannedDraft { shortcut: "thanks_2-u".into(), text: "Thank you!\nBye.".into() });
+        assert_eq!(form("hi", "x").validate().expect("valid").shortcut, "hi");
+    }
+
+    #[test]
+    fn shortcuts_are_one_to_thirty_two_plain_characters() {
+        for bad in ["", "/", "  ", "two words", "a/b", "//x", "é", "x!", "<b>", &"x".repeat(33)] {
+            let e = form(bad, "text").validate().expect_err(bad);
+            assert!(e.get("shortcut").is_some(), "{bad:?} accepted");
+        }
+        assert!(form(&"x".repeat(32), "t").validate().is_ok());
+        assert!(form(&format!("/{}", "x".repeat(32)), "t").validate().is_ok(), "the slash does not count");
+    }
+
+    #[test]
+    fn text_is_required_and_bounded() {
+        let e = form("hi", " \n ").validate().expect_err("blank");
+        assert_eq!(e.get("text"), Some("Required."));
+        assert!(form("hi", &"y".repeat(2001)).validate().expect_err("long").get("text").is_some());
+        assert!(form("hi", &format!("  {}  ", "y".repeat(2000))).validate().is_ok(), "counted after trimming");
+        assert!(form("hi", "bell\u{7}").validate().expect_err("control").get("text").is_some());
+        let e = form("", "").validate().expect_err("both");
+        assert!(e.get("shortcut").is_some() && e.get("text").is_some(), "every field at once");
+    }
+}
+// ---- end of canned replies ---------------------------------------------------------------

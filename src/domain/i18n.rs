@@ -46,6 +46,15 @@ impl Lang {
         }
     }
 
+    /// The proactive invitation's text when the campaign sets none.
+    pub fn default_invitation(self) -> &'static str {
+        match self {
+            Lang::En => "Hi! Can we help you with anything?",
+            Lang::Fr => "Bonjour ! Pouvons-nous vous aider ?",
+            Lang::De => "Hallo! Können wir Ihnen helfen?",
+        }
+    }
+
     pub fn default_message(self, m: Message) -> &'static str {
         use Message::*;
         match (self, m) {

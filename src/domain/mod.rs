@@ -8,6 +8,7 @@ pub mod i18n;
 pub mod ids;
 pub mod model;
 pub mod proactive;
+pub mod stats;
 pub mod switchboard;
 pub mod throttle;
 pub mod validate;

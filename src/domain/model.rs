@@ -95,6 +95,29 @@ pub struct User {
     #[serde(default)]
     pub session_epoch: u64,
     pub created_at: Millis,
+    /// The agent's console preferences.
+    #[serde(default)]
+    pub prefs: ConsolePrefs,
+}
+
+/// How the console gets an agent's attention, saved per agent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsolePrefs {
+    /// Play a sound on a new chat, offer or message.
+    pub sound: bool,
+    /// Show a desktop notification (when the browser allows it).
+    pub notify: bool,
+    /// Try to bring the console to the front on a new chat.
+    pub front_on_chat: bool,
+    /// ... and on a new message.
+    pub front_on_message: bool,
+}
+
+impl Default for ConsolePrefs {
+    fn default() -> Self {
+        ConsolePrefs { sound: true, notify: true, front_on_chat: false, front_on_message: false }
+    }
 }
 
 fn default_max_chats() -> u32 {
@@ -300,6 +323,12 @@ pub struct Campaign {
 
 impl Campaign {
     /// The text of a system message: the campaign's own or the language default.
+    /// The proactive invitation's text, or the language's default.
+    pub fn invitation_text(&self) -> &str {
+        let own = self.proactive.invitation_text.trim();
+        if own.is_empty() { self.language.default_invitation() } else { own }
+    }
+
     pub fn message(&self, which: super::i18n::Message) -> &str {
         let own = match which {
             super::i18n::Message::Greeting => &self.messages.greeting,

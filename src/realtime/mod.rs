@@ -67,6 +67,7 @@ impl Realtime {
         let (open, next_chat) = store.open_chats()?;
         let restored = open.len();
         let effects = sb.restore(open, next_chat, now);
+        sb.set_next_invitation(store.next_invitation()?);
         tracing::info!(chats = restored, "switchboard restored");
         let (tx, rx) = mpsc::channel(INBOX);
         let hub = Arc::new(Hub::default());
@@ -226,6 +227,7 @@ impl Task {
                 Effect::Send(target, out) => sends.push((target, render(&out))),
                 Effect::SetTimer(key, at) => self.timers.set(key, at),
                 Effect::CancelTimer(key) => self.timers.cancel(key),
+                Effect::PutInvitation(rec) => writes.push(ChatWrite::Invitation(rec)),
             }
         }
         let hub = self.hub.clone();

@@ -4,8 +4,9 @@
 
 use crate::domain::chat::{ChatEvent, ChatRecord, TransferOutcome};
 use crate::domain::ids::{ChatId, UserId};
-use crate::domain::ids::{DepartmentId, SiteId};
-use crate::domain::switchboard::{ErrorCode, Out, Presence};
+use crate::domain::ids::{DepartmentId, InvitationId, SiteId, VisitorId};
+use crate::domain::proactive::{InvitationMode, InvitationOutcome};
+use crate::domain::switchboard::{ErrorCode, Out, Presence, VisitorView};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -86,6 +87,19 @@ pub enum VisitorIn {
         email: String,
         text: String,
     },
+    /// The page changed without a reload.
+    Page {
+        url: String,
+        #[serde(default)]
+        title: String,
+        #[serde(default)]
+        referrer: String,
+    },
+    /// Accept or refuse the invitation shown.
+    InvitationAnswer {
+        invitation: InvitationId,
+        accept: bool,
+    },
     Ping {},
 }
 
@@ -164,6 +178,28 @@ pub enum AgentIn {
         before: Option<u64>,
         #[serde(default)]
         limit: Option<u32>,
+    },
+    /// Receive (or stop receiving) the site's live visitor list.
+    WatchVisitors {
+        on: bool,
+    },
+    /// Invite a visitor on the site to chat.
+    Invite {
+        visitor: VisitorId,
+        #[serde(default)]
+        text: Option<String>,
+    },
+    /// Start a chat with a visitor on the site, assigned to you.
+    OpenChat {
+        visitor: VisitorId,
+    },
+    /// The visitor's chats in this site.
+    VisitorChats {
+        visitor: VisitorId,
+    },
+    /// Save your console preferences.
+    Prefs {
+        prefs: crate::domain::model::ConsolePrefs,
     },
     Ping {},
 }
@@ -274,6 +310,9 @@ pub enum ServerFrame<'a> {
         presence: Presence,
         chats: &'a [ChatRecord],
         agents: &'a [AgentView],
+        /// The site's canned replies: `{id, shortcut, text}`.
+        canned: &'a [serde_json::Value],
+        prefs: &'a crate::domain::model::ConsolePrefs,
     },
     Event(&'a ChatEvent),
     Ack {
@@ -346,6 +385,41 @@ pub enum ServerFrame<'a> {
     },
     /// A message was left for the site.
     Left,
+    /// The live visitor list: all of it (`full`), or what changed.
+    Visitors {
+        full: bool,
+        visitors: &'a [VisitorView],
+        left: &'a [VisitorId],
+    },
+    Invitation {
+        invitation: InvitationId,
+        text: &'a str,
+        mode: InvitationMode,
+        agent: Option<&'a str>,
+    },
+    InvitationClosed {
+        invitation: InvitationId,
+        outcome: InvitationOutcome,
+    },
+    ProactiveAlert {
+        visitor: &'a VisitorView,
+        invitation: InvitationId,
+        expires_at: u64,
+    },
+    ProactiveAlertWithdrawn {
+        visitor: VisitorId,
+        invitation: InvitationId,
+        reason: &'a str,
+    },
+    /// Answer to `visitor_chats`.
+    VisitorChats {
+        visitor: VisitorId,
+        chats: &'a [ChatRecord],
+    },
+    /// Your console preferences (changed in another tab).
+    Prefs {
+        prefs: &'a crate::domain::model::ConsolePrefs,
+    },
     Error {
         code: &'a str,
         message: &'a str,
@@ -397,6 +471,9 @@ pub fn error_code(code: ErrorCode) -> &'static str {
         ErrorCode::SiteUnavailable => "site_unavailable",
         ErrorCode::NoOneAvailable => "no_one_available",
         ErrorCode::UnknownTarget => "unknown_target",
+        ErrorCode::VisitorGone => "visitor_gone",
+        ErrorCode::AlreadyChatting => "already_chatting",
+        ErrorCode::InvitationPending => "invitation_pending",
     }
 }
 
@@ -431,6 +508,24 @@ pub fn render(out: &Out) -> Frame {
             Frame::new(&ServerFrame::Transfer { chat: *chat, outcome: *outcome, reason, note })
         }
         Out::Error { code, client_id } => Frame::error(error_code(*code), code.message(), client_id.as_deref(), None),
+        Out::Visitors { full, visitors, left } => Frame::new(&ServerFrame::Visitors { full: *full, visitors, left }),
+        Out::Invitation { invitation, text, mode, agent } => Frame::new(&ServerFrame::Invitation {
+            invitation: *invitation,
+            text,
+            mode: *mode,
+            agent: agent.as_deref(),
+        }),
+        Out::InvitationClosed { invitation, outcome } => {
+            Frame::new(&ServerFrame::InvitationClosed { invitation: *invitation, outcome: *outcome })
+        }
+        Out::ProactiveAlert { visitor, invitation, expires_at } => Frame::new(&ServerFrame::ProactiveAlert {
+            visitor,
+            invitation: *invitation,
+            expires_at: *expires_at,
+        }),
+        Out::ProactiveAlertWithdrawn { visitor, invitation, reason } => Frame::new(
+            &ServerFrame::ProactiveAlertWithdrawn { visitor: *visitor, invitation: *invitation, reason },
+        ),
     }
 }
 

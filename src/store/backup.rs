@@ -55,6 +55,7 @@ impl Store {
             tables::LEFT_MESSAGES,
             tables::INVITATIONS,
             tables::CANNED,
+            tables::VISITOR_CHATS,
         );
         w.commit()?;
         drop(r);

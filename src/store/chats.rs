@@ -3,11 +3,15 @@
 //! through `SiteStore`.
 
 use super::codec::{decode, encode};
-use super::tables::{CAMPAIGN_SITES, CHAT_EVENTS, CHATS, LEFT_MESSAGES, OPEN_CHATS, VISITOR_TOKENS, VISITORS};
+use super::tables::{
+    CAMPAIGN_SITES, CHAT_EVENTS, CHATS, INVITATIONS, LEFT_MESSAGES, OPEN_CHATS, VISITOR_CHATS, VISITOR_TOKENS,
+    VISITORS,
+};
 use super::{SiteStore, Store, StoreError, next_id};
 use crate::domain::Millis;
 use crate::domain::chat::{ChatEvent, ChatRecord, ChatStatus, LeftMessage};
 use crate::domain::ids::{CampaignId, ChatId, SiteId, VisitorId};
+use crate::domain::proactive::InvitationRecord;
 use crate::domain::switchboard::event_client_key;
 use redb::{ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
@@ -31,17 +35,21 @@ pub enum ChatWrite {
         to: (SiteId, ChatId),
         up_to: u64,
     },
+    Invitation(InvitationRecord),
 }
 
 fn write_records(txn: &WriteTransaction, writes: &[ChatWrite]) -> Result<(), StoreError> {
     let mut chats = txn.open_table(CHATS)?;
     let mut events = txn.open_table(CHAT_EVENTS)?;
     let mut open = txn.open_table(OPEN_CHATS)?;
+    let mut by_visitor = txn.open_table(VISITOR_CHATS)?;
     let mut max_chat = 0;
+    let mut max_invitation = 0;
     for w in writes {
         match w {
             ChatWrite::Chat(c) => {
                 chats.insert((c.site.0, c.id.0), encode(c).as_slice())?;
+                by_visitor.insert((c.site.0, c.visitor.0, c.id.0), ())?;
                 if c.status == ChatStatus::Ended {
                     open.remove((c.site.0, c.id.0))?;
                 } else {
@@ -63,13 +71,16 @@ fn write_records(txn: &WriteTransaction, writes: &[ChatWrite]) -> Result<(), Sto
                     events.insert((to.0.0, to.1.0, e.seq), encode(&e).as_slice())?;
                 }
             }
+            ChatWrite::Invitation(i) => {
+                txn.open_table(INVITATIONS)?.insert((i.site.0, i.id.0), encode(i).as_slice())?;
+                max_invitation = max_invitation.max(i.id.0);
+            }
         }
     }
-    if max_chat > 0 {
-        let mut meta = txn.open_table(super::tables::META)?;
-        let next = meta.get("next_chat")?.map(|v| v.value()).unwrap_or(1);
-        if max_chat >= next {
-            meta.insert("next_chat", max_chat + 1)?;
+    let mut meta = txn.open_table(super::tables::META)?;
+    for (counter, max) in [("next_chat", max_chat), ("next_invitation", max_invitation)] {
+        if max > 0 && max >= meta.get(counter)?.map(|v| v.value()).unwrap_or(1) {
+            meta.insert(counter, max + 1)?;
         }
     }
     Ok(())
@@ -147,6 +158,11 @@ impl Store {
         })
     }
 
+    /// The first invitation id not used yet.
+    pub fn next_invitation(&self) -> Result<u64, StoreError> {
+        self.read(|r| Ok(r.open_table(super::tables::META)?.get("next_invitation")?.map(|v| v.value()).unwrap_or(1)))
+    }
+
     pub async fn leave_message(&self, mut msg: LeftMessage) -> Result<LeftMessage, StoreError> {
         self.write(move |txn| {
             msg.id = next_id(txn, "left_message")?;
@@ -193,6 +209,32 @@ impl SiteStore {
                 .collect::<Result<_, _>>()?;
             v.reverse();
             Ok(v)
+        })
+    }
+
+    /// The visitor's chats in this site, newest first, at most `limit`.
+    pub fn visitor_chats(&self, visitor: VisitorId, limit: usize) -> Result<Vec<ChatRecord>, StoreError> {
+        let site = self.id();
+        self.store().read(|r| {
+            let index = r.open_table(VISITOR_CHATS)?;
+            let chats = r.open_table(CHATS)?;
+            let mut out = Vec::new();
+            for e in index.range((site.0, visitor.0, 0)..=(site.0, visitor.0, u64::MAX))?.rev().take(limit) {
+                let (_, _, chat) = e?.0.value();
+                if let Some(v) = chats.get((site.0, chat))? {
+                    out.push(decode(v.value())?);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// The site's invitations and alerts, oldest first.
+    pub fn invitations(&self) -> Result<Vec<InvitationRecord>, StoreError> {
+        let site = self.id();
+        self.store().read(|r| {
+            let t = r.open_table(INVITATIONS)?;
+            t.range((site.0, 0)..=(site.0, u64::MAX))?.map(|e| decode(e?.1.value())).collect()
         })
     }
 

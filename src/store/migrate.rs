@@ -19,7 +19,7 @@ pub struct Step {
 pub const STEPS: &[Step] = &[
     Step { to: 1, what: "organization, sites, users, departments, campaigns, sessions", run: v1 },
     Step { to: 2, what: "live chat: visitors, chats and their events, campaign index, left messages", run: v2 },
-    Step { to: 3, what: "proactive invitations, canned replies", run: v3 },
+    Step { to: 3, what: "proactive invitations, canned replies, each visitor's chats", run: v3 },
 ];
 
 /// The version this binary writes.
@@ -58,8 +58,18 @@ fn v2(txn: &WriteTransaction) -> Result<(), StoreError> {
 }
 
 fn v3(txn: &WriteTransaction) -> Result<(), StoreError> {
+    use redb::ReadableTable;
     txn.open_table(tables::INVITATIONS)?;
     txn.open_table(tables::CANNED)?;
+    // Index the chats that exist already by visitor.
+    let chats = txn.open_table(tables::CHATS)?;
+    let mut index = txn.open_table(tables::VISITOR_CHATS)?;
+    for entry in chats.iter()? {
+        let (key, value) = entry?;
+        let (site, chat) = key.value();
+        let rec: crate::domain::chat::ChatRecord = super::codec::decode(value.value())?;
+        index.insert((site, rec.visitor.0, chat), ())?;
+    }
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 //! snapshots. Site-owned data is reached through [`SiteStore`], a handle bound to one site.
 
 pub mod backup;
+mod canned;
 mod chats;
 mod codec;
 pub mod migrate;

@@ -261,6 +261,7 @@ impl Store {
                 active: true,
                 session_epoch: 0,
                 created_at: now,
+                prefs: Default::default(),
             };
             insert_user(txn, user)
         })

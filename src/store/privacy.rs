@@ -2,11 +2,14 @@
 //! everything stored about one visitor of a site.
 
 use super::codec::decode;
-use super::tables::{CHAT_EVENTS, CHATS, LEFT_MESSAGES, OPEN_CHATS, VISITOR_TOKENS, VISITORS};
+use super::tables::{
+    CHAT_EVENTS, CHATS, INVITATIONS, LEFT_MESSAGES, OPEN_CHATS, VISITOR_CHATS, VISITOR_TOKENS, VISITORS,
+};
 use super::{SiteStore, Store, StoreError, VisitorRecord};
 use crate::domain::Millis;
 use crate::domain::chat::{ChatEvent, ChatRecord, ChatStatus, LeftMessage};
 use crate::domain::ids::VisitorId;
+use crate::domain::proactive::InvitationRecord;
 use redb::ReadableTable;
 use serde::Serialize;
 
@@ -27,14 +30,15 @@ impl Store {
     pub async fn delete_transcripts_before(&self, cutoff: Millis) -> Result<usize, StoreError> {
         let mut total = 0;
         loop {
-            let old: Vec<(u64, u64)> = self.read(|r| {
+            let old: Vec<(u64, u64, u64)> = self.read(|r| {
                 let t = r.open_table(CHATS)?;
                 let mut v = Vec::new();
                 for e in t.iter()? {
                     let (k, val) = e?;
                     let c: ChatRecord = decode(val.value())?;
                     if c.status == ChatStatus::Ended && c.ended_at.is_some_and(|at| at < cutoff) {
-                        v.push(k.value());
+                        let (site, chat) = k.value();
+                        v.push((site, chat, c.visitor.0));
                         if v.len() == RETENTION_BATCH {
                             break;
                         }
@@ -49,8 +53,10 @@ impl Store {
             self.write(move |txn| {
                 let mut chats = txn.open_table(CHATS)?;
                 let mut events = txn.open_table(CHAT_EVENTS)?;
-                for (site, chat) in old {
+                let mut by_visitor = txn.open_table(VISITOR_CHATS)?;
+                for (site, chat, visitor) in old {
                     chats.remove((site, chat))?;
+                    by_visitor.remove((site, visitor, chat))?;
                     events.retain_in((site, chat, 0)..=(site, chat, u64::MAX), |_, _| false)?;
                 }
                 Ok(())
@@ -165,6 +171,11 @@ impl SiteStore {
                 }
                 txn.open_table(LEFT_MESSAGES)?.retain_in((site.0, 0)..=(site.0, u64::MAX), |_, v| {
                     decode::<LeftMessage>(v).map(|m| m.visitor != visitor).unwrap_or(true)
+                })?;
+                txn.open_table(VISITOR_CHATS)?
+                    .retain_in((site.0, visitor.0, 0)..=(site.0, visitor.0, u64::MAX), |_, _| false)?;
+                txn.open_table(INVITATIONS)?.retain_in((site.0, 0)..=(site.0, u64::MAX), |_, v| {
+                    decode::<InvitationRecord>(v).map(|i| i.visitor != visitor).unwrap_or(true)
                 })?;
                 txn.open_table(VISITOR_TOKENS)?.retain(|_, owner| owner != (site.0, visitor.0))?;
                 visitors.remove((site.0, visitor.0))?;

@@ -81,6 +81,22 @@ impl SiteStore {
         self.get(USERS, id.0)
     }
 
+    /// Save an agent's console preferences.
+    pub async fn save_prefs(&self, id: UserId, prefs: crate::domain::model::ConsolePrefs) -> Result<(), StoreError> {
+        let site = self.site;
+        self.store
+            .write(move |txn| {
+                let mut user: User = {
+                    let t = txn.open_table(USERS)?;
+                    let v = t.get((site.0, id.0))?.ok_or(StoreError::NotFound)?;
+                    super::codec::decode(v.value())?
+                };
+                user.prefs = prefs;
+                put_user(txn, &user)
+            })
+            .await
+    }
+
     /// Create (`id` = None, with a password hash) or update an agent or site admin, and set
     /// which of this site's departments they belong to. Disabling ends their sessions.
     pub async fn save_user(
@@ -130,6 +146,7 @@ impl SiteStore {
                             active: draft.active,
                             session_epoch: 0,
                             created_at: now,
+                prefs: Default::default(),
                         },
                     )?,
                 };

@@ -63,5 +63,9 @@ pub const LEFT_MESSAGES: TableDefinition<(u64, u64), &[u8]> = TableDefinition::n
 /// (site id, invitation id) -> `InvitationRecord`: every proactive invitation and alert.
 pub const INVITATIONS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("siteid_invitationid_invitation-1");
 
+/// (site id, visitor id, chat id) -> (): a visitor's chats, for the console's visitor panel.
+/// Written with every chat summary.
+pub const VISITOR_CHATS: TableDefinition<(u64, u64, u64), ()> = TableDefinition::new("siteid_visitorid_chatid-1");
+
 /// (site id, canned reply id) -> `CannedReply`.
 pub const CANNED: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("siteid_cannedid_canned-1");

@@ -73,6 +73,16 @@ struct Campaign {
     proactive_mode: String,
 }
 
+#[derive(Object)]
+struct Canned {
+    id: u64,
+    /// Without the leading `/`; lower-case letters, digits, `-` and `_`.
+    shortcut: String,
+    text: String,
+    /// Milliseconds since the Unix epoch.
+    updated_at: u64,
+}
+
 #[derive(ApiResponse)]
 enum MeResponse {
     #[oai(status = 200)]
@@ -170,6 +180,20 @@ impl Api {
                     department: c.department.map(|d| d.0),
                     proactive_mode: c.proactive.mode.as_str().into(),
                 })
+                .collect(),
+        ))
+    }
+
+    /// The canned replies of a site, by shortcut (agents of the site may read them).
+    #[oai(path = "/v1/sites/:site/canned", method = "get")]
+    async fn canned(&self, auth: Session, state: Data<&AppState>, site: Path<u64>) -> ListResponse<Canned> {
+        let Some(Ok(replies)) = readable(&auth.0, &state, site.0).map(|s| s.canned_replies()) else {
+            return ListResponse::NotFound(not_found());
+        };
+        ListResponse::Ok(Json(
+            replies
+                .into_iter()
+                .map(|c| Canned { id: c.id.0, shortcut: c.shortcut, text: c.text, updated_at: c.updated_at })
                 .collect(),
         ))
     }

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod console;
 pub mod csrf;
 pub mod error;
 pub mod http;
@@ -14,9 +15,10 @@ pub mod list;
 pub mod metrics;
 pub mod ops;
 pub mod state;
+pub mod widget;
 pub mod ws;
 
-use admin::{agents, backups, campaigns, departments, groups, messages, settings, sites, visitors};
+use admin::{agents, backups, campaigns, canned, departments, groups, messages, settings, sites, visitors};
 use poem::middleware::{CatchPanic, CookieJarManager};
 use poem::web::Redirect;
 use poem::{Endpoint, EndpointExt, Route, get, handler, post};
@@ -25,12 +27,6 @@ use state::AppState;
 #[handler]
 fn root() -> Redirect {
     Redirect::see_other("/admin")
-}
-
-/// Until the real-time console lands, signed-in agents are sent to their account page.
-#[handler]
-fn console(_p: auth::Principal) -> Redirect {
-    Redirect::see_other("/account")
 }
 
 pub fn routes(state: AppState) -> impl Endpoint {
@@ -51,7 +47,7 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .at("/setup/:token", get(auth::setup_page).post(auth::setup))
         .at("/account", get(account::show))
         .at("/account/password", post(account::change_password))
-        .at("/console", get(console))
+        .at("/console", get(console::show))
         // --- owner: sites and cross-site groups ---
         .at("/admin", get(admin::index))
         .at("/admin/sites", get(sites::list).post(sites::create))
@@ -74,6 +70,10 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .at(format!("{SITE}/departments/new"), get(departments::new_page))
         .at(format!("{SITE}/departments/:id<\\d+>"), get(departments::edit_page).post(departments::update))
         .at(format!("{SITE}/departments/:id<\\d+>/delete"), post(departments::delete))
+        .at(format!("{SITE}/canned"), get(canned::list).post(canned::create))
+        .at(format!("{SITE}/canned/new"), get(canned::new_page))
+        .at(format!("{SITE}/canned/:id<\\d+>"), get(canned::edit_page).post(canned::update))
+        .at(format!("{SITE}/canned/:id<\\d+>/delete"), post(canned::delete))
         .at(format!("{SITE}/campaigns"), get(campaigns::list).post(campaigns::create))
         .at(format!("{SITE}/campaigns/new"), get(campaigns::new_page))
         .at(format!("{SITE}/campaigns/:id<\\d+>"), get(campaigns::edit_page).post(campaigns::update))
@@ -85,6 +85,7 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .at(format!("{SITE}/visitors/:id<\\d+>/export"), get(visitors::export))
         .at(format!("{SITE}/visitors/:id<\\d+>/erase"), post(visitors::erase))
         // --- real time ---
+        .at("/widget.js", get(widget::script).head(widget::script))
         .at("/ws/visitor", get(ws::visitor::endpoint))
         .at("/ws/agent", get(ws::agent::endpoint))
         // --- JSON API ---

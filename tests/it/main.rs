@@ -5,10 +5,12 @@ mod harness;
 
 mod admin;
 mod auth;
+mod canned;
 mod cli;
 mod live;
 mod ops;
 mod ops_cli;
+mod proactive;
 mod tenancy;
 mod tls;
 mod transfer;

@@ -25,10 +25,10 @@ pub(super) fn eligible(a: &Agent) -> bool {
         && ((a.chats.len() + a.reserved.len()) as u32) < a.profile.max_chats
 }
 
-/// The agent who gets the queue's next chat, if anyone can take it now (never `exclude`: the
-/// agent who just sent the chat to this queue).
-pub(super) fn pick(sb: &Switchboard, key: QueueKey, q: &Queue, exclude: Option<UserId>) -> Option<UserId> {
-    let ordered: Vec<&Agent> = members(sb, key, q).filter(|a| Some(a.profile.id) != exclude).collect();
+/// The agent who gets the queue's next chat, if anyone can take it now (never one of
+/// `exclude`: the agent who just sent the chat to this queue, or the agents alerted already).
+pub(super) fn pick(sb: &Switchboard, key: QueueKey, q: &Queue, exclude: &[UserId]) -> Option<UserId> {
+    let ordered: Vec<&Agent> = members(sb, key, q).filter(|a| !exclude.contains(&a.profile.id)).collect();
     match q.rule {
         AllocationRule::RoundRobin => {
             let start = q

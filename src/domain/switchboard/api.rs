@@ -4,8 +4,9 @@
 use super::super::Millis;
 use super::super::chat::VisitorInfo;
 use super::super::chat::{ChatEvent, ChatRecord, TransferOutcome};
-use super::super::ids::{CampaignId, ChatId, ConnId, DepartmentId, SiteId, UserId, VisitorId};
-use super::super::model::AllocationRule;
+use super::super::ids::{CampaignId, ChatId, ConnId, DepartmentId, InvitationId, SiteId, UserId, VisitorId};
+use super::super::model::{AllocationRule, Proactive};
+use super::super::proactive::{InvitationMode, InvitationOutcome, InvitationRecord};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,6 +75,66 @@ pub enum TimerKey {
     Offer(ChatId),
     /// An unavailable-agent transfer's fallback to the department queue.
     Fallback(ChatId),
+    /// A visitor whose last tab closed: gone from the live list unless a tab comes back.
+    VisitorLeave(VisitorId),
+    /// A visitor gone long enough that their visit is over: forget them.
+    VisitorForget(VisitorId),
+    /// The visitor's time on site reaches the campaign's proactive delay.
+    Proactive(VisitorId),
+    /// The visitor's open invitation (10 minutes) or alert (60 seconds) runs out.
+    InvitationExpiry(VisitorId),
+    /// Send the site's live-list changes to the consoles watching it.
+    VisitorFlush(SiteId),
+}
+
+/// The page a visitor is on, as their widget reports it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PageReport {
+    pub url: String,
+    pub title: String,
+    pub referrer: String,
+}
+
+/// What the switchboard needs of a visitor's campaign for proactive chat.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VisitorCampaign {
+    pub id: CampaignId,
+    pub department: Option<DepartmentId>,
+    pub proactive: Proactive,
+    /// The invitation's text (the campaign's, or its language's default).
+    pub invitation_text: String,
+}
+
+/// One page of a visit.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PageSeen {
+    pub url: String,
+    pub title: String,
+    pub at: Millis,
+}
+
+/// The latest invitation of a visit, as the live list shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct InvitationBrief {
+    pub id: InvitationId,
+    pub mode: InvitationMode,
+    pub outcome: InvitationOutcome,
+}
+
+/// A visitor on the site, as the agents' live list shows them.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct VisitorView {
+    pub id: VisitorId,
+    pub campaign: CampaignId,
+    pub name: String,
+    pub page_url: String,
+    pub page_title: String,
+    pub referrer: String,
+    pub pages: Vec<PageSeen>,
+    pub visit_started_at: Millis,
+    pub tabs: u32,
+    pub chat: Option<ChatId>,
+    pub invitation: Option<InvitationBrief>,
 }
 
 #[derive(Clone, Debug)]
@@ -169,6 +230,50 @@ pub enum Command {
         chat: ChatId,
     },
     Timer(TimerKey),
+    /// A widget said hello (a page load, a new tab). `name`: from the visitor's latest chat.
+    VisitorConnected {
+        conn: ConnId,
+        visitor: VisitorId,
+        site: SiteId,
+        campaign: Box<VisitorCampaign>,
+        page: PageReport,
+        name: String,
+    },
+    /// The page changed without a reload.
+    VisitorPage {
+        conn: ConnId,
+        visitor: VisitorId,
+        page: PageReport,
+    },
+    VisitorDisconnected {
+        conn: ConnId,
+        visitor: VisitorId,
+    },
+    /// An agent invites a visitor of the live list (`text`: `None` for the campaign's).
+    Invite {
+        conn: ConnId,
+        agent: UserId,
+        visitor: VisitorId,
+        text: Option<String>,
+    },
+    AnswerInvitation {
+        conn: ConnId,
+        visitor: VisitorId,
+        invitation: InvitationId,
+        accept: bool,
+    },
+    /// An agent starts a chat with a visitor on the site, assigned to them at once.
+    OpenChat {
+        conn: ConnId,
+        agent: UserId,
+        visitor: VisitorId,
+    },
+    /// A console starts or stops receiving the site's live visitor list.
+    WatchVisitors {
+        conn: ConnId,
+        agent: UserId,
+        on: bool,
+    },
 }
 
 /// Where a transfer goes.
@@ -248,6 +353,12 @@ pub enum ErrorCode {
     NoOneAvailable,
     /// No such agent, department or site to transfer to.
     UnknownTarget,
+    /// The visitor is not on the site now (or is of another site).
+    VisitorGone,
+    /// The visitor already has an open chat.
+    AlreadyChatting,
+    /// The visitor is already shown an invitation.
+    InvitationPending,
 }
 
 impl ErrorCode {
@@ -268,6 +379,9 @@ impl ErrorCode {
             ErrorCode::SiteUnavailable => "Nobody is available at that site right now.",
             ErrorCode::NoOneAvailable => "Nobody of that department is available right now.",
             ErrorCode::UnknownTarget => "There is no such agent, department or site.",
+            ErrorCode::VisitorGone => "That visitor is not on the site any more.",
+            ErrorCode::AlreadyChatting => "That visitor is already in a chat.",
+            ErrorCode::InvitationPending => "That visitor is already invited.",
         }
     }
 }
@@ -337,6 +451,35 @@ pub enum Out {
         code: ErrorCode,
         client_id: Option<String>,
     },
+    /// The live list: everyone (`full`), or what changed since the last one.
+    Visitors {
+        full: bool,
+        visitors: Vec<VisitorView>,
+        left: Vec<VisitorId>,
+    },
+    /// Show an invitation to the visitor.
+    Invitation {
+        invitation: InvitationId,
+        text: String,
+        mode: InvitationMode,
+        agent: Option<String>,
+    },
+    InvitationClosed {
+        invitation: InvitationId,
+        outcome: InvitationOutcome,
+    },
+    /// Without-invite proactive chat: this visitor qualifies; the agent may open the chat.
+    ProactiveAlert {
+        visitor: Box<VisitorView>,
+        invitation: InvitationId,
+        expires_at: Millis,
+    },
+    /// "opened", "expired" or "left".
+    ProactiveAlertWithdrawn {
+        visitor: VisitorId,
+        invitation: InvitationId,
+        reason: &'static str,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -354,4 +497,6 @@ pub enum Effect {
     Send(Target, Out),
     SetTimer(TimerKey, Millis),
     CancelTimer(TimerKey),
+    /// Store an invitation (when made, and again when its outcome or chat changes).
+    PutInvitation(InvitationRecord),
 }

@@ -38,10 +38,18 @@ impl Switchboard {
             self.append(id, EventKind::System { text: texts.greeting }, None, now, fx);
         }
         self.append(id, EventKind::Queued { department }, None, now, fx);
-        self.queue_mut((site, department)).waiting.push_back(id);
+        let name = self.chats.get(&id).map(|c| c.rec.info.name.clone()).unwrap_or_default();
+        let inviter = self.chat_started_by_visitor(visitor, id, &name, now, fx);
         if let Some(c) = self.chats.get(&id) {
             fx.send(Target::Visitor(visitor), Out::Chat(c.rec.clone()));
         }
+        // Accepting an agent's own invitation brings the visitor to that agent when they can
+        // take the chat now; otherwise the chat waits in the queue like any other.
+        if let Some(agent) = inviter.filter(|a| self.agents.get(a).is_some_and(allocation::eligible)) {
+            self.assign(id, agent, now, fx);
+            return;
+        }
+        self.queue_mut((site, department)).waiting.push_back(id);
         self.dispatch(site, now, fx);
         if self.chats.get(&id).is_some_and(|c| c.rec.status == ChatStatus::Queued) {
             if !texts.queue.is_empty() {
@@ -212,5 +220,6 @@ impl Switchboard {
         if let Some(a) = agent.and_then(|a| self.agents.get_mut(&a)) {
             a.chats.remove(&chat);
         }
+        self.visitor_touched(visitor, now, fx);
     }
 }

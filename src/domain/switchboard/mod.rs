@@ -29,12 +29,15 @@ mod tests;
 mod transfer;
 #[cfg(test)]
 mod transfer_tests;
+#[cfg(test)]
+mod visitor_tests;
+mod visitors;
 
 use super::Millis;
 use super::chat::{
     Author, ChatEvent, ChatRecord, ChatStatus, EndedBy, EventKind, TransferKind, TransferOutcome, VisitorInfo,
 };
-use super::ids::{CampaignId, ChatId, ConnId, DepartmentId, SiteId, UserId, VisitorId};
+use super::ids::{CampaignId, ChatId, ConnId, DepartmentId, InvitationId, SiteId, UserId, VisitorId};
 use super::model::AllocationRule;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
@@ -159,6 +162,13 @@ pub struct Switchboard {
     pub(crate) next_chat: u64,
     /// Cross-site transfer groups.
     pub(crate) groups: Vec<Vec<SiteId>>,
+    /// Visitors on the sites now (and for a while after they left, to continue their visit).
+    pub(crate) visitors: HashMap<VisitorId, visitors::LiveVisitor>,
+    pub(crate) next_invitation: u64,
+    /// Consoles that receive each site's live visitor list.
+    pub(crate) watchers: HashMap<SiteId, BTreeSet<ConnId>>,
+    /// Live-list changes per site not sent yet.
+    pub(crate) dirty: HashMap<SiteId, visitors::Dirty>,
 }
 
 /// How many ended chats stay in memory to receive their post-chat survey.
@@ -178,7 +188,7 @@ impl Fx {
 
 impl Switchboard {
     pub fn new(cfg: Config) -> Switchboard {
-        Switchboard { cfg, next_chat: 1, ..Default::default() }
+        Switchboard { cfg, next_chat: 1, next_invitation: 1, ..Default::default() }
     }
 
     /// Rebuild from the store after a start: open chats (with the `client_key`s of their stored
@@ -236,6 +246,7 @@ impl Switchboard {
             Command::Directory { site, agents, departments } => self.directory(site, agents, departments, now, &mut fx),
             Command::AgentConnected { agent, conn } => self.agent_connected(agent, conn, now, &mut fx),
             Command::AgentDisconnected { agent, conn } => {
+                self.unwatch(conn);
                 if let Some(a) = self.agents.get_mut(&agent) {
                     a.conns.remove(&conn);
                     if a.conns.is_empty() {
@@ -310,6 +321,27 @@ impl Switchboard {
                     self.set_presence(agent, Presence::Offline, now, &mut fx);
                 }
             }
+            Command::Timer(TimerKey::VisitorLeave(visitor)) => self.visitor_leave(visitor, now, &mut fx),
+            Command::Timer(TimerKey::VisitorForget(visitor)) => self.visitor_forget(visitor),
+            Command::Timer(TimerKey::Proactive(visitor)) => self.proactive_due(visitor, now, &mut fx),
+            Command::Timer(TimerKey::InvitationExpiry(visitor)) => self.invitation_expired(visitor, now, &mut fx),
+            Command::Timer(TimerKey::VisitorFlush(site)) => self.visitor_flush(site, &mut fx),
+            Command::VisitorConnected { conn, visitor, site, campaign, page, name } => {
+                self.visitor_connected(conn, visitor, site, *campaign, page, name, now, &mut fx)
+            }
+            Command::VisitorPage { conn, visitor, page } => self.visitor_page(conn, visitor, page, now, &mut fx),
+            Command::VisitorDisconnected { conn, visitor } => self.visitor_disconnected(conn, visitor, now, &mut fx),
+            Command::Invite { conn, agent, visitor, text } => self.invite(conn, agent, visitor, text, now, &mut fx),
+            Command::AnswerInvitation { conn, visitor, invitation, accept } => {
+                self.answer_invitation(conn, visitor, invitation, accept, now, &mut fx)
+            }
+            Command::OpenChat { conn, agent, visitor } => {
+                self.open_chat_with(conn, agent, visitor, now, &mut fx);
+                if let Some(site) = self.agents.get(&agent).map(|a| a.profile.site) {
+                    self.dispatch(site, now, &mut fx);
+                }
+            }
+            Command::WatchVisitors { conn, agent, on } => self.watch_visitors(conn, agent, on, &mut fx),
             Command::Timer(TimerKey::QueueWait(chat)) => {
                 let queued =
                     self.chats.get(&chat).filter(|c| c.rec.status == ChatStatus::Queued).map(|c| c.rec.visitor);

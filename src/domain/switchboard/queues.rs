@@ -43,7 +43,7 @@ impl Switchboard {
                     continue;
                 }
                 let exclude = self.chats.get(&head).and_then(|c| c.not_to);
-                if let Some(agent) = allocation::pick(self, *key, q, exclude) {
+                if let Some(agent) = allocation::pick(self, *key, q, exclude.as_slice()) {
                     best = Some((queued_at, head, *key, agent));
                 }
             }

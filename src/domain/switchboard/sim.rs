@@ -93,7 +93,7 @@ fn check_invariants(sb: &Switchboard, step: usize) {
         if let Some(head) = q.waiting.front() {
             let exclude = sb.chats[head].not_to;
             assert!(
-                allocation::pick(sb, *key, q, exclude).is_none(),
+                allocation::pick(sb, *key, q, exclude.as_slice()).is_none(),
                 "step {step}: queue {key:?} waits while a member has capacity"
             );
         }
@@ -328,6 +328,7 @@ fn apply(fx: &[Effect], timers: &mut Vec<(Millis, TimerKey)>, last_seq: &mut Has
             Effect::CopyEvents { to, up_to, .. } => {
                 last_seq.insert(to.1, *up_to);
             }
+            Effect::PutInvitation(_) => {}
             Effect::Send(..) => {}
         }
     }

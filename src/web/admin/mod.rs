@@ -4,6 +4,7 @@
 pub mod agents;
 pub mod backups;
 pub mod campaigns;
+pub mod canned;
 pub mod departments;
 pub mod groups;
 pub mod messages;

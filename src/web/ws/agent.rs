@@ -128,6 +128,15 @@ async fn hello(s: &mut Socket, p: &Principal) -> bool {
             active_chats,
         })
         .collect();
+    let scope = state.store.site(site);
+    let canned: Vec<serde_json::Value> = scope
+        .canned_replies()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| serde_json::json!({ "id": c.id, "shortcut": c.shortcut, "text": c.text }))
+        .collect();
+    // The stored preferences (the session's copy of the user may be older than another tab's change).
+    let prefs = scope.user(me).map(|u| u.prefs).unwrap_or_else(|_| p.user.prefs.clone());
     let welcome = ServerFrame::AgentWelcome {
         v: VERSION,
         agent: me,
@@ -136,6 +145,8 @@ async fn hello(s: &mut Socket, p: &Principal) -> bool {
         presence,
         chats: &chats,
         agents: &agents,
+        canned: &canned,
+        prefs: &prefs,
     };
     s.send(&Frame::new(&welcome)).await;
     for chat in &chats {
@@ -213,5 +224,26 @@ async fn handle(s: &mut Socket, me: UserId, site: SiteId, text: &str) {
             let more = events.first().is_some_and(|e| e.seq > 1);
             s.send(&Frame::new(&ServerFrame::History { chat, events: &events, more })).await;
         }
+        AgentIn::WatchVisitors { on } => rt.send(Command::WatchVisitors { conn, agent: me, on }).await,
+        AgentIn::Invite { visitor, text } => rt.send(Command::Invite { conn, agent: me, visitor, text }).await,
+        AgentIn::OpenChat { visitor } => rt.send(Command::OpenChat { conn, agent: me, visitor }).await,
+        AgentIn::VisitorChats { visitor } => match s.state.store.site(site).visitor_chats(visitor, 20) {
+            Ok(chats) => {
+                s.send(&Frame::new(&ServerFrame::VisitorChats { visitor, chats: &chats })).await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, visitor = %visitor, "cannot read a visitor's chats");
+                s.error("internal", "The visitor's chats could not be read.", None, None).await
+            }
+        },
+        AgentIn::Prefs { prefs } => match s.state.store.site(site).save_prefs(me, prefs.clone()).await {
+            Ok(()) => {
+                s.state.realtime.hub.publish(Target::Agent(me), &Frame::new(&ServerFrame::Prefs { prefs: &prefs }));
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot save console preferences");
+                s.error("internal", "The preferences could not be saved; try again.", None, None).await
+            }
+        },
     }
 }

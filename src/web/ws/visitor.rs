@@ -6,7 +6,7 @@ use crate::domain::chat::{ChatStatus, LeftMessage, VisitorInfo};
 use crate::domain::i18n::Message as Text;
 use crate::domain::ids::{CampaignId, ChatId, SiteId, VisitorId};
 use crate::domain::model::{Campaign, FieldKind};
-use crate::domain::switchboard::{ChatTexts, Command, Party, Target};
+use crate::domain::switchboard::{ChatTexts, Command, PageReport, Party, Target, VisitorCampaign};
 use crate::domain::validate;
 use crate::realtime::protocol::{Frame, Page, ServerFrame, VERSION, VisitorIn, close};
 use crate::web::state::{AppState, now_ms, random_hex};
@@ -53,6 +53,24 @@ struct Visitor {
 
 async fn run(mut s: Socket) {
     let Some(v) = hello(&mut s).await else { return };
+    let rt = s.state.realtime.clone();
+    let name = s
+        .state
+        .store
+        .site(v.site)
+        .visitor_chats(v.id, 1)
+        .ok()
+        .and_then(|c| c.into_iter().next())
+        .map(|c| c.info.name)
+        .unwrap_or_default();
+    let campaign = Box::new(VisitorCampaign {
+        id: v.campaign.id,
+        department: v.campaign.department,
+        proactive: v.campaign.proactive.clone(),
+        invitation_text: v.campaign.invitation_text().to_string(),
+    });
+    let page = PageReport { url: v.page.url.clone(), title: v.page.title.clone(), referrer: v.page.referrer.clone() };
+    rt.send(Command::VisitorConnected { conn: s.conn, visitor: v.id, site: v.site, campaign, page, name }).await;
     loop {
         match s.next().await {
             Step::Text(t) => handle(&mut s, &v, &t).await,
@@ -65,6 +83,7 @@ async fn run(mut s: Socket) {
             Step::Closed => break,
         }
     }
+    rt.send(Command::VisitorDisconnected { conn: s.conn, visitor: v.id }).await;
 }
 
 async fn refuse(s: &mut Socket, code: &str, message: &str, close_code: u16) -> Option<Visitor> {
@@ -209,6 +228,12 @@ async fn handle(s: &mut Socket, v: &Visitor, text: &str) {
             rt.send(Command::Survey { conn, visitor: v.id, chat, rating, comment }).await;
         }
         VisitorIn::LeaveMessage { name, email, text } => leave_message(s, v, name, email, text).await,
+        VisitorIn::Page { url, title, referrer } => {
+            rt.send(Command::VisitorPage { conn, visitor: v.id, page: PageReport { url, title, referrer } }).await
+        }
+        VisitorIn::InvitationAnswer { invitation, accept } => {
+            rt.send(Command::AnswerInvitation { conn, visitor: v.id, invitation, accept }).await
+        }
     }
 }
 
