@@ -30,6 +30,7 @@ impl Switchboard {
         let department = department.filter(|d| self.queues.contains_key(&(site, Some(*d))));
         let id = ChatId(self.next_chat);
         self.next_chat += 1;
+        let info = self.on_current_page(visitor, info);
         let rec = ChatRecord::queued(id, site, campaign, visitor, department, info, now);
         self.chats.insert(id, Chat::new(rec, HashMap::new()));
         self.open_by_visitor.insert((visitor, campaign), id);

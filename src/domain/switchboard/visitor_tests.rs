@@ -500,6 +500,20 @@ fn a_new_tab_shows_the_open_invitation_and_a_late_answer_learns_how_it_ended() {
 }
 
 #[test]
+fn a_chat_records_the_page_the_visitor_is_on_when_it_starts() {
+    let mut h = H::new();
+    h.agent_online(1);
+    let conn = h.visit(campaign(ProactiveMode::Disabled, 0), "https://shop.example/");
+    h.run(Command::VisitorPage { conn, visitor: V, page: page("https://shop.example/help") });
+    let chat = h.start_chat();
+    let info = h.sb.chat(chat).map(|c| c.info.clone()).expect("chat");
+    assert_eq!(
+        (info.page_url.as_str(), info.page_title.as_str()),
+        ("https://shop.example/help", "Title of https://shop.example/help")
+    );
+}
+
+#[test]
 fn the_live_list_shows_the_open_chat_and_the_name_from_the_pre_chat_form() {
     let mut h = H::new();
     let a = h.agent_online(1);

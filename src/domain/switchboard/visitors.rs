@@ -527,6 +527,15 @@ impl Switchboard {
         agent.filter(|_| mode == InvitationMode::Manual)
     }
 
+    /// The page the visitor is on now (a single-page site may have moved on since `hello`).
+    pub(super) fn on_current_page(&self, visitor: VisitorId, mut info: VisitorInfo) -> VisitorInfo {
+        if let Some(p) = self.visitors.get(&visitor).and_then(|v| v.pages.back()) {
+            info.page_url = p.url.clone();
+            info.page_title = p.title.clone();
+        }
+        info
+    }
+
     fn link_invitation(&mut self, visitor: VisitorId, invitation: InvitationId, chat: ChatId, fx: &mut Fx) {
         let Some(inv) =
             self.visitors.get_mut(&visitor).and_then(|v| v.invitation.as_mut()).filter(|i| i.id == invitation)
