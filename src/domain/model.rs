@@ -18,6 +18,9 @@ pub struct Site {
     pub default_campaign: Option<CampaignId>,
     #[serde(default)]
     pub transfer: TransferSettings,
+    /// Live chat is on: widgets of its campaigns connect. The owner may turn it off.
+    #[serde(default = "yes")]
+    pub enabled: bool,
 }
 
 impl Site {
@@ -363,6 +366,7 @@ mod tests {
 
     fn site(default_campaign: Option<u64>) -> Site {
         Site {
+            enabled: true,
             id: SiteId(1),
             name: "s".into(),
             created_at: 0,

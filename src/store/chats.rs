@@ -4,8 +4,7 @@
 
 use super::codec::{decode, encode};
 use super::tables::{
-    CAMPAIGN_SITES, CHAT_EVENTS, CHATS, INVITATIONS, LEFT_MESSAGES, OPEN_CHATS, VISITOR_CHATS, VISITOR_TOKENS,
-    VISITORS,
+    CAMPAIGN_SITES, CHAT_EVENTS, CHATS, INVITATIONS, LEFT_MESSAGES, OPEN_CHATS, VISITOR_CHATS, VISITOR_TOKENS, VISITORS,
 };
 use super::{SiteStore, Store, StoreError, next_id};
 use crate::domain::Millis;
@@ -244,5 +243,70 @@ impl SiteStore {
             let t = r.open_table(LEFT_MESSAGES)?;
             t.range((site.0, 0)..=(site.0, u64::MAX))?.map(|e| decode(e?.1.value())).collect()
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::chat::VisitorInfo;
+    use crate::domain::ids::{InvitationId, UserId};
+    use crate::domain::proactive::{InvitationMode, InvitationOutcome};
+
+    fn invitation(site: SiteId, id: u64, visitor: VisitorId, chat: Option<ChatId>) -> InvitationRecord {
+        InvitationRecord {
+            id: InvitationId(id),
+            site,
+            campaign: CampaignId(1),
+            visitor,
+            mode: InvitationMode::Manual,
+            agent: Some(UserId(3)),
+            text: "Need help?".into(),
+            page_url: "https://shop.example/".into(),
+            sent_at: 10,
+            outcome: InvitationOutcome::Accepted,
+            answered_at: Some(20),
+            chat,
+        }
+    }
+
+    async fn write(store: &Store, writes: Vec<ChatWrite>) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        store.write_chat_records(writes, move |r| drop(tx.send(r))).expect("submitted");
+        rx.await.expect("answered").expect("stored");
+    }
+
+    #[tokio::test]
+    async fn a_visitors_chats_and_invitations_are_kept_by_site_and_go_with_the_site() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        let a = store.create_site("Alpha".into(), 1).await.expect("site").id;
+        let b = store.create_site("Beta".into(), 1).await.expect("site").id;
+        let vera = VisitorId(5);
+        let chat =
+            |site, id| ChatRecord::queued(ChatId(id), site, CampaignId(1), vera, None, VisitorInfo::default(), id);
+        write(
+            &store,
+            vec![
+                ChatWrite::Chat(chat(a, 1)),
+                ChatWrite::Chat(chat(a, 2)),
+                ChatWrite::Chat(chat(b, 3)),
+                ChatWrite::Invitation(invitation(a, 1, vera, Some(ChatId(2)))),
+                ChatWrite::Invitation(invitation(b, 2, vera, None)),
+            ],
+        )
+        .await;
+        let ids =
+            |site| store.site(site).visitor_chats(vera, 20).expect("chats").iter().map(|c| c.id.0).collect::<Vec<_>>();
+        assert_eq!(ids(a), [2, 1], "newest first, this site only");
+        assert_eq!(ids(b), [3]);
+        assert_eq!(store.site(a).visitor_chats(vera, 1).expect("chats").len(), 1);
+        assert_eq!(store.site(a).invitations().expect("invitations"), [invitation(a, 1, vera, Some(ChatId(2)))]);
+        assert_eq!(store.next_invitation().expect("counter"), 3);
+
+        store.delete_site(a).await.expect("deleted");
+        assert!(store.site(a).visitor_chats(vera, 20).expect("chats").is_empty());
+        assert!(store.site(a).invitations().expect("invitations").is_empty());
+        assert_eq!(ids(b), [3], "the other site keeps its own");
     }
 }

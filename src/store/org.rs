@@ -3,8 +3,8 @@
 
 use super::codec::{decode, encode};
 use super::tables::{
-    CAMPAIGN_SITES, CAMPAIGNS, CHAT_EVENTS, CHATS, DEPARTMENTS, GROUPS, LEFT_MESSAGES, OPEN_CHATS, SESSIONS, SITES,
-    USER_EMAILS, USERS, VISITOR_TOKENS, VISITORS,
+    CAMPAIGN_SITES, CAMPAIGNS, CANNED, CHAT_EVENTS, CHATS, DEPARTMENTS, GROUPS, INVITATIONS, LEFT_MESSAGES, OPEN_CHATS,
+    SESSIONS, SITES, USER_EMAILS, USERS, VISITOR_CHATS, VISITOR_TOKENS, VISITORS,
 };
 use super::{Store, StoreError, next_id};
 use crate::domain::Millis;
@@ -88,6 +88,7 @@ impl Store {
                 created_at: now,
                 default_campaign: None,
                 transfer: TransferSettings::default(),
+                enabled: true,
             };
             txn.open_table(SITES)?.insert(site.id.0, encode(&site).as_slice())?;
             Ok(site)
@@ -99,6 +100,15 @@ impl Store {
         self.update_site(id, move |txn, site| {
             check_site_name(txn, &name, Some(site.id))?;
             site.name = name;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Turn the site's live chat on or off.
+    pub async fn set_site_enabled(&self, id: SiteId, enabled: bool) -> Result<Site, StoreError> {
+        self.update_site(id, move |_, site| {
+            site.enabled = enabled;
             Ok(())
         })
         .await
@@ -155,8 +165,12 @@ impl Store {
             txn.open_table(VISITOR_TOKENS)?.retain(|_, owner| owner.0 != id.0)?;
             txn.open_table(CHATS)?.retain_in(range.clone(), |_, _| false)?;
             txn.open_table(OPEN_CHATS)?.retain_in(range.clone(), |_, _| false)?;
-            txn.open_table(LEFT_MESSAGES)?.retain_in(range, |_, _| false)?;
-            txn.open_table(CHAT_EVENTS)?.retain_in((id.0, 0, 0)..=(id.0, u64::MAX, u64::MAX), |_, _| false)?;
+            txn.open_table(LEFT_MESSAGES)?.retain_in(range.clone(), |_, _| false)?;
+            txn.open_table(INVITATIONS)?.retain_in(range.clone(), |_, _| false)?;
+            txn.open_table(CANNED)?.retain_in(range, |_, _| false)?;
+            let everything = (id.0, 0, 0)..=(id.0, u64::MAX, u64::MAX);
+            txn.open_table(CHAT_EVENTS)?.retain_in(everything.clone(), |_, _| false)?;
+            txn.open_table(VISITOR_CHATS)?.retain_in(everything, |_, _| false)?;
             let mut groups = txn.open_table(GROUPS)?;
             let all: Vec<Group> = read_all(&groups)?;
             for mut g in all.into_iter().filter(|g| g.sites.contains(&id)) {

@@ -54,6 +54,7 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .at("/admin/sites/new", get(sites::new_page))
         .at(SITE, get(sites::show))
         .at(format!("{SITE}/rename"), post(sites::rename))
+        .at(format!("{SITE}/enabled"), post(sites::set_enabled))
         .at(format!("{SITE}/delete"), get(sites::delete_page).post(sites::delete))
         .at("/admin/groups", get(groups::list).post(groups::create))
         .at("/admin/groups/new", get(groups::new_page))

@@ -162,3 +162,27 @@ async fn console_preferences_are_saved_per_agent_and_reach_the_other_tabs() {
     tab1.send(json!({"type": "prefs", "prefs": {"sound": "loud"}})).await;
     assert_eq!(tab1.until_type("error").await["code"], "bad_frame");
 }
+
+#[tokio::test]
+async fn a_site_with_live_chat_turned_off_refuses_its_widgets_until_turned_on_again() {
+    let s = TestServer::start().await;
+    let owner = s.owner().await;
+    let o = org(&s.base, &owner, "Acme").await;
+    owner
+        .post(&format!("/admin/sites/{}/enabled", o.site), &[("enabled", "no")])
+        .await
+        .assert_redirect("/admin/sites/");
+    owner.get(&format!("/admin/sites/{}", o.site)).await.assert_contains("Live chat is <strong>off</strong>");
+    let mut ws = Ws::connect(&ws_url(&s.base, "/ws/visitor"), &[]).await;
+    ws.send(json!({"type": "hello", "v": 1, "campaign": o.campaign})).await;
+    assert_eq!(ws.closed().await, Closed::Code(4004));
+    assert_eq!(ws.seen_of("error")[0]["code"], "site_disabled");
+    // Only the owner decides.
+    o.agent.post(&format!("/admin/sites/{}/enabled", o.site), &[("enabled", "yes")]).await.assert_status(403);
+    owner
+        .post(&format!("/admin/sites/{}/enabled", o.site), &[("enabled", "yes")])
+        .await
+        .assert_redirect("/admin/sites/");
+    let (_v, welcome) = visitor(&s.base, o.campaign, None, None).await;
+    assert!(welcome["token"].is_string());
+}

@@ -158,6 +158,29 @@ pub async fn rename(
     }
 }
 
+#[derive(serde::Deserialize)]
+pub struct EnabledForm {
+    enabled: String,
+}
+
+/// Turn the site's live chat on or off (the owner): widgets of a site turned off show nothing.
+#[handler]
+pub async fn set_enabled(
+    Owner(p): Owner,
+    state: Data<&AppState>,
+    Path(id): Path<u64>,
+    HtmlForm(form): HtmlForm<EnabledForm>,
+) -> Result<Response, WebError> {
+    p.admin_scope(&state, id)?;
+    let enabled = match form.enabled.as_str() {
+        "yes" => true,
+        "no" => false,
+        _ => return Err(WebError::BadRequest("enabled is yes or no".into())),
+    };
+    state.store.set_site_enabled(SiteId(id), enabled).await?;
+    Ok(see_other(format!("/admin/sites/{id}?ok=saved")))
+}
+
 #[derive(Template)]
 #[template(path = "admin/site_delete.html")]
 struct DeletePage {

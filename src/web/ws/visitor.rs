@@ -115,6 +115,9 @@ async fn hello(s: &mut Socket) -> Option<Visitor> {
         return refuse(s, "unknown_campaign", "There is no such campaign.", close::UNKNOWN_CAMPAIGN).await;
     };
     let site = campaign.site;
+    if !store.site(site).site().is_ok_and(|s| s.enabled) {
+        return refuse(s, "site_disabled", "Live chat is turned off for this site.", close::UNKNOWN_CAMPAIGN).await;
+    }
     let known = match token.as_deref() {
         Some(t) => match store.visitor_by_token(&token_hash(t)) {
             Ok(Some((owner, id))) if owner == site => Some((id, t.to_string())),
