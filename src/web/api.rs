@@ -73,6 +73,37 @@ struct Campaign {
     proactive_mode: String,
 }
 
+/// A page of a visit.
+#[derive(Object)]
+struct PageSeen {
+    url: String,
+    title: String,
+    /// When the visitor opened it (Unix ms).
+    at: u64,
+}
+
+/// A visitor on the site now.
+#[derive(Object)]
+struct LiveVisitor {
+    id: u64,
+    campaign: u64,
+    /// From their latest chat; empty when unknown.
+    name: String,
+    page_url: String,
+    page_title: String,
+    referrer: String,
+    /// The pages of this visit, oldest first (the last 20).
+    pages: Vec<PageSeen>,
+    /// Start of the visit (Unix ms); time on site is now minus this.
+    visit_started_at: u64,
+    /// Open widgets (tabs).
+    tabs: u32,
+    /// Their open chat.
+    chat: Option<u64>,
+    /// Their latest invitation's outcome this visit: `pending`, `accepted`, `refused`, `ignored`.
+    invitation: Option<String>,
+}
+
 #[derive(Object)]
 struct Canned {
     id: u64,
@@ -194,6 +225,35 @@ impl Api {
             replies
                 .into_iter()
                 .map(|c| Canned { id: c.id.0, shortcut: c.shortcut, text: c.text, updated_at: c.updated_at })
+                .collect(),
+        ))
+    }
+    /// The visitors on a site now, longest on the site first (agents of the site may read it).
+    #[oai(path = "/v1/sites/:site/visitors/live", method = "get")]
+    async fn live_visitors(&self, auth: Session, state: Data<&AppState>, site: Path<u64>) -> ListResponse<LiveVisitor> {
+        if readable(&auth.0, &state, site.0).is_none() {
+            return ListResponse::NotFound(not_found());
+        }
+        let id = crate::domain::ids::SiteId(site.0);
+        let Some(views) = state.realtime.query(move |sb| sb.site_visitors(id)).await else {
+            return ListResponse::NotFound(not_found());
+        };
+        ListResponse::Ok(Json(
+            views
+                .into_iter()
+                .map(|v| LiveVisitor {
+                    id: v.id.0,
+                    campaign: v.campaign.0,
+                    name: v.name,
+                    page_url: v.page_url,
+                    page_title: v.page_title,
+                    referrer: v.referrer,
+                    pages: v.pages.into_iter().map(|p| PageSeen { url: p.url, title: p.title, at: p.at }).collect(),
+                    visit_started_at: v.visit_started_at,
+                    tabs: v.tabs,
+                    chat: v.chat.map(|c| c.0),
+                    invitation: v.invitation.map(|i| i.outcome.as_str().to_string()),
+                })
                 .collect(),
         ))
     }

@@ -57,6 +57,14 @@ async fn a_console_watching_the_live_list_sees_visitors_arrive_and_browse() {
     assert_eq!(me["page_title"], "<script>alert(1)</script>", "titles are data, escaped by the console");
     assert_eq!(me["pages"].as_array().map(Vec::len), Some(2));
 
+    // The same list as JSON, for the site's people only.
+    let api = o.agent.get(&format!("/api/v1/sites/{}/visitors/live", o.site)).await;
+    api.assert_ok();
+    let list: Value = serde_json::from_str(&api.body).expect("json");
+    assert_eq!(list[0]["id"], id);
+    assert_eq!(list[0]["page_url"], "https://shop.example/checkout");
+    assert_eq!(list[0]["pages"].as_array().map(Vec::len), Some(2));
+
     // Another site's agent never sees this visitor.
     let other = org(&s.base, &owner, "Other").await;
     let (mut b, _) = agent(&other.agent, json!([])).await;
@@ -65,6 +73,7 @@ async fn a_console_watching_the_live_list_sees_visitors_arrive_and_browse() {
     assert!(theirs["visitors"].as_array().is_some_and(|l| l.is_empty()), "{theirs}");
     b.send(json!({"type": "invite", "visitor": id})).await;
     assert_eq!(b.until_type("error").await["code"], "visitor_gone");
+    other.agent.get(&format!("/api/v1/sites/{}/visitors/live", o.site)).await.assert_status(404);
 }
 
 #[tokio::test]
