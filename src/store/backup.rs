@@ -56,6 +56,8 @@ impl Store {
             tables::INVITATIONS,
             tables::CANNED,
             tables::VISITOR_CHATS,
+            tables::STATS_QUARTERS,
+            tables::STATS_DAYS,
         );
         w.commit()?;
         drop(r);

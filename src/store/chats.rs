@@ -38,6 +38,7 @@ pub enum ChatWrite {
 }
 
 fn write_records(txn: &WriteTransaction, writes: &[ChatWrite]) -> Result<(), StoreError> {
+    let mut stats = super::stats::Pending::default();
     let mut chats = txn.open_table(CHATS)?;
     let mut events = txn.open_table(CHAT_EVENTS)?;
     let mut open = txn.open_table(OPEN_CHATS)?;
@@ -47,6 +48,8 @@ fn write_records(txn: &WriteTransaction, writes: &[ChatWrite]) -> Result<(), Sto
     for w in writes {
         match w {
             ChatWrite::Chat(c) => {
+                let old: Option<ChatRecord> = chats.get((c.site.0, c.id.0))?.map(|v| decode(v.value())).transpose()?;
+                stats.chat(old.as_ref(), c);
                 chats.insert((c.site.0, c.id.0), encode(c).as_slice())?;
                 by_visitor.insert((c.site.0, c.visitor.0, c.id.0), ())?;
                 if c.status == ChatStatus::Ended {
@@ -71,7 +74,11 @@ fn write_records(txn: &WriteTransaction, writes: &[ChatWrite]) -> Result<(), Sto
                 }
             }
             ChatWrite::Invitation(i) => {
-                txn.open_table(INVITATIONS)?.insert((i.site.0, i.id.0), encode(i).as_slice())?;
+                let mut t = txn.open_table(INVITATIONS)?;
+                let old: Option<InvitationRecord> =
+                    t.get((i.site.0, i.id.0))?.map(|v| decode(v.value())).transpose()?;
+                stats.invitation(old.as_ref(), i);
+                t.insert((i.site.0, i.id.0), encode(i).as_slice())?;
                 max_invitation = max_invitation.max(i.id.0);
             }
         }
@@ -82,7 +89,8 @@ fn write_records(txn: &WriteTransaction, writes: &[ChatWrite]) -> Result<(), Sto
             meta.insert(counter, max + 1)?;
         }
     }
-    Ok(())
+    drop((chats, events, open, by_visitor, meta));
+    stats.apply(txn)
 }
 
 impl Store {

@@ -10,6 +10,7 @@ pub mod migrate;
 mod org;
 pub mod privacy;
 mod site;
+mod stats;
 pub mod tables;
 mod writer;
 

@@ -4,7 +4,7 @@
 use super::codec::{decode, encode};
 use super::tables::{
     CAMPAIGN_SITES, CAMPAIGNS, CANNED, CHAT_EVENTS, CHATS, DEPARTMENTS, GROUPS, INVITATIONS, LEFT_MESSAGES, OPEN_CHATS,
-    SESSIONS, SITES, USER_EMAILS, USERS, VISITOR_CHATS, VISITOR_TOKENS, VISITORS,
+    SESSIONS, SITES, STATS_DAYS, STATS_QUARTERS, USER_EMAILS, USERS, VISITOR_CHATS, VISITOR_TOKENS, VISITORS,
 };
 use super::{Store, StoreError, next_id};
 use crate::domain::Millis;
@@ -171,6 +171,9 @@ impl Store {
             let everything = (id.0, 0, 0)..=(id.0, u64::MAX, u64::MAX);
             txn.open_table(CHAT_EVENTS)?.retain_in(everything.clone(), |_, _| false)?;
             txn.open_table(VISITOR_CHATS)?.retain_in(everything, |_, _| false)?;
+            let cells = (id.0, 0, 0, i64::MIN)..=(id.0, u8::MAX, u64::MAX, i64::MAX);
+            txn.open_table(STATS_QUARTERS)?.retain_in(cells.clone(), |_, _| false)?;
+            txn.open_table(STATS_DAYS)?.retain_in(cells, |_, _| false)?;
             let mut groups = txn.open_table(GROUPS)?;
             let all: Vec<Group> = read_all(&groups)?;
             for mut g in all.into_iter().filter(|g| g.sites.contains(&id)) {

@@ -67,5 +67,14 @@ pub const INVITATIONS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new
 /// Written with every chat summary.
 pub const VISITOR_CHATS: TableDefinition<(u64, u64, u64), ()> = TableDefinition::new("siteid_visitorid_chatid-1");
 
+/// (site id, dimension kind, dimension id, UTC quarter-hour start in Unix ms) -> statistics
+/// `Figures` (postcard, see `stats.rs`). Kinds: 0 site, 1 campaign, 2 department (id 0: the
+/// "any agent" queue), 3 agent. Updated as chats end and invitations settle.
+pub const STATS_QUARTERS: TableDefinition<(u64, u8, u64, i64), &[u8]> =
+    TableDefinition::new("siteid_dimkind_dimid_quarter_figures-1");
+
+/// The same figures by UTC day, so that long ranges read one cell a day.
+pub const STATS_DAYS: TableDefinition<(u64, u8, u64, i64), &[u8]> = TableDefinition::new("siteid_dimkind_dimid_day_figures-1");
+
 /// (site id, canned reply id) -> `CannedReply`.
 pub const CANNED: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("siteid_cannedid_canned-1");

@@ -12,6 +12,8 @@ mod facts;
 mod histogram;
 mod invitations;
 #[cfg(test)]
+mod recorded;
+#[cfg(test)]
 mod tests;
 mod totals;
 mod walk;

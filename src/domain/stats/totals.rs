@@ -331,13 +331,14 @@ impl Totals {
                     into.extend(t.to_department.map(|d| Dim::Department(Some(d))));
                     each(&into, &|x| x.transfers_in.add(t));
                     if let Some(agent) = t.to_agent {
-                        each(&[Dim::Agent(agent)], &|x| {
-                            x.transfers_in.add(t);
-                            if t.kind == TransferKind::Warm {
-                                x.offered += 1;
-                            }
-                        });
+                        each(&[Dim::Agent(agent)], &|x| x.transfers_in.add(t));
                     }
+                }
+                // A warm offer offers the chat to its target, like a contact would.
+                if let Some(agent) = t.to_agent.filter(|_| t.kind == TransferKind::Warm) {
+                    let mut dims = chat_dims.to_vec();
+                    dims.push(Dim::Agent(agent));
+                    each(&dims, &|x| x.offered += 1);
                 }
             }
             FactKind::Rating { rating, agents } => {
