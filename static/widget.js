@@ -46,10 +46,9 @@
   var ORIGIN = SRC.origin;
   var WS_URL = (SRC.protocol === 'https:' ? 'wss://' : 'ws://') + SRC.host + '/ws/visitor';
   var HOST_TAG = 'parley-chat';
-  var existing = D.querySelectorAll(HOST_TAG);
-  for (var j = 0; j < existing.length; j++) {
-    if (existing[j].getAttribute('data-campaign') === rawCampaign) return; // loaded twice
-  }
+  var ONCE = Symbol.for('parley.widget:' + SRC.origin + ':' + CAMPAIGN);
+  if (W[ONCE]) return; // the tag is on the page twice
+  W[ONCE] = true;
 
   // ---- labels (system messages themselves come from the campaign) -----------------------------
   var LABELS = {
@@ -176,7 +175,6 @@
   }
 
   // ---- DOM helpers ----------------------------------------------------------------------------
-  var uid = 0;
   /** h('tag', {attr: value, text: '…', on: {click: fn}}, children…): attributes by setAttribute,
    *  text by textContent — never HTML from data. */
   function h(tag, attrs) {
@@ -238,6 +236,7 @@
     '.badge{position:absolute;top:-4px;right:-4px;min-width:22px;height:22px;border-radius:11px;background:#c62828;color:#fff;font-size:12px;font-weight:700;line-height:22px;text-align:center;padding:0 6px}' +
     ':focus-visible{outline:3px solid #1f6feb;outline-offset:2px}' +
     '.win{position:fixed;bottom:20px;right:20px;z-index:2147483647;width:370px;height:580px;max-height:calc(100vh - 40px);background:#fff;border-radius:14px;box-shadow:0 10px 36px rgba(0,0,0,.28);display:flex;flex-direction:column;overflow:hidden}' +
+    '.win.compact{height:auto}.win.compact .body{flex:none}' +
     '.hd{background:var(--c);color:var(--fg);display:flex;align-items:center;gap:6px;padding:10px 10px 10px 16px;flex:none}' +
     '.hd h2{flex:1;margin:0;font-size:16px;font-weight:600;line-height:1.3;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}' +
     '.hb{background:transparent;color:inherit;border:1px solid currentColor;border-radius:8px;padding:4px 10px;cursor:pointer;font-size:13px;min-height:32px}' +
@@ -277,10 +276,10 @@
     'fieldset{border:0;margin:0;padding:0;display:flex;flex-direction:column;gap:6px}' +
     'legend{padding:0;margin-bottom:6px}' +
     '.stars{display:flex;gap:4px}' +
-    '.stars input{position:absolute;opacity:0;width:1px;height:1px}' +
-    '.stars label{font-size:28px;line-height:1;cursor:pointer;color:#8c959f;padding:2px 4px;border-radius:6px}' +
+    '.stars label{position:relative;font-size:30px;line-height:1;color:#6e7781;padding:4px 6px;border-radius:6px}' +
+    '.stars input{position:absolute;inset:0;width:100%;height:100%;margin:0;opacity:0;cursor:pointer}' +
     '.stars label.on{color:#9a6700}' +
-    '.stars input:focus-visible+label{outline:3px solid #1f6feb}' +
+    '.stars label:focus-within{outline:3px solid #1f6feb}' +
     '.compose{flex:none;border-top:1px solid #d0d7de;padding:10px;display:flex;flex-direction:row;gap:8px;align-items:flex-end}' +
     '.compose textarea{flex:1;min-height:42px;max-height:120px;resize:none}' +
     '.ok{background:#dafbe1;border-radius:10px;padding:10px 12px;margin:0}' +
@@ -308,6 +307,8 @@
   var starting = false;
   var leaving = false;
   var invitation = null; // {invitation, text, mode, agent} shown
+  var answered = null; // the invitation this tab answered last
+  var lastError = null; // code of the last error frame (tells why a 4004 close came)
   var view = 'form';
   var isOpen = false;
   var unread = 0;
@@ -315,19 +316,21 @@
   var typingOn = false;
   var typingTimer = null;
   var agentTypingTimer = null;
-  var connTimer = null;
   var lastPage = '';
   var prechatValues = {};
 
   // ---- the widget's DOM (built at the first welcome) ----------------------------------------------
   var hostEl, root, launcher, badge, win, titleEl, endBtn, connEl, bodyEl, inviteSec, inviteBy, inviteText,
     formEl, formFields, formErr, startBtn, logEl, qsEl, typingEl, surveySec, surveyForm, surveyQ, ratingErr,
-    commentFld, commentIn, doneSec, thanksEl, leaveSec, leaveText, leaveForm, leaveOk, leaveBtn, composeEl, composeIn;
+    commentFld, commentIn, doneSec, thanksEl, leaveSec, leaveText, leaveForm, leaveErr, leaveOk, leaveBtn, composeEl, composeIn;
 
   function field(id, label, input, required, hint) {
     var errId = id + '-err';
     input.setAttribute('id', id);
     input.setAttribute('aria-describedby', errId);
+    input.addEventListener('input', function () {
+      if (input.getAttribute('aria-invalid')) setErr(input, ''); // fixed: the next check tells
+    });
     if (required) {
       input.setAttribute('required', '');
       input.setAttribute('aria-required', 'true');
@@ -435,8 +438,10 @@
     var stars = h('div', { cls: 'stars' });
     for (var r = 1; r <= 5; r++) {
       var rid = 'pw-r' + r;
-      stars.appendChild(h('input', { type: 'radio', name: 'rating', value: r, id: rid, on: { change: paintStars } }));
-      stars.appendChild(h('label', { for: rid, title: L.stars[r - 1] }, h('span', { 'aria-hidden': 'true', text: '★' }), h('span', { cls: 'sr', text: t('outOf', r) + ' – ' + L.stars[r - 1] })));
+      stars.appendChild(h('label', { for: rid, title: L.stars[r - 1] },
+        h('input', { type: 'radio', name: 'rating', value: r, id: rid, on: { change: paintStars } }),
+        h('span', { cls: 'star', 'aria-hidden': 'true', text: '★' }),
+        h('span', { cls: 'sr', text: t('outOf', r) + ' – ' + L.stars[r - 1] })));
     }
     ratingErr = h('p', { cls: 'err', role: 'alert' });
     commentIn = h('textarea', { cls: 'in', rows: 3, maxlength: 1000 });
@@ -459,7 +464,7 @@
     leaveBtn = h('button', { type: 'submit', cls: 'btn', text: t('sendLeft') });
     leaveForm = h('form', { novalidate: true, 'aria-label': t('leave'), on: { submit: submitLeave } },
       field('pw-lname', t('name'), lName, false), field('pw-lemail', t('emailL'), lEmail, true),
-      field('pw-ltext', t('text'), lText, true), leaveBtn, h('p', { cls: 'err', role: 'alert' }));
+      field('pw-ltext', t('text'), lText, true), leaveBtn, (leaveErr = h('p', { cls: 'err', role: 'alert' })));
     leaveOk = h('p', { cls: 'ok', role: 'status', hidden: true, text: t('left') });
     leaveSec = h('section', { cls: 'card', 'aria-label': t('leave'), hidden: true }, h('h3', { cls: 'sr', text: t('leave') }), leaveText, leaveForm, leaveOk);
 
@@ -484,6 +489,7 @@
   /** invite | form | chat | survey | done | leave */
   function setView(v) {
     view = v;
+    win.classList.toggle('compact', v === 'invite');
     var hasLog = logEl.childNodes.length > 0;
     show(inviteSec, v === 'invite');
     show(formEl, v === 'form');
@@ -606,7 +612,11 @@
   }
   function closed(code, reason) {
     if (code === 4004) {
-      stop('Parley chat widget: campaign ' + CAMPAIGN + ' does not exist (unknown or deleted campaign id in data-campaign); the chat is not shown.');
+      stop(
+        reason === 'site_disabled' || lastError === 'site_disabled'
+          ? 'Parley chat widget: live chat is turned off for the site of campaign ' + CAMPAIGN + '; the chat is not shown.'
+          : 'Parley chat widget: campaign ' + CAMPAIGN + ' does not exist (unknown or deleted campaign id in data-campaign); the chat is not shown.'
+      );
       return;
     }
     if (code === 4000) {
@@ -614,11 +624,7 @@
       return;
     }
     typingStop();
-    if (root) {
-      clearT(connTimer);
-      // A page change or a quick blip should not flash a warning.
-      connTimer = setT(function () { if (!ready) setConn(t('reconnecting')); }, 1500);
-    }
+    if (root) setConn(t('reconnecting'));
     retry();
   }
   function stop(message) {
@@ -701,7 +707,6 @@
     attempt = 0;
     ready = true;
     pingSent = 0;
-    clearT(connTimer);
     var first = !campaign;
     campaign = f.campaign || {};
     if (first) build();
@@ -951,6 +956,7 @@
 
   function onError(f) {
     var code = f.code;
+    lastError = code;
     if (f.id && pending[f.id]) {
       var p = pending[f.id];
       delete pending[f.id];
@@ -994,7 +1000,7 @@
     if (code === 'internal' && leaving) {
       leaving = false;
       leaveBtn.disabled = false;
-      leaveForm.querySelector('.err:last-child').textContent = t('retry');
+      leaveErr.textContent = t('retry');
     }
   }
 
@@ -1010,7 +1016,12 @@
   }
   function onInvitationClosed(f) {
     if (!invitation || f.invitation !== invitation.invitation) {
-      if (f.outcome === 'refused' && isOpen && view === 'invite') setOpen(false, false, false);
+      // Our answer came too late: it had been refused (or had run out) in the meantime.
+      if (f.invitation === answered && f.outcome !== 'accepted' && !starting && chat == null) {
+        answered = null;
+        defaultView();
+        if (f.outcome === 'refused') setOpen(false, false, false);
+      }
       return;
     }
     invitation = null;
@@ -1031,6 +1042,7 @@
       return;
     }
     invitation = null;
+    answered = id;
     if (accept) {
       if (formFields.length === 0) {
         setView('form');
@@ -1185,10 +1197,9 @@
       (eErr ? inputs[1] : inputs[2]).focus();
       return;
     }
-    var errP = leaveForm.querySelector('.err:last-child');
-    errP.textContent = '';
+    leaveErr.textContent = '';
     if (!send({ type: 'leave_message', name: name, email: email, text: text })) {
-      errP.textContent = t('retry');
+      leaveErr.textContent = t('retry');
       return;
     }
     leaving = true;

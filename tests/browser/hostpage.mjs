@@ -12,6 +12,7 @@
 //   hostile   "1": the page carries aggressive CSS (every element restyled, buttons hidden) and
 //             a script that replaces JSON.stringify after load, to show the widget is isolated
 //   lang      the <html lang> (default en)
+//   twice     "1": the tag is on the page twice (a copy-paste accident)
 
 import http from 'node:http';
 import { freePort } from './server.mjs';
@@ -28,11 +29,9 @@ const HOSTILE_CSS = `
   :root { --c: red; }
 `;
 
-function page({ parley, path, campaign, title, hostile, lang }) {
-  const tag =
-    campaign === null
-      ? ''
-      : `<script src="${esc(parley)}/widget.js" data-campaign="${esc(campaign)}" async></script>`;
+function page({ parley, path, campaign, title, hostile, lang, twice }) {
+  const one = `<script src="${esc(parley)}/widget.js" data-campaign="${esc(campaign)}" async></script>`;
+  const tag = campaign === null ? '' : twice ? `${one}\n${one}` : one;
   return `<!doctype html>
 <html lang="${esc(lang || 'en')}">
 <head>
@@ -99,6 +98,7 @@ export async function startHostPage(parleyBaseUrl) {
       title: q.get('title') ?? `Acme Outdoor ${u.pathname}`,
       hostile: q.get('hostile') === '1',
       lang: q.get('lang'),
+      twice: q.get('twice') === '1',
     });
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(html);
   });

@@ -194,6 +194,8 @@ describe('the visitor widget on another site', { timeout: 200_000 }, () => {
       await createAgent(owner, S.shop, {
         name: 'Ann Agent', email: 'ann@example.com', password: AGENT_PW, departments: [S.support], maxChats: 20,
       });
+      // Bob is in no department: chats of "Main" never go to him, only transfers.
+      await createAgent(owner, S.shop, { name: 'Bob Agent', email: 'bob@example.com', password: AGENT_PW, maxChats: 20 });
       S.main = await createCampaign(owner, S.shop, {
         name: 'Main',
         department: S.support,
@@ -237,8 +239,13 @@ describe('the visitor widget on another site', { timeout: 200_000 }, () => {
         color: '#0b5cad',
         prechat: [{ key: 'name', label: 'Votre nom', kind: 'text', required: true }],
       });
+      // Site E: its live chat is turned off by the owner.
+      S.closedSite = await createSite(owner, 'Closed Shop');
+      S.closed = await createCampaign(owner, S.closedSite, { name: 'Closed' });
+      await owner.post(`/admin/sites/${S.closedSite}/enabled`, { enabled: 'no' });
       S.owner = owner;
       S.ann = await signIn(server.baseUrl, 'ann@example.com', AGENT_PW);
+      S.bob = await signIn(server.baseUrl, 'bob@example.com', AGENT_PW);
       S.ben = await signIn(server.baseUrl, 'ben@example.com', AGENT_PW);
       S.cara = await signIn(server.baseUrl, 'cara@example.com', AGENT_PW);
     } catch (e) {
@@ -273,7 +280,7 @@ describe('the visitor widget on another site', { timeout: 200_000 }, () => {
   /** A fresh visitor (own browser context: own storage) on host pages; failures leave artifacts. */
   async function visitor(t, body, { viewport = { width: 1000, height: 720 }, isMobile = false } = {}) {
     if (setupError) throw new Error(`setup failed: ${setupError.message}`, { cause: setupError });
-    const context = await browser.newContext({ viewport, isMobile, hasTouch: isMobile, locale: 'en-GB' });
+    const context = await browser.newContext({ viewport, isMobile, hasTouch: isMobile, locale: 'en-GB', reducedMotion: 'reduce' });
     context.setDefaultTimeout(STEP_TIMEOUT_MS);
     context.setDefaultNavigationTimeout(STEP_TIMEOUT_MS);
     const problems = [];
@@ -331,8 +338,8 @@ describe('the visitor widget on another site', { timeout: 200_000 }, () => {
     win.getByRole('log').evaluate((log) => [...log.children].filter((c) => !c.hidden).map((c) => c.textContent));
 
   async function fillPrechat(win, { name = 'Vera Visitor', email = 'vera@example.com' } = {}) {
-    await win.getByLabel('Your name').fill(name);
-    await win.getByLabel('Email').fill(email);
+    await win.getByRole('textbox', { name: 'Your name', exact: true }).fill(name);
+    await win.getByRole('textbox', { name: 'Email', exact: true }).fill(email);
     await win.getByRole('button', { name: 'Start chat' }).click();
   }
 
@@ -367,9 +374,14 @@ describe('the visitor widget on another site', { timeout: 200_000 }, () => {
     assert.equal(again.status, 304);
   });
 
-  test('an unknown campaign or a bad data-campaign shows nothing and logs one clear console message', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  test('an unknown campaign, a bad data-campaign or a site with live chat off shows nothing and logs one clear console message', { timeout: TEST_TIMEOUT_MS }, async (t) => {
     await visitor(t, async ({ page }) => {
-      for (const campaign of ['987654', 'abc"><img src=x onerror=alert(1)>']) {
+      const cases = [
+        ['987654', /campaign 987654 does not exist/],
+        ['abc"><img src=x onerror=alert(1)>', /is not a campaign id/],
+        [String(S.closed), /live chat is turned off/],
+      ];
+      for (const [campaign, why] of cases) {
         const messages = [];
         const onConsole = (m) => messages.push(m.text());
         page.on('console', onConsole);
@@ -380,7 +392,7 @@ describe('the visitor widget on another site', { timeout: 200_000 }, () => {
         page.off('console', onConsole);
         const ours = messages.filter((m) => m.includes('Parley'));
         assert.equal(ours.length, 1, `one console message for campaign ${campaign}: ${JSON.stringify(messages)}`);
-        assert.match(ours[0], /campaign/);
+        assert.match(ours[0], why);
         assert.equal(await page.locator('parley-chat').count(), 0, 'no widget element on the page');
         assert.equal(await page.getByRole('button', { name: 'Open chat' }).count(), 0);
       }
@@ -395,9 +407,9 @@ describe('the visitor widget on another site', { timeout: 200_000 }, () => {
       await win.waitFor();
       await win.getByText('Fields marked * are required.').waitFor();
       // Required fields carry the mark and the required state; the optional one neither.
-      assert.equal(await win.getByLabel('Your name').getAttribute('aria-required'), 'true');
-      assert.equal(await win.getByLabel('Email').getAttribute('aria-required'), 'true');
-      assert.equal(await win.getByLabel('Order number').getAttribute('aria-required'), null);
+      assert.equal(await win.getByRole('textbox', { name: 'Your name', exact: true }).getAttribute('aria-required'), 'true');
+      assert.equal(await win.getByRole('textbox', { name: 'Email', exact: true }).getAttribute('aria-required'), 'true');
+      assert.equal(await win.getByRole('textbox', { name: 'Order number', exact: true }).getAttribute('aria-required'), null);
       assert.match(await win.locator('label', { hasText: 'Your name' }).innerText(), /Your name\s*\*/);
       // The first field has the focus once the visitor opened the window.
       assert.equal(await page.evaluate(() => document.querySelector('parley-chat').shadowRoot.activeElement?.id), 'pw-f0');
@@ -405,10 +417,10 @@ describe('the visitor widget on another site', { timeout: 200_000 }, () => {
       await win.getByRole('button', { name: 'Start chat' }).click();
       await win.getByText('This field is required.').first().waitFor();
       assert.equal(await win.getByText('This field is required.').count(), 2);
-      assert.equal(await win.getByLabel('Your name').getAttribute('aria-invalid'), 'true');
+      assert.equal(await win.getByRole('textbox', { name: 'Your name', exact: true }).getAttribute('aria-invalid'), 'true');
 
-      await win.getByLabel('Your name').fill('Vera');
-      await win.getByLabel('Email').fill('not-an-email');
+      await win.getByRole('textbox', { name: 'Your name', exact: true }).fill('Vera');
+      await win.getByRole('textbox', { name: 'Email', exact: true }).fill('not-an-email');
       await win.getByRole('button', { name: 'Start chat' }).click();
       await win.getByText('Enter an email address, like name@example.com.').waitFor();
       assert.equal(await win.getByText('This field is required.').count(), 0);
@@ -445,14 +457,14 @@ describe('the visitor widget on another site', { timeout: 200_000 }, () => {
         await page.goto(host.url('/shop/tents', { campaign: S.main, title: 'Tents' }));
         await launcher(page).click();
         const win = chatWindow(page, 'Acme Outdoor help');
-        await win.getByLabel('Order number').fill('1042');
+        await win.getByRole('textbox', { name: 'Order number', exact: true }).fill('1042');
         await fillPrechat(win);
         // Queued: the campaign's messages, the position.
         await win.getByText('Hello! How can we help you today?').waitFor();
         await win.getByText('All our agents are busy. You are in the queue; an agent will be with you shortly.').waitFor();
         await win.getByRole('status').getByText('You are number 1 in the queue.').waitFor();
-        await win.getByLabel('Message').fill('Do you have the Ridge 2 tent in green?');
-        await win.getByLabel('Message').press('Enter');
+        await win.getByRole('textbox', { name: 'Message', exact: true }).fill('Do you have the Ridge 2 tent in green?');
+        await win.getByRole('textbox', { name: 'Message', exact: true }).press('Enter');
         await win.getByText('Do you have the Ridge 2 tent in green?').waitFor();
         await shot(page, 'queue');
 
@@ -471,9 +483,9 @@ describe('the visitor widget on another site', { timeout: 200_000 }, () => {
         await win.getByText('Hi Vera! Yes, in green and in orange.').waitFor();
         await win.getByText('Ann Agent is typing…').waitFor({ state: 'hidden' });
 
-        await win.getByLabel('Message').pressSequentially('Gre');
+        await win.getByRole('textbox', { name: 'Message', exact: true }).pressSequentially('Gre');
         await ann.waitFor((f) => f.type === 'typing' && f.chat === chat.id && f.on === true, 'visitor typing');
-        await win.getByLabel('Message').pressSequentially('at, I take the green one.');
+        await win.getByRole('textbox', { name: 'Message', exact: true }).pressSequentially('at, I take the green one.');
         await win.getByRole('button', { name: 'Send', exact: true }).click();
         const ev = await ann.waitFor((f) => f.type === 'event' && f.kind === 'message' && f.author.by === 'visitor' && f.text.startsWith('Great'), 'visitor message');
         assert.equal(ev.text, 'Great, I take the green one.');
@@ -490,7 +502,7 @@ describe('the visitor widget on another site', { timeout: 200_000 }, () => {
         await win.getByRole('button', { name: 'Send rating' }).click();
         await win.getByText('Choose a rating from 1 to 5.').waitFor();
         await survey.getByRole('radio', { name: '4 of 5 – Good' }).check();
-        await win.getByLabel('Comment (optional)').fill('Quick and friendly');
+        await win.getByRole('textbox', { name: 'Comment (optional)', exact: true }).fill('Quick and friendly');
         await shot(page, 'survey');
         assert.deepEqual(await axe(page, 'survey'), []);
         await win.getByRole('button', { name: 'Send rating' }).click();
@@ -525,8 +537,8 @@ describe('the visitor widget on another site', { timeout: 200_000 }, () => {
         await tab2.goto(host.url('/shop/cart', { campaign: S.main }));
         const win2 = chatWindow(tab2, 'Acme Outdoor help');
         await win2.getByText('Hello Tom, how can I help?').waitFor();
-        await win2.getByLabel('Message').fill('Written in the second tab');
-        await win2.getByLabel('Message').press('Enter');
+        await win2.getByRole('textbox', { name: 'Message', exact: true }).fill('Written in the second tab');
+        await win2.getByRole('textbox', { name: 'Message', exact: true }).press('Enter');
         await win.getByText('Written in the second tab').waitFor();
         say(ann, chat, 'Seen in both');
         await win.getByText('Seen in both').waitFor();
@@ -564,8 +576,8 @@ describe('the visitor widget on another site', { timeout: 200_000 }, () => {
         say(ann, chat, agentText);
         await win.getByText(agentText).waitFor();
         const mine = '<svg onload="window.__pwned=4"></svg>&amp; "quotes"';
-        await win.getByLabel('Message').fill(mine);
-        await win.getByLabel('Message').press('Enter');
+        await win.getByRole('textbox', { name: 'Message', exact: true }).fill(mine);
+        await win.getByRole('textbox', { name: 'Message', exact: true }).press('Enter');
         await ann.waitFor((f) => f.type === 'event' && f.kind === 'message' && f.text === mine, 'the visitor message, as typed');
         await win.getByText(mine).waitFor();
         await sleep(300);
@@ -574,6 +586,11 @@ describe('the visitor widget on another site', { timeout: 200_000 }, () => {
           [...document.querySelector('parley-chat').shadowRoot.querySelectorAll('[role=log] *')].map((e) => e.localName),
         );
         assert.deepEqual([...new Set(tags)].sort(), ['div', 'p', 'span'], 'only the widget’s own elements in the log');
+
+        // An oversized message is refused by the server and marked, not lost silently.
+        await win.getByRole('textbox', { name: 'Message', exact: true }).fill('a'.repeat(5000));
+        await win.getByRole('button', { name: 'Send', exact: true }).click();
+        await win.getByText('Not sent: the message is too long.').waitFor();
       });
     } finally {
       ann.close();
@@ -595,14 +612,14 @@ describe('the visitor widget on another site', { timeout: 200_000 }, () => {
         assert.doesNotMatch(look.font, /Comic/);
         await launcher(page).click();
         const win = chatWindow(page, 'Acme Outdoor help');
-        const fontSize = await win.getByLabel('Your name').evaluate((e) => getComputedStyle(e).fontSize);
+        const fontSize = await win.getByRole('textbox', { name: 'Your name', exact: true }).evaluate((e) => getComputedStyle(e).fontSize);
         assert.equal(fontSize, '14px');
         await fillPrechat(win, { name: 'Iso Visitor', email: 'iso@example.com' });
         const { chat } = await ann.waitFor((f) => f.type === 'assigned', 'assigned');
         say(ann, chat.id, 'Still working');
         await win.getByText('Still working').waitFor();
-        await win.getByLabel('Message').fill('Me too');
-        await win.getByLabel('Message').press('Enter');
+        await win.getByRole('textbox', { name: 'Message', exact: true }).fill('Me too');
+        await win.getByRole('textbox', { name: 'Message', exact: true }).press('Enter');
         await ann.waitFor((f) => f.type === 'event' && f.kind === 'message' && f.text === 'Me too', 'visitor message');
       });
     } finally {
@@ -622,21 +639,22 @@ describe('the visitor widget on another site', { timeout: 200_000 }, () => {
         ann.close();
         const restarting = server.restart();
         await win.getByText('Connection lost. Reconnecting…').waitFor();
-        await win.getByLabel('Message').fill('Written while the server was away');
-        await win.getByLabel('Message').press('Enter');
+        await win.getByRole('textbox', { name: 'Message', exact: true }).fill('Written while the server was away');
+        await win.getByRole('textbox', { name: 'Message', exact: true }).press('Enter');
         await win.getByText('Sending…').waitFor();
         await shot(page, 'reconnecting');
         await restarting;
 
         ann = await agent(S.ann, 'online', [{ chat, after: seq }]);
-        const got = await ann.waitFor((f) => f.type === 'event' && f.kind === 'message' && f.author.by === 'visitor', 'the message written while away', 20_000);
+        const mineHere = (f) => f.type === 'event' && f.chat === chat && f.kind === 'message' && f.author.by === 'visitor';
+        const got = await ann.waitFor((f) => mineHere(f) && f.seq > seq, 'the message written while away', 20_000);
         assert.equal(got.text, 'Written while the server was away');
         await win.getByText('Connection lost. Reconnecting…').waitFor({ state: 'hidden', timeout: 20_000 });
         await win.getByText('Sending…').waitFor({ state: 'hidden' });
         say(ann, chat, 'After the restart');
         await win.getByText('After the restart').waitFor();
         await sleep(500);
-        assert.equal(ann.frames.filter((f) => f.type === 'event' && f.kind === 'message' && f.author.by === 'visitor').length, 0, 'stored once');
+        assert.equal(ann.frames.filter(mineHere).length, 0, 'stored once');
 
         const expected = [
           'Hello! How can we help you today?', 'Ann Agent joined the chat.', 'Ann Agent' + 'Before the restart',
@@ -653,21 +671,115 @@ describe('the visitor widget on another site', { timeout: 200_000 }, () => {
     }
   });
 
+  test('a transfer keeps the window and the transcript; the campaign’s transfer notice is shown', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+    const ann = await agent(S.ann);
+    let bob = null;
+    try {
+      await visitor(t, async ({ page }) => {
+        const { win, chat } = await chatWithAnn(page, ann, { name: 'Sam Stoves', email: 'sam@example.com' });
+        say(ann, chat, 'Let me ask my colleague.');
+        await win.getByText('Let me ask my colleague.').waitFor();
+        bob = await agent(S.bob);
+        ann.send({ type: 'transfer', chat, target: { kind: 'agent', agent: bob.id, mode: 'cold' }, comment: 'knows stoves' });
+        await bob.waitFor((f) => f.type === 'assigned' && f.chat.id === chat, 'the chat at Bob');
+        await win.getByText('You are being transferred to another agent. Please wait a moment.').waitFor();
+        await win.getByText('Bob Agent joined the chat.').waitFor();
+        say(bob, chat, 'Bob here, about stoves.');
+        await win.getByText('Bob here, about stoves.').waitFor();
+        assert.equal(await win.getByText('knows stoves').count(), 0, 'the comment is for agents only');
+        assert.equal(await win.getByText('Let me ask my colleague.').count(), 1, 'the transcript stays');
+        assert.equal(await win.getByRole('textbox', { name: 'Your name', exact: true }).count(), 0, 'no second pre-chat form');
+
+        // Minimized, the launcher counts what arrives.
+        await win.getByRole('button', { name: 'Minimize chat' }).click();
+        say(bob, chat, 'Are you still there?');
+        await launcher(page, 'Open chat (1 new)').waitFor();
+        await launcher(page, 'Open chat (1 new)').click();
+        await win.getByText('Are you still there?').waitFor();
+
+        // Bob ends the chat; the survey waits for the visitor, also on the next page.
+        bob.send({ type: 'end', chat });
+        await win.getByRole('group', { name: 'How would you rate this chat?' }).waitFor();
+        await page.goto(host.url('/shop/stoves', { campaign: S.main }));
+        await win.getByRole('group', { name: 'How would you rate this chat?' }).waitFor();
+        await win.getByRole('button', { name: 'Skip' }).click();
+        await win.getByRole('button', { name: 'Start a new chat' }).click();
+        await win.getByRole('textbox', { name: 'Your name', exact: true }).waitFor();
+      });
+    } finally {
+      ann.close();
+      if (bob) {
+        bob.send({ type: 'presence', presence: 'offline' });
+        await sleep(100);
+        bob.close();
+      }
+    }
+  });
+
+  test('manual invitation from the live list, after a single-page-application page change', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+    const ann = await agent(S.ann);
+    try {
+      ann.send({ type: 'watch_visitors', on: true });
+      await visitor(t, async ({ page }) => {
+        await page.goto(host.url('/shop/tents', { campaign: S.main, title: 'Tents' }));
+        await launcher(page).waitFor();
+        await page.evaluate(() => {
+          history.pushState({}, '', '/shop/stoves');
+          document.title = 'Stoves';
+        });
+        const seen = await ann.waitFor(
+          (f) => f.type === 'visitors' && f.visitors.some((v) => v.page_url.endsWith('/shop/stoves') && v.page_title === 'Stoves'),
+          'the visitor on /shop/stoves in the live list',
+        );
+        const v = seen.visitors.find((x) => x.page_url.endsWith('/shop/stoves'));
+        ann.send({ type: 'invite', visitor: v.id, text: 'Need help choosing a stove?' });
+        const win = chatWindow(page, 'Acme Outdoor help');
+        await win.getByText('Ann Agent invites you to chat.').waitFor();
+        await win.getByText('Need help choosing a stove?').waitFor();
+        await win.getByRole('button', { name: 'Start chatting' }).click();
+        await fillPrechat(win, { name: 'Stella Stoves', email: 'stella@example.com' });
+        const { chat } = await ann.waitFor((f) => f.type === 'assigned', 'the chat at the inviting agent');
+        assert.equal(chat.info.name, 'Stella Stoves');
+        assert.match(chat.info.page_url, /\/shop\/stoves$/);
+        await win.getByText('Ann Agent joined the chat.').waitFor();
+      });
+    } finally {
+      ann.close();
+    }
+  });
+
+  test('a visitor token of another site is replaced by one of this site', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+    await visitor(t, async ({ page }) => {
+      const key = `parley:${server.baseUrl}:token`;
+      await page.goto(host.url('/refuge', { campaign: S.quiet, lang: 'fr' }));
+      await launcher(page, 'Ouvrir la discussion').waitFor();
+      const first = await page.evaluate((k) => localStorage.getItem(k), key);
+      assert.match(first, /^[0-9a-f]{64}$/);
+      await page.goto(host.url('/shop', { campaign: S.main, twice: 1 }));
+      await launcher(page).click();
+      assert.equal(await page.locator('parley-chat').count(), 1, 'one widget for a tag pasted twice');
+      await chatWindow(page, 'Acme Outdoor help').getByRole('textbox', { name: 'Your name', exact: true }).waitFor();
+      const second = await page.evaluate((k) => localStorage.getItem(k), key);
+      assert.match(second, /^[0-9a-f]{64}$/);
+      assert.notEqual(second, first, 'a new token for this site');
+    });
+  });
+
   test('nobody available: leave a message, in French', { timeout: TEST_TIMEOUT_MS }, async (t) => {
     await visitor(t, async ({ page }) => {
       await page.goto(host.url('/refuge', { campaign: S.quiet, lang: 'fr', title: 'Refuge du lac' }));
       await launcher(page, 'Ouvrir la discussion').click();
       const win = chatWindow(page, 'Refuge du lac');
       await win.getByText('Les champs marqués * sont obligatoires.').waitFor();
-      await win.getByLabel('Votre nom').fill('Léa');
+      await win.getByRole('textbox', { name: 'Votre nom', exact: true }).fill('Léa');
       await win.getByRole('button', { name: 'Commencer la discussion' }).click();
       await win.getByText('Personne n\'est disponible pour le moment. Laissez-nous un message et nous vous répondrons.').waitFor();
       const form = win.getByRole('form', { name: 'Laisser un message' });
-      assert.equal(await form.getByLabel('Nom').inputValue(), 'Léa');
+      assert.equal(await form.getByRole('textbox', { name: 'Nom', exact: true }).inputValue(), 'Léa');
       await form.getByRole('button', { name: 'Envoyer le message' }).click();
       await form.getByText('Ce champ est obligatoire.').first().waitFor();
-      await form.getByLabel('E-mail').fill('lea@example.fr');
-      await form.getByLabel('Votre message').fill('Avez-vous une chambre libre samedi ?');
+      await form.getByRole('textbox', { name: 'E-mail', exact: true }).fill('lea@example.fr');
+      await form.getByRole('textbox', { name: 'Votre message', exact: true }).fill('Avez-vous une chambre libre samedi ?');
       await shot(page, 'leave-message-fr');
       assert.deepEqual(await axe(page, 'leave a message'), []);
       await form.getByRole('button', { name: 'Envoyer le message' }).click();
@@ -688,7 +800,7 @@ describe('the visitor widget on another site', { timeout: 200_000 }, () => {
         assert.deepEqual(await axe(page, 'invitation'), []);
         ben.send({ type: 'presence', presence: 'away' });
         await win.getByRole('button', { name: 'Start chatting' }).click();
-        await win.getByLabel('Your name').fill('Ivo Invited');
+        await win.getByRole('textbox', { name: 'Your name', exact: true }).fill('Ivo Invited');
         await win.getByRole('button', { name: 'Start chat' }).click();
         await win.getByText('You are number 1 in the queue.').waitFor();
         ben.send({ type: 'presence', presence: 'online' });
@@ -725,7 +837,7 @@ describe('the visitor widget on another site', { timeout: 200_000 }, () => {
         assert.equal(await chatWindow(tab, 'Trail Maps').isVisible(), false, 'minimized in a new tab');
         // Opening it by hand shows the form, not the invitation again.
         await launcher(tab).click();
-        await chatWindow(tab, 'Trail Maps').getByLabel('Your name').waitFor();
+        await chatWindow(tab, 'Trail Maps').getByRole('textbox', { name: 'Your name', exact: true }).waitFor();
       });
     } finally {
       ben.close();
@@ -744,8 +856,8 @@ describe('the visitor widget on another site', { timeout: 200_000 }, () => {
         say(cara, chat.id, 'Hallo! Suchen Sie eine Tour?');
         const win = chatWindow(page, 'Bergsport Beratung');
         await win.getByText('Hallo! Suchen Sie eine Tour?').waitFor();
-        assert.equal(await win.getByLabel('Ihr Name').count(), 0, 'no pre-chat form');
-        await win.getByLabel('Nachricht').fill('Ja, am Wochenende.');
+        assert.equal(await win.getByRole('textbox', { name: 'Ihr Name', exact: true }).count(), 0, 'no pre-chat form');
+        await win.getByRole('textbox', { name: 'Nachricht', exact: true }).fill('Ja, am Wochenende.');
         await win.getByRole('button', { name: 'Senden' }).click();
         await cara.waitFor((f) => f.type === 'event' && f.kind === 'message' && f.text === 'Ja, am Wochenende.', 'visitor reply');
         await shot(page, 'proactive-de');
@@ -762,7 +874,7 @@ describe('the visitor widget on another site', { timeout: 200_000 }, () => {
         await page.goto(host.url('/shop/tents', { campaign: S.main }));
         await launcher(page).tap();
         const win = chatWindow(page, 'Acme Outdoor help');
-        await win.getByLabel('Your name').waitFor();
+        await win.getByRole('textbox', { name: 'Your name', exact: true }).waitFor();
         const box = await win.boundingBox();
         assert.deepEqual([box.x, box.y, box.width, box.height], [0, 0, 390, 844]);
         await shot(page, 'phone');

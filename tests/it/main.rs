@@ -14,3 +14,4 @@ mod proactive;
 mod tenancy;
 mod tls;
 mod transfer;
+mod widget;
