@@ -42,7 +42,12 @@ export class ChatUI {
       this.typing(this.text.value.trim() !== '');
       this.updateMenu();
     });
-    this.text.addEventListener('blur', () => setTimeout(() => this.hideMenu(), 150));
+    // Leaving the box closes the menu, a moment later so a click on an option still lands.
+    this.text.addEventListener('blur', () =>
+      setTimeout(() => {
+        if (document.activeElement !== this.text) this.hideMenu();
+      }, 150),
+    );
     this.noteBox.addEventListener('change', () => this.setNoteMode(this.noteBox.checked));
     $('end-btn').addEventListener('click', () => {
       const c = this.state.open;
@@ -232,10 +237,18 @@ export class ChatUI {
       broadcast: 'Broadcast transfer',
       cross_site: 'Cross-site transfer',
     };
-    const parts = [`${kinds[e.transfer] ?? 'Transfer'} by ${this.agentName(e.from)}`];
-    if (e.to_agent) parts.push(`to ${this.agentName(e.to_agent)}`);
-    if (e.to_department) parts.push(`to department ${e.to_department}`);
-    if (e.to_site) parts.push(`to ${this.state.siteNames.get(e.to_site) ?? `site ${e.to_site}`}`);
+    const c = this.state.chat(e.chat);
+    const origin = c?.rec.origin;
+    // Agents of another site are not among our colleagues: the chat's origin names the sender.
+    const from = origin && e.from === origin.agent ? `${origin.agent_name} (${origin.site_name})` : this.agentName(e.from);
+    const site = e.to_site ?? this.state.me?.site;
+    const parts = [`${kinds[e.transfer] ?? 'Transfer'} by ${from}`];
+    if (e.to_agent && site === this.state.me?.site) parts.push(`to ${this.agentName(e.to_agent)}`);
+    const dept = e.to_department ? this.state.deptNames.get(`${site}:${e.to_department}`) : null;
+    if (dept) parts.push(`to ${dept}`);
+    if (e.to_site) {
+      parts.push(e.to_site === this.state.me?.site ? 'to this site' : `to ${this.state.siteNames.get(e.to_site) ?? `site ${e.to_site}`}`);
+    }
     let line = `${parts.join(' ')}: ${e.outcome}`;
     if (e.reason) line += ` (${e.reason})`;
     if (e.comment) line += `. Note: “${e.comment}”`;

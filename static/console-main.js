@@ -170,12 +170,13 @@ function onAssigned(rec) {
 function onUnassigned(f) {
   const c = state.chat(f.chat);
   if (!c) return;
-  const to = c.transfer?.label;
-  if (!c.closed || c.rec.status !== 'ended') {
-    c.closed = to ? `You transferred this chat to ${to}. It is no longer yours.` : 'This chat is no longer yours.';
-  }
-  if (c.rec.ended_by === 'transfer' || [...c.events.values()].some((e) => e.kind === 'ended' && e.by === 'transfer')) {
+  const t = c.transfer;
+  const endedByTransfer = [...c.events.values()].some((e) => e.kind === 'ended' && e.by === 'transfer');
+  if (t?.mode === 'site' || endedByTransfer) {
+    // Cross-site: the chat ended here and goes on at the other site, out of our reach.
     c.closed = closedText('transfer');
+  } else if (c.rec.status !== 'ended') {
+    c.closed = t ? `You transferred this chat to ${t.label}. It is no longer yours.` : 'This chat is no longer yours.';
   }
   c.transfer = null;
   c.visitorTyping = false;

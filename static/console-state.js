@@ -104,6 +104,8 @@ export class State extends EventTarget {
     this.liveVisitors = false;
     /** site id -> name, learnt from the transfer picker. */
     this.siteNames = new Map();
+    /** "site:department" -> name, learnt from the transfer picker. */
+    this.deptNames = new Map();
     /** Server clock minus ours, from live events, for offer countdowns. */
     this.skew = 0;
   }
@@ -146,7 +148,9 @@ export class State extends EventTarget {
       c.events.set(e.seq, e);
       fresh.push(e);
       if (e.client_id) this.outbox.delete(e.client_id);
-      if (e.kind === 'ended') {
+      // A chat that came from another site carries the source chat's transcript, whose last
+      // event is that chat's end ("by": "transfer"): it does not end this chat.
+      if (e.kind === 'ended' && !(e.by === 'transfer' && c.rec.origin)) {
         c.closed = closedText(e.by);
         c.visitorTyping = false;
         c.rec.status = 'ended';

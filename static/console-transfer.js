@@ -83,6 +83,7 @@ export class TransferUI {
   onTargets(t) {
     this.targets = t;
     for (const s of t.sites) this.state.siteNames.set(s.id, s.name);
+    for (const d of t.departments) this.state.deptNames.set(`${d.site}:${d.id}`, d.name);
     this.renderSiteFilter(t.sites);
     const mySite = this.state.me?.site;
     fill($('t-agents'), t.agents.length ? t.agents.map((a) => this.agentRow(a, a.site === mySite)) : emptyRow(6, 'No agent matches.'));
@@ -258,7 +259,7 @@ export class TransferUI {
         );
         break;
       case 'declined':
-        fill(el, h('p', {}, `${t.label} declined${t.reason ? `: ${t.reason}` : '.'} Your note is kept; choose someone else.`), this.againButton(c));
+        fill(el, h('p', {}, `${t.label} declined${t.reason ? `: ${t.reason}.` : '.'} Your note is kept; choose someone else.`), this.againButton(c));
         break;
       case 'expired':
         fill(el, h('p', {}, `No answer from ${t.label} within ${this.ctx.warmTimeoutSecs} seconds. Your note is kept.`), this.againButton(c));

@@ -123,6 +123,7 @@ export class VisitorUI {
     };
     facts.push(['Current page', live ? pageEl(live.page_url, live.page_title) : pageEl(info.page_url, info.page_title)]);
     if (live) facts.push(['Time on site', h('span', { class: 'since-plain', 'data-since': live.visit_started_at }, duration(Date.now() - live.visit_started_at))]);
+    else if (c.rec.origin) facts.push(['Time on site', `On a page of ${c.rec.origin.site_name}`]);
     else facts.push(['Time on site', this.state.liveVisitors ? 'Not on the site now' : '—']);
     if (!live && info.page_url) facts.push(['Chat started on', pageEl(info.page_url, info.page_title)]);
     fill($('visitor-facts'), facts.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
