@@ -18,7 +18,7 @@ pub mod state;
 pub mod widget;
 pub mod ws;
 
-use admin::{agents, backups, campaigns, canned, departments, groups, messages, settings, sites, visitors};
+use admin::{agents, backups, campaigns, canned, departments, groups, messages, reports, settings, sites, visitors};
 use poem::middleware::{CatchPanic, CookieJarManager};
 use poem::web::Redirect;
 use poem::{Endpoint, EndpointExt, Route, get, handler, post};
@@ -61,6 +61,7 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .at("/admin/groups/:id<\\d+>", get(groups::edit_page).post(groups::update))
         .at("/admin/groups/:id<\\d+>/delete", post(groups::delete))
         .at("/admin/backups", get(backups::list).post(backups::create))
+        .at("/admin/reports", get(reports::organization))
         .at("/admin/backups/:name", get(backups::download))
         // --- site admin: people, departments, campaigns, settings ---
         .at(format!("{SITE}/agents"), get(agents::list).post(agents::create))
@@ -81,6 +82,7 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .at(format!("{SITE}/campaigns/:id<\\d+>/delete"), post(campaigns::delete))
         .at(format!("{SITE}/settings"), get(settings::show).post(settings::save))
         .at(format!("{SITE}/messages"), get(messages::list))
+        .at(format!("{SITE}/reports"), get(reports::site))
         .at(format!("{SITE}/visitors"), get(visitors::search))
         .at(format!("{SITE}/visitors/:id<\\d+>"), get(visitors::show))
         .at(format!("{SITE}/visitors/:id<\\d+>/export"), get(visitors::export))

@@ -11,6 +11,7 @@ mod live;
 mod ops;
 mod ops_cli;
 mod proactive;
+mod reports;
 mod tenancy;
 mod tls;
 mod transfer;

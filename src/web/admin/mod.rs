@@ -8,6 +8,7 @@ pub mod canned;
 pub mod departments;
 pub mod groups;
 pub mod messages;
+pub mod reports;
 pub mod settings;
 pub mod sites;
 pub mod visitors;
