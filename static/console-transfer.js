@@ -192,9 +192,9 @@ export class TransferUI {
     this.ctx.onChange(c);
   }
 
-  /** An error frame that answers a transfer request. */
+  /** An error frame that answers a transfer request (it names its chat). */
   onError(err) {
-    const c = this.state.chat(this.lastChat);
+    const c = this.state.chat(err.chat ?? this.lastChat);
     if (c?.transfer?.outcome === 'requested') c.transfer = null;
     if (this.dialog.open) this.showError(err.message);
     else toast(err.message);
@@ -203,7 +203,7 @@ export class TransferUI {
 
   // ---- the source side: how my transfer goes ----
 
-  /** The `transfer` frame: {chat, outcome, reason, note}. */
+  /** The `transfer` frame: {chat, outcome, reason, note, expires_at (offered)}. */
   onStatus(f) {
     const c = this.state.chat(f.chat);
     if (!c) return;
@@ -211,6 +211,9 @@ export class TransferUI {
     c.transfer = { ...prev, outcome: f.outcome, reason: f.reason, note: f.note ?? prev.note };
     if (f.outcome === 'offered') {
       c.transfer.startedAt = Date.now();
+      // The server says when the offer runs out (the site's setting may have changed since
+      // this page was rendered); the page's timeout is only a fallback.
+      c.transfer.until = f.expires_at ?? c.transfer.startedAt + this.ctx.warmTimeoutSecs * 1000;
       if (this.dialog.open && this.chatId === c.id) this.dialog.close();
     } else if (f.outcome === 'accepted') {
       this.ctx.alert('message', `${prev.label} accepted the transfer`, `Chat with ${c.name}`);
@@ -245,7 +248,7 @@ export class TransferUI {
     const cancel = h('button', { type: 'button', class: 'secondary', onclick: () => this.ctx.send({ type: 'cancel_transfer', chat: c.id }) }, 'Cancel transfer');
     switch (t.outcome) {
       case 'offered': {
-        const left = h('span', { class: 'countdown', 'data-until': t.startedAt + this.ctx.warmTimeoutSecs * 1000 });
+        const left = h('span', { class: 'countdown', 'data-until': t.until });
         const who = t.mode === 'broadcast' ? `every available member of ${t.label}` : t.label;
         fill(el, h('p', {}, `Waiting for ${who} to accept. You can keep chatting. `, left), cancel);
         break;
@@ -262,7 +265,7 @@ export class TransferUI {
         fill(el, h('p', {}, `${t.label} declined${t.reason ? `: ${t.reason}.` : '.'} Your note is kept; choose someone else.`), this.againButton(c));
         break;
       case 'expired':
-        fill(el, h('p', {}, `No answer from ${t.label} within ${this.ctx.warmTimeoutSecs} seconds. Your note is kept.`), this.againButton(c));
+        fill(el, h('p', {}, `No answer from ${t.label} within ${Math.round((t.until - t.startedAt) / 1000)} seconds. Your note is kept.`), this.againButton(c));
         break;
       case 'waiting':
         fill(el, h('p', {}, `The chat waits for ${t.label}.`));

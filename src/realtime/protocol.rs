@@ -370,6 +370,9 @@ pub enum ServerFrame<'a> {
         outcome: TransferOutcome,
         reason: &'a str,
         note: &'a str,
+        /// For `offered`: when the offer runs out (ms since the epoch).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        expires_at: Option<u64>,
     },
     /// Answer to `targets`: whom this chat may be transferred to.
     Targets {
@@ -427,6 +430,9 @@ pub enum ServerFrame<'a> {
         id: Option<&'a str>,
         #[serde(skip_serializing_if = "Option::is_none")]
         field: Option<&'a str>,
+        /// The chat the failed frame was about.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        chat: Option<ChatId>,
     },
     Pong,
 }
@@ -450,7 +456,12 @@ impl Frame {
     }
 
     pub fn error(code: &str, message: &str, id: Option<&str>, field: Option<&str>) -> Frame {
-        Frame::new(&ServerFrame::Error { code, message, id, field })
+        Frame::new(&ServerFrame::Error { code, message, id, field, chat: None })
+    }
+
+    /// An error about one chat.
+    pub fn chat_error(code: &str, message: &str, id: Option<&str>, chat: Option<ChatId>) -> Frame {
+        Frame::new(&ServerFrame::Error { code, message, id, field: None, chat })
     }
 }
 
@@ -504,28 +515,25 @@ pub fn render(out: &Out) -> Frame {
             broadcast: *broadcast,
         }),
         Out::OfferWithdrawn { chat, reason } => Frame::new(&ServerFrame::OfferWithdrawn { chat: *chat, reason }),
-        Out::TransferStatus { chat, outcome, reason, note } => {
-            Frame::new(&ServerFrame::Transfer { chat: *chat, outcome: *outcome, reason, note })
+        Out::TransferStatus { chat, outcome, reason, note, expires_at } => {
+            Frame::new(&ServerFrame::Transfer { chat: *chat, outcome: *outcome, reason, note, expires_at: *expires_at })
         }
-        Out::Error { code, client_id } => Frame::error(error_code(*code), code.message(), client_id.as_deref(), None),
+        Out::Error { code, client_id, chat } => {
+            Frame::chat_error(error_code(*code), code.message(), client_id.as_deref(), *chat)
+        }
         Out::Visitors { full, visitors, left } => Frame::new(&ServerFrame::Visitors { full: *full, visitors, left }),
-        Out::Invitation { invitation, text, mode, agent } => Frame::new(&ServerFrame::Invitation {
-            invitation: *invitation,
-            text,
-            mode: *mode,
-            agent: agent.as_deref(),
-        }),
+        Out::Invitation { invitation, text, mode, agent } => {
+            Frame::new(&ServerFrame::Invitation { invitation: *invitation, text, mode: *mode, agent: agent.as_deref() })
+        }
         Out::InvitationClosed { invitation, outcome } => {
             Frame::new(&ServerFrame::InvitationClosed { invitation: *invitation, outcome: *outcome })
         }
-        Out::ProactiveAlert { visitor, invitation, expires_at } => Frame::new(&ServerFrame::ProactiveAlert {
-            visitor,
-            invitation: *invitation,
-            expires_at: *expires_at,
-        }),
-        Out::ProactiveAlertWithdrawn { visitor, invitation, reason } => Frame::new(
-            &ServerFrame::ProactiveAlertWithdrawn { visitor: *visitor, invitation: *invitation, reason },
-        ),
+        Out::ProactiveAlert { visitor, invitation, expires_at } => {
+            Frame::new(&ServerFrame::ProactiveAlert { visitor, invitation: *invitation, expires_at: *expires_at })
+        }
+        Out::ProactiveAlertWithdrawn { visitor, invitation, reason } => {
+            Frame::new(&ServerFrame::ProactiveAlertWithdrawn { visitor: *visitor, invitation: *invitation, reason })
+        }
     }
 }
 

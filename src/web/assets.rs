@@ -37,11 +37,23 @@ fn content_type(name: &str) -> &'static str {
     }
 }
 
+/// A stale or foreign hash (an ES module imported by a relative path from another module's
+/// URL) is served with `no-cache`: the browser revalidates and gets a 304 while it is current.
 #[handler]
-pub fn serve(Path((hash, name)): Path<(String, String)>) -> Result<Response, WebError> {
+pub fn serve(Path((hash, name)): Path<(String, String)>, req: &poem::Request) -> Result<Response, WebError> {
     let file = Assets::get(&name).ok_or(WebError::NotFound)?;
     let current = hex(&file.metadata.sha256_hash()[..6]);
     let cache = if hash == current { "public, max-age=31536000, immutable" } else { "no-cache" };
+    let etag = format!("\"{current}\"");
+    let unchanged =
+        req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains(&etag));
+    if unchanged {
+        return Ok(Response::builder()
+            .status(StatusCode::NOT_MODIFIED)
+            .header(header::CACHE_CONTROL, cache)
+            .header(header::ETAG, etag)
+            .finish());
+    }
     Ok(file
         .data
         .into_owned()

@@ -215,7 +215,7 @@ pub fn home(user: &User) -> String {
     match user.role {
         Role::Owner => "/admin/sites".into(),
         Role::Admin => format!("/admin/sites/{}", user.site),
-        Role::Agent => "/account".into(),
+        Role::Agent => "/console".into(),
     }
 }
 

@@ -152,10 +152,11 @@ async fn agents_cannot_enter_the_admin_pages_and_admins_only_their_site() {
     create_person(&owner, site, "Adam", "adam@example.com", "admin", "adam-password-1").await;
     let ann = s.client();
     let p = ann.login("ann@example.com", "ann-password-1").await;
-    p.assert_redirect("/account");
+    p.assert_redirect("/console");
     ann.get("/admin").await.assert_status(403);
     ann.get(&format!("/admin/sites/{site}/agents")).await.assert_status(403);
-    ann.get("/console").await.assert_redirect("/account");
+    ann.get("/console").await.assert_ok().assert_contains("data-ws=\"/ws/agent\"");
+    owner.get("/console").await.assert_redirect("/admin");
     let adam = s.client();
     adam.login("adam@example.com", "adam-password-1").await.assert_redirect(&format!("/admin/sites/{site}"));
     adam.get(&format!("/admin/sites/{site}/agents")).await.assert_ok().assert_contains("Ann");

@@ -446,10 +446,14 @@ pub enum Out {
         outcome: TransferOutcome,
         reason: String,
         note: String,
+        /// For `offered`: when the offer runs out.
+        expires_at: Option<Millis>,
     },
     Error {
         code: ErrorCode,
         client_id: Option<String>,
+        /// The chat the failed command was about.
+        chat: Option<ChatId>,
     },
     /// The live list: everyone (`full`), or what changed since the last one.
     Visitors {

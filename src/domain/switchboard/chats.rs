@@ -85,8 +85,9 @@ impl Switchboard {
         now: Millis,
         fx: &mut Fx,
     ) {
-        let err =
-            |fx: &mut Fx, code| fx.send(Target::Conn(conn), Out::Error { code, client_id: Some(client_id.clone()) });
+        let err = |fx: &mut Fx, code| {
+            fx.send(Target::Conn(conn), Out::Error { code, client_id: Some(client_id.clone()), chat: Some(chat) })
+        };
         if let Err(code) = self.check_party(chat, from) {
             return err(fx, code);
         }
@@ -139,7 +140,8 @@ impl Switchboard {
         now: Millis,
         fx: &mut Fx,
     ) {
-        let err = |fx: &mut Fx, code| fx.send(Target::Conn(conn), Out::Error { code, client_id: None });
+        let err =
+            |fx: &mut Fx, code| fx.send(Target::Conn(conn), Out::Error { code, client_id: None, chat: Some(chat) });
         let Some(c) = self.chats.get(&chat).filter(|c| c.rec.visitor == visitor) else {
             return err(fx, ErrorCode::ChatNotFound);
         };

@@ -281,7 +281,7 @@ impl Switchboard {
                         }
                     }
                 }
-                Err(code) => fx.send(Target::Conn(conn), Out::Error { code, client_id: None }),
+                Err(code) => fx.send(Target::Conn(conn), Out::Error { code, client_id: None, chat: Some(chat) }),
             },
             Command::EndChat { conn, by, chat } => match self.check_party(chat, by) {
                 Ok(()) => {
@@ -292,7 +292,7 @@ impl Switchboard {
                         self.dispatch(site, now, &mut fx);
                     }
                 }
-                Err(code) => fx.send(Target::Conn(conn), Out::Error { code, client_id: None }),
+                Err(code) => fx.send(Target::Conn(conn), Out::Error { code, client_id: None, chat: Some(chat) }),
             },
             Command::Survey { conn, visitor, chat, rating, comment } => {
                 self.survey(conn, visitor, chat, rating, comment, now, &mut fx)

@@ -133,7 +133,7 @@ impl Switchboard {
             TransferTo::Site(target) => self.cross_site(agent, chat, *target, comment, notice, now, fx),
         };
         if let Err(code) = result {
-            fx.send(Target::Conn(conn), Out::Error { code, client_id: None });
+            fx.send(Target::Conn(conn), Out::Error { code, client_id: None, chat: Some(chat) });
         }
     }
 
@@ -345,7 +345,13 @@ impl Switchboard {
         }
         fx.send(
             Target::Agent(from),
-            Out::TransferStatus { chat, outcome: TransferOutcome::Offered, reason: String::new(), note },
+            Out::TransferStatus {
+                chat,
+                outcome: TransferOutcome::Offered,
+                reason: String::new(),
+                note,
+                expires_at: Some(expires_at),
+            },
         );
         fx.out.push(Effect::SetTimer(TimerKey::Offer(chat), expires_at));
         Ok(())
@@ -378,7 +384,7 @@ impl Switchboard {
         if self.chats.get(&chat).is_some_and(|c| c.rec.status != ChatStatus::Ended) {
             self.record(chat, step, now, fx);
         }
-        fx.send(Target::Agent(p.from), Out::TransferStatus { chat, outcome, reason, note: p.note });
+        fx.send(Target::Agent(p.from), Out::TransferStatus { chat, outcome, reason, note: p.note, expires_at: None });
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -392,7 +398,8 @@ impl Switchboard {
         now: Millis,
         fx: &mut Fx,
     ) {
-        let err = |fx: &mut Fx, code| fx.send(Target::Conn(conn), Out::Error { code, client_id: None });
+        let err =
+            |fx: &mut Fx, code| fx.send(Target::Conn(conn), Out::Error { code, client_id: None, chat: Some(chat) });
         let Some(p) = self.chats.get(&chat).and_then(|c| c.pending.clone()) else {
             return err(fx, ErrorCode::OfferGone);
         };
@@ -447,6 +454,7 @@ impl Switchboard {
                     outcome: TransferOutcome::Accepted,
                     reason: String::new(),
                     note: p.note.clone(),
+                    expires_at: None,
                 };
                 fx.send(Target::Agent(p.from), status.clone());
                 fx.send(Target::Agent(agent), status);
@@ -476,6 +484,7 @@ impl Switchboard {
                 outcome: TransferOutcome::Completed,
                 reason: String::new(),
                 note: p.note.clone(),
+                expires_at: None,
             },
         );
         self.release(chat, fx);
@@ -486,7 +495,10 @@ impl Switchboard {
     pub(super) fn complete(&mut self, conn: ConnId, agent: UserId, chat: ChatId, now: Millis, fx: &mut Fx) {
         let p = self.chats.get(&chat).and_then(|c| c.pending.clone()).filter(|p| p.from == agent);
         let Some((p, to)) = p.and_then(|p| p.accepted_by.map(|to| (p, to))) else {
-            return fx.send(Target::Conn(conn), Out::Error { code: ErrorCode::NoTransfer, client_id: None });
+            return fx.send(
+                Target::Conn(conn),
+                Out::Error { code: ErrorCode::NoTransfer, client_id: None, chat: Some(chat) },
+            );
         };
         if let Some(c) = self.chats.get_mut(&chat) {
             c.pending = None;
@@ -496,7 +508,10 @@ impl Switchboard {
 
     pub(super) fn cancel(&mut self, conn: ConnId, agent: UserId, chat: ChatId, now: Millis, fx: &mut Fx) {
         if self.chats.get(&chat).and_then(|c| c.pending.as_ref()).is_none_or(|p| p.from != agent) {
-            return fx.send(Target::Conn(conn), Out::Error { code: ErrorCode::NoTransfer, client_id: None });
+            return fx.send(
+                Target::Conn(conn),
+                Out::Error { code: ErrorCode::NoTransfer, client_id: None, chat: Some(chat) },
+            );
         }
         self.stop_offer(chat, TransferOutcome::Cancelled, String::new(), "cancelled", now, fx);
     }

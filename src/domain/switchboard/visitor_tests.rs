@@ -479,7 +479,7 @@ fn manual_invitations_are_refused_for_visitors_gone_chatting_already_invited_or_
     assert_eq!(err(&mut h, None), Some(ErrorCode::InvitationPending));
     h.start_chat();
     let fx = h.run(Command::OpenChat { conn: a, agent: UserId(1), visitor: V });
-    assert!(sent_to(&fx, a).contains(&Out::Error { code: ErrorCode::AlreadyChatting, client_id: None }));
+    assert!(sent_to(&fx, a).contains(&Out::Error { code: ErrorCode::AlreadyChatting, client_id: None, chat: None }));
 }
 
 #[test]

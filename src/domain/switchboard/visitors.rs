@@ -425,7 +425,7 @@ impl Switchboard {
             Some(i) if i.mode != InvitationMode::Alert => {
                 fx.send(Target::Conn(conn), Out::InvitationClosed { invitation, outcome: i.outcome })
             }
-            _ => fx.send(Target::Conn(conn), Out::Error { code: ErrorCode::NotAllowed, client_id: None }),
+            _ => fx.send(Target::Conn(conn), Out::Error { code: ErrorCode::NotAllowed, client_id: None, chat: None }),
         }
     }
 
@@ -453,7 +453,7 @@ impl Switchboard {
             _ => Ok(()),
         });
         if let Err(code) = check {
-            return fx.send(Target::Conn(conn), Out::Error { code, client_id: None });
+            return fx.send(Target::Conn(conn), Out::Error { code, client_id: None, chat: None });
         }
         let default = self.visitors.get(&visitor).map(|v| v.campaign.invitation_text.clone()).unwrap_or_default();
         let text = text.map(|t| clip(t.trim(), MAX_INVITATION_CHARS)).filter(|t| !t.is_empty()).unwrap_or(default);
@@ -464,7 +464,7 @@ impl Switchboard {
     /// form; the visitor's widget receives it and opens.
     pub(super) fn open_chat_with(&mut self, conn: ConnId, agent: UserId, visitor: VisitorId, now: Millis, fx: &mut Fx) {
         if let Err(code) = self.reachable(agent, visitor) {
-            return fx.send(Target::Conn(conn), Out::Error { code, client_id: None });
+            return fx.send(Target::Conn(conn), Out::Error { code, client_id: None, chat: None });
         }
         let Some(v) = self.visitors.get(&visitor) else { return };
         let (site, campaign) = (v.site, v.campaign.clone());

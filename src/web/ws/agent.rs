@@ -166,6 +166,10 @@ async fn hello(s: &mut Socket, p: &Principal) -> bool {
     true
 }
 
+async fn chat_error(s: &mut Socket, chat: ChatId, code: &str, message: &str) {
+    s.send(&Frame::chat_error(code, message, None, Some(chat))).await;
+}
+
 async fn handle(s: &mut Socket, me: UserId, site: SiteId, text: &str) {
     let frame = match serde_json::from_str::<AgentIn>(text) {
         Ok(f) => f,
@@ -206,11 +210,11 @@ async fn handle(s: &mut Socket, me: UserId, site: SiteId, text: &str) {
             match scope.chat(chat) {
                 Ok(_) => {}
                 Err(crate::store::StoreError::NotFound) => {
-                    return s.error("chat_not_found", "No such chat.", None, None).await;
+                    return chat_error(s, chat, "chat_not_found", "No such chat.").await;
                 }
                 Err(e) => {
                     tracing::error!(error = %e, chat = %chat, "cannot read a chat");
-                    return s.error("internal", "The chat could not be read.", None, None).await;
+                    return chat_error(s, chat, "internal", "The chat could not be read.").await;
                 }
             }
             let limit = limit.unwrap_or(50).clamp(1, 200) as usize;
@@ -218,7 +222,7 @@ async fn handle(s: &mut Socket, me: UserId, site: SiteId, text: &str) {
                 Ok(events) => events,
                 Err(e) => {
                     tracing::error!(error = %e, chat = %chat, "cannot read a chat's events");
-                    return s.error("internal", "The chat could not be read.", None, None).await;
+                    return chat_error(s, chat, "internal", "The chat could not be read.").await;
                 }
             };
             let more = events.first().is_some_and(|e| e.seq > 1);

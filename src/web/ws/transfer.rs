@@ -13,22 +13,22 @@ use crate::realtime::protocol::{
 use crate::store::StoreError;
 use crate::web::state::now_ms;
 
-async fn fail(s: &mut Socket, code: &str, message: &str) {
-    s.error(code, message, None, None).await;
+async fn fail(s: &mut Socket, chat: ChatId, code: &str, message: &str) {
+    s.send(&Frame::chat_error(code, message, None, Some(chat))).await;
 }
 
 /// Handle `transfer`: resolve what the switchboard needs, then send the command.
 pub async fn transfer(s: &mut Socket, me: UserId, site: SiteId, chat: ChatId, target: TransferTarget, comment: String) {
     let state = s.state.clone();
     let Some(Some(rec)) = state.realtime.query(move |sb| sb.chat(chat).cloned()).await else {
-        return fail(s, "chat_not_found", "No such chat.").await;
+        return fail(s, chat, "chat_not_found", "No such chat.").await;
     };
     if rec.site != site || rec.agent != Some(me) {
-        return fail(s, "chat_not_found", "No such chat.").await;
+        return fail(s, chat, "chat_not_found", "No such chat.").await;
     }
     let scope = state.store.site(site);
     let (Ok(site_rec), Ok(campaign)) = (scope.site(), scope.campaign(rec.campaign)) else {
-        return fail(s, "internal", "This chat's site or campaign could not be read.").await;
+        return fail(s, chat, "internal", "This chat's site or campaign could not be read.").await;
     };
     let notice = campaign.notify_transfer.then(|| campaign.message(Text::Transfer).to_string());
     let waiting = campaign.message(Text::Queue).to_string();
@@ -50,8 +50,13 @@ pub async fn transfer(s: &mut Socket, me: UserId, site: SiteId, chat: ChatId, ta
                     TransferTo::Site(Box::new(t))
                 }
                 Err(_) => {
-                    return fail(s, "unknown_target", "That site cannot receive chats (no such site, or no campaign).")
-                        .await;
+                    return fail(
+                        s,
+                        chat,
+                        "unknown_target",
+                        "That site cannot receive chats (no such site, or no campaign).",
+                    )
+                    .await;
                 }
             }
         }
