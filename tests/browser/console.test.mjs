@@ -259,9 +259,13 @@ describe('agent console in a browser', { timeout: 200_000 }, () => {
     return serious.map((v) => `${label}: ${v.id} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
   }
 
-  /** A screenshot into artifacts/ and, for the documentation, docs/screenshots/NAME.png. */
+  /**
+   * A screenshot into artifacts/ and, for the documentation, docs/screenshots/NAME.png when
+   * PARLEY_DOC_SCREENSHOTS=1 (so ordinary runs leave the docs alone).
+   */
   async function docShot(page, name) {
     const file = await screenshot(page, name);
+    if (process.env.PARLEY_DOC_SCREENSHOTS !== '1') return;
     await mkdir(DOCS_SHOTS, { recursive: true });
     await copyFile(file, path.join(DOCS_SHOTS, `${name}.png`));
   }

@@ -313,10 +313,14 @@ describe('the visitor widget on another site', { timeout: 200_000 }, () => {
     }
   }
 
-  /** Screenshot of what the visitor sees, for docs/widget.md. */
+  /**
+   * Screenshot of what the visitor sees: into artifacts/, and into docs/screenshots/ for
+   * docs/widget.md when PARLEY_DOC_SCREENSHOTS=1 (so ordinary runs leave the docs alone).
+   */
   async function shot(page, name) {
-    await mkdir(SHOTS, { recursive: true });
-    await page.screenshot({ path: path.join(SHOTS, `widget-${name}.png`), animations: 'disabled' });
+    const dir = process.env.PARLEY_DOC_SCREENSHOTS === '1' ? SHOTS : ARTIFACTS;
+    await mkdir(dir, { recursive: true });
+    await page.screenshot({ path: path.join(dir, `widget-${name}.png`), animations: 'disabled' });
   }
 
   /** axe-core on the host page with the widget (open shadow root) in it: serious/critical only. */
