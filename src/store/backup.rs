@@ -58,6 +58,7 @@ impl Store {
             tables::VISITOR_CHATS,
             tables::STATS_QUARTERS,
             tables::STATS_DAYS,
+            tables::CHAT_TERMS,
         );
         w.commit()?;
         drop(r);

@@ -19,7 +19,7 @@ pub struct Step {
 pub const STEPS: &[Step] = &[
     Step { to: 1, what: "organization, sites, users, departments, campaigns, sessions", run: v1 },
     Step { to: 2, what: "live chat: visitors, chats and their events, campaign index, left messages", run: v2 },
-    Step { to: 3, what: "proactive invitations, canned replies, each visitor's chats, statistics", run: v3 },
+    Step { to: 3, what: "proactive invitations, canned replies, each visitor's chats, statistics, transcript search", run: v3 },
 ];
 
 /// The version this binary writes.
@@ -63,6 +63,7 @@ fn v3(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(tables::CANNED)?;
     txn.open_table(tables::STATS_QUARTERS)?;
     txn.open_table(tables::STATS_DAYS)?;
+    txn.open_table(tables::CHAT_TERMS)?;
     // Index the chats that exist already by visitor.
     let chats = txn.open_table(tables::CHATS)?;
     let mut index = txn.open_table(tables::VISITOR_CHATS)?;

@@ -9,6 +9,7 @@ mod codec;
 pub mod migrate;
 mod org;
 pub mod privacy;
+pub mod search;
 mod site;
 mod stats;
 pub mod tables;

@@ -3,7 +3,7 @@
 
 use super::codec::{decode, encode};
 use super::tables::{
-    CAMPAIGN_SITES, CAMPAIGNS, CANNED, CHAT_EVENTS, CHATS, DEPARTMENTS, GROUPS, INVITATIONS, LEFT_MESSAGES, OPEN_CHATS,
+    CAMPAIGN_SITES, CAMPAIGNS, CANNED, CHAT_EVENTS, CHAT_TERMS, CHATS, DEPARTMENTS, GROUPS, INVITATIONS, LEFT_MESSAGES, OPEN_CHATS,
     SESSIONS, SITES, STATS_DAYS, STATS_QUARTERS, USER_EMAILS, USERS, VISITOR_CHATS, VISITOR_TOKENS, VISITORS,
 };
 use super::{Store, StoreError, next_id};
@@ -171,6 +171,7 @@ impl Store {
             let everything = (id.0, 0, 0)..=(id.0, u64::MAX, u64::MAX);
             txn.open_table(CHAT_EVENTS)?.retain_in(everything.clone(), |_, _| false)?;
             txn.open_table(VISITOR_CHATS)?.retain_in(everything, |_, _| false)?;
+            txn.open_table(CHAT_TERMS)?.retain_in((id.0, "", 0)..(id.0 + 1, "", 0), |_, _| false)?;
             let cells = (id.0, 0, 0, i64::MIN)..=(id.0, u8::MAX, u64::MAX, i64::MAX);
             txn.open_table(STATS_QUARTERS)?.retain_in(cells.clone(), |_, _| false)?;
             txn.open_table(STATS_DAYS)?.retain_in(cells, |_, _| false)?;

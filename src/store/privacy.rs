@@ -3,7 +3,7 @@
 
 use super::codec::decode;
 use super::tables::{
-    CHAT_EVENTS, CHATS, INVITATIONS, LEFT_MESSAGES, OPEN_CHATS, VISITOR_CHATS, VISITOR_TOKENS, VISITORS,
+    CHAT_EVENTS, CHAT_TERMS, CHATS, INVITATIONS, LEFT_MESSAGES, OPEN_CHATS, VISITOR_CHATS, VISITOR_TOKENS, VISITORS,
 };
 use super::{SiteStore, Store, StoreError, VisitorRecord};
 use crate::domain::Millis;
@@ -54,7 +54,9 @@ impl Store {
                 let mut chats = txn.open_table(CHATS)?;
                 let mut events = txn.open_table(CHAT_EVENTS)?;
                 let mut by_visitor = txn.open_table(VISITOR_CHATS)?;
+                let mut terms = txn.open_table(CHAT_TERMS)?;
                 for (site, chat, visitor) in old {
+                    super::search::unindex_stored(&mut terms, &chats, &events, site, chat)?;
                     chats.remove((site, chat))?;
                     by_visitor.remove((site, visitor, chat))?;
                     events.retain_in((site, chat, 0)..=(site, chat, u64::MAX), |_, _| false)?;
@@ -164,7 +166,9 @@ impl SiteStore {
                 }
                 let mut events = txn.open_table(CHAT_EVENTS)?;
                 let mut open = txn.open_table(OPEN_CHATS)?;
+                let mut terms = txn.open_table(CHAT_TERMS)?;
                 for chat in &theirs {
+                    super::search::unindex_stored(&mut terms, &chats, &events, site.0, *chat)?;
                     chats.remove((site.0, *chat))?;
                     open.remove((site.0, *chat))?;
                     events.retain_in((site.0, *chat, 0)..=(site.0, *chat, u64::MAX), |_, _| false)?;

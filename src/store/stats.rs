@@ -5,10 +5,11 @@
 //! costs one cell a day, and its ragged ends (a time zone's day starts at any quarter-hour)
 //! come from quarter-hour cells.
 //!
-//! Cells are encoded as a version byte and postcard (compact, fast to read back in bulk).
+//! Cells are encoded as a version byte and postcard (compact, fast to read back in bulk). The
+//! same pass indexes the transcript of a chat that ends (`search.rs`).
 
 use super::codec::decode;
-use super::tables::{CHAT_EVENTS, CHATS, STATS_DAYS, STATS_QUARTERS};
+use super::tables::{CHAT_EVENTS, CHAT_TERMS, CHATS, STATS_DAYS, STATS_QUARTERS};
 use super::{SiteStore, StoreError};
 use crate::domain::Millis;
 use crate::domain::chat::{ChatEvent, ChatRecord};
@@ -110,6 +111,7 @@ impl Pending {
         {
             let chats = txn.open_table(CHATS)?;
             let events = txn.open_table(CHAT_EVENTS)?;
+            let mut index = txn.open_table(CHAT_TERMS)?;
             for ((site, chat), since) in self.chats {
                 let Some(rec) = chats.get((site, chat))? else { continue };
                 let rec: ChatRecord = decode(rec.value())?;
@@ -117,6 +119,10 @@ impl Pending {
                     .range((site, chat, 0)..=(site, chat, u64::MAX))?
                     .map(|e| decode(e?.1.value()))
                     .collect::<Result<Vec<ChatEvent>, _>>()?;
+                if since == 0 {
+                    // The chat just ended: its transcript becomes searchable.
+                    super::search::index_chat(&mut index, &rec, &evs)?;
+                }
                 let facts = chat_facts(&rec, &evs).since(since);
                 quarters.add_chat(&facts);
                 days.add_chat(&facts);

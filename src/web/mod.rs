@@ -18,7 +18,7 @@ pub mod state;
 pub mod widget;
 pub mod ws;
 
-use admin::{agents, backups, campaigns, canned, departments, groups, messages, reports, settings, sites, visitors};
+use admin::{agents, backups, campaigns, canned, departments, groups, messages, reports, settings, sites, transcripts, visitors};
 use poem::middleware::{CatchPanic, CookieJarManager};
 use poem::web::Redirect;
 use poem::{Endpoint, EndpointExt, Route, get, handler, post};
@@ -83,6 +83,8 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .at(format!("{SITE}/settings"), get(settings::show).post(settings::save))
         .at(format!("{SITE}/messages"), get(messages::list))
         .at(format!("{SITE}/reports"), get(reports::site))
+        .at(format!("{SITE}/chats"), get(transcripts::list))
+        .at(format!("{SITE}/chats/:id<\\d+>"), get(transcripts::show))
         .at(format!("{SITE}/visitors"), get(visitors::search))
         .at(format!("{SITE}/visitors/:id<\\d+>"), get(visitors::show))
         .at(format!("{SITE}/visitors/:id<\\d+>/export"), get(visitors::export))

@@ -92,4 +92,28 @@ async fn a_scripted_day_gives_the_expected_report_and_csv() {
     o.agent.get(&base).await.assert_status(403);
     owner.get(&format!("{base}?from=2026-02-30")).await.assert_status(422).assert_contains("not a date");
     owner.get(&format!("{base}?csv=nope")).await.assert_status(404);
+
+    // The transcript browser finds the chats of the day by words and agent.
+    let chats = format!("/admin/sites/{}/chats", o.site);
+    let found = owner.get(&format!("{chats}?q=bob+HERE")).await;
+    found.assert_ok().assert_contains(&format!("/chats/{chat1}\"")).assert_contains("Vera");
+    assert!(!found.body.contains(&format!("/chats/{chat2}\"")), "only the chat with both words");
+    let by_bob = owner.get(&format!("{chats}?agent={bob_id}")).await;
+    by_bob.assert_ok().assert_contains(&format!("/chats/{chat1}\""));
+    assert!(!by_bob.body.contains(&format!("/chats/{chat2}\"")));
+    owner.get(&format!("{chats}?from=2020-13-01")).await.assert_status(422);
+    let transcript = owner.get(&format!("{chats}/{chat1}")).await;
+    transcript
+        .assert_ok()
+        .assert_contains("cold transfer by Acme Agent to Bob: completed")
+        .assert_contains("Hello, Bob here.")
+        .assert_contains("4 / 5");
+    // Another site's admin finds nothing of this site.
+    let other = org(&s.base, &owner, "Other").await;
+    let admin_id = create_person(&owner, other.site, "Otto", "otto@other.example", "admin", "otto-password-1").await;
+    assert!(admin_id > 0);
+    let otto = s.client();
+    otto.login_ok("otto@other.example", "otto-password-1").await;
+    otto.get(&format!("{chats}/{chat1}")).await.assert_status(404);
+    otto.get(&format!("/admin/sites/{}/chats/{chat1}", other.site)).await.assert_status(404);
 }

@@ -11,6 +11,7 @@ pub mod messages;
 pub mod reports;
 pub mod settings;
 pub mod sites;
+pub mod transcripts;
 pub mod visitors;
 
 use crate::domain::validate::FormErrors;
