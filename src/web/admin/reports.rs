@@ -319,7 +319,11 @@ fn chart(points: &[(String, Figures)]) -> Chart {
             }
         })
         .collect();
-    let ticks = (0..=4).map(|k| (bottom - plot_h * k / 4, (top_value * u64::from(k) / 4).to_string())).collect();
+    // Four steps, or one per unit when the top is below 4 (no repeated labels).
+    let steps = top_value.min(4) as u32;
+    let ticks = (0..=steps)
+        .map(|k| (bottom - plot_h * k / steps, (top_value * u64::from(k) / u64::from(steps)).to_string()))
+        .collect();
     Chart { width, height, plot_top: top, plot_bottom: bottom, bars, ticks }
 }
 
