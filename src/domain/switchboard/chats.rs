@@ -190,13 +190,15 @@ impl Switchboard {
         let was_queued = c.rec.status == ChatStatus::Queued && c.rec.waiting_for.is_none();
         let key = (c.rec.site, c.rec.department);
         let (visitor, campaign, agent) = (c.rec.visitor, c.rec.campaign, c.rec.agent);
+        // An offer still open is stopped first, so its step ("cancelled", "chat ended") is in
+        // the chat's history before its end.
+        self.transfers_end(chat, now, fx);
         self.append(chat, EventKind::Ended { by }, None, now, fx);
         if let Some(c) = self.chats.get_mut(&chat) {
             c.rec.status = ChatStatus::Ended;
             c.rec.ended_at = Some(now);
             c.rec.ended_by = Some(by);
         }
-        self.transfers_end(chat, now, fx);
         if self.open_by_visitor.get(&(visitor, campaign)) == Some(&chat) {
             self.open_by_visitor.remove(&(visitor, campaign));
         }

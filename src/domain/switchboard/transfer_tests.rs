@@ -278,6 +278,18 @@ fn the_source_can_cancel_and_an_ending_chat_withdraws_the_offer() {
     let fx = h.run(Command::EndChat { conn: ConnId(999), by: Party::Visitor(VisitorId(1)), chat });
     assert!(sent(&fx, Target::Agent(UserId(2))).contains(&Out::OfferWithdrawn { chat, reason: "chat_ended" }));
     assert_eq!(errors(&h.answer(2, chat, true, "")), vec![ErrorCode::OfferGone]);
+    // The history says what became of the offer, before the end.
+    let kinds: Vec<String> = fx
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Append(ChatEvent { kind: EventKind::Transfer { outcome, reason, .. }, .. }) => {
+                Some(format!("transfer {outcome:?} {reason}"))
+            }
+            Effect::Append(ChatEvent { kind: EventKind::Ended { .. }, .. }) => Some("ended".into()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(kinds, ["transfer Cancelled chat ended", "ended"]);
 }
 
 #[test]
