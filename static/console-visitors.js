@@ -35,7 +35,8 @@ export class VisitorUI {
       $('visitor-list'),
       all.map((v) => {
         const name = visitorName(v);
-        const invited = v.invitation && !v.invitation.outcome;
+        // An invitation shown and not answered yet (manual or automatic; an alert is for agents).
+        const invited = v.invitation?.outcome === 'pending' && v.invitation.mode !== 'alert';
         return h(
           'li',
           { class: 'visitor-item' },

@@ -606,6 +606,10 @@ describe('agent console in a browser', { timeout: 200_000 }, () => {
       const inv = await v1.next((f) => f.type === 'invitation', STEP_TIMEOUT_MS, 'invitation');
       assert.equal(inv.mode, 'manual');
       assert.equal(inv.agent, 'Ann Agent');
+      // The list shows the invitation as pending: no second invitation from here.
+      const item1 = list.getByRole('listitem').filter({ hasText: 'Pricing' });
+      await item1.getByText('Invited').waitFor();
+      assert.equal(await item1.getByRole('button', { name: `Invite Visitor ${id1} to chat` }).isDisabled(), true);
       v1.send({ type: 'invitation_answer', invitation: inv.invitation, accept: true });
       await v1.start({ name: 'Ines' });
       await ann.page.getByRole('tab', { name: /Chats/ }).click();
