@@ -146,6 +146,11 @@ describe('agent console in a browser', { timeout: 200_000 }, () => {
       ];
       ids.main = await seed.createCampaign(o, ids.acme, { name: 'Main', department: ids.billing, prechat });
       ids.betaMain = await seed.createCampaign(o, ids.beta, { name: 'Beta main', department: ids.sales, prechat });
+      ids.betaProactive = await seed.createCampaign(o, ids.beta, {
+        name: 'Beta proactive',
+        department: ids.sales,
+        proactive: { mode: 'without_invite', afterSecs: 1 },
+      });
       await seed.setTransferSettings(o, ids.acme, { warmTimeoutSecs: WARM_TIMEOUT_SECS, transcriptCrossSite: true });
       ids.group = await seed.createGroup(o, 'Acme and Beta', [ids.acme, ids.beta]);
       ids.canned = await seed.createCanned(o, ids.acme, { shortcut: 'thanks', text: 'Thank you for waiting, I am on it.' });
@@ -624,6 +629,24 @@ describe('agent console in a browser', { timeout: 200_000 }, () => {
       await ann.page.getByLabel('Message to the visitor').fill('Hello! Can I help you find something?');
       await ann.page.getByLabel('Message to the visitor').press('Enter');
       await v2.heard('Hello! Can I help you find something?');
+    });
+  });
+
+  test('without invite: the agent is alerted about a visitor, starts the chat and writes first', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+    await run(t, async () => {
+      const dora = await consoleOf('dora');
+      const v = await newVisitor(ids.betaProactive, { url: 'https://beta.example/pricing', title: 'Pricing plans' });
+      const id = v.frames.find((f) => f.type === 'visitor_welcome').visitor;
+      const card = dora.page.getByRole('article', { name: `Visitor ${id} could use a chat` });
+      await card.getByText('Pricing plans').waitFor();
+      await card.getByRole('button', { name: 'Start chat' }).click();
+      const opened = await v.next((f) => f.type === 'chat', STEP_TIMEOUT_MS, 'the chat the agent opened');
+      assert.equal(opened.chat.status, 'active');
+      await card.waitFor({ state: 'detached' });
+      await chatButton(dora.page, `Visitor ${id}`).click();
+      await dora.page.getByLabel('Message to the visitor').fill('Hi! Questions about our plans?');
+      await dora.page.getByLabel('Message to the visitor').press('Enter');
+      await v.heard('Hi! Questions about our plans?');
     });
   });
 
