@@ -93,6 +93,14 @@ fn write_records(txn: &WriteTransaction, writes: &[ChatWrite]) -> Result<(), Sto
     stats.apply(txn)
 }
 
+/// Store `writes` and wait for the commit (tests of the modules that read them).
+#[cfg(test)]
+pub(crate) async fn write_for_test(store: &Store, writes: Vec<ChatWrite>) {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    store.write_chat_records(writes, move |r| drop(tx.send(r))).expect("submitted");
+    rx.await.expect("answered").expect("stored");
+}
+
 impl Store {
     /// The site of a campaign (campaign ids are unique across the organization).
     pub fn campaign_site(&self, campaign: CampaignId) -> Result<Option<SiteId>, StoreError> {
@@ -278,11 +286,7 @@ mod tests {
         }
     }
 
-    async fn write(store: &Store, writes: Vec<ChatWrite>) {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        store.write_chat_records(writes, move |r| drop(tx.send(r))).expect("submitted");
-        rx.await.expect("answered").expect("stored");
-    }
+    use crate::store::write_for_test as write;
 
     #[tokio::test]
     async fn a_visitors_chats_and_invitations_are_kept_by_site_and_go_with_the_site() {

@@ -15,6 +15,8 @@ mod stats;
 pub mod tables;
 mod writer;
 
+#[cfg(test)]
+pub(crate) use chats::write_for_test;
 pub use chats::{ChatWrite, VisitorRecord};
 pub use org::SessionRecord;
 pub use site::SiteStore;

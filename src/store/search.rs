@@ -118,23 +118,24 @@ impl SiteStore {
         wanted.sort();
         wanted.dedup();
         let start = q.before.map(|c| rev(c) + 1).unwrap_or(0);
-        let in_range = |c: &ChatRecord| q.to.is_none_or(|to| c.created_at < to);
-        let too_old = |c: &ChatRecord| q.from.is_some_and(|from| c.created_at < from);
+        // Candidates come newest first: one older than `from` ends the search.
+        let take = |c: ChatRecord, out: &mut Vec<ChatRecord>| -> bool {
+            if q.from.is_some_and(|from| c.created_at < from) {
+                return false;
+            }
+            if q.to.is_none_or(|to| c.created_at < to) {
+                out.push(c);
+            }
+            out.len() < limit
+        };
         self.store().read(|r| {
             let chats = r.open_table(CHATS)?;
             let mut out = Vec::new();
             if wanted.is_empty() {
                 let end = q.before.map(|c| c.0).unwrap_or(u64::MAX);
                 for e in chats.range((site, 0)..(site, end))?.rev() {
-                    let c: ChatRecord = decode(e?.1.value())?;
-                    if too_old(&c) {
+                    if !take(decode(e?.1.value())?, &mut out) {
                         break;
-                    }
-                    if in_range(&c) {
-                        out.push(c);
-                        if out.len() == limit {
-                            break;
-                        }
                     }
                 }
                 return Ok(out);
@@ -151,28 +152,16 @@ impl SiteStore {
             }
             counted.sort();
             let (driver, others): (&str, Vec<&str>) = (counted[0].1, counted[1..].iter().map(|c| c.1).collect());
-            for e in index.range((site, driver, start)..=(site, driver, u64::MAX))? {
+            'postings: for e in index.range((site, driver, start)..=(site, driver, u64::MAX))? {
                 let (_, _, r_id) = e?.0.value();
-                let mut all = true;
                 for o in &others {
                     if index.get((site, *o, r_id))?.is_none() {
-                        all = false;
-                        break;
+                        continue 'postings;
                     }
-                }
-                if !all {
-                    continue;
                 }
                 let Some(v) = chats.get((site, u64::MAX - r_id))? else { continue };
-                let c: ChatRecord = decode(v.value())?;
-                if too_old(&c) {
+                if !take(decode(v.value())?, &mut out) {
                     break;
-                }
-                if in_range(&c) {
-                    out.push(c);
-                    if out.len() == limit {
-                        break;
-                    }
                 }
             }
             Ok(out)
@@ -187,11 +176,7 @@ mod tests {
     use crate::domain::ids::{CampaignId, SiteId, VisitorId};
     use crate::store::{ChatWrite, Store};
 
-    async fn write(store: &Store, writes: Vec<ChatWrite>) {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        store.write_chat_records(writes, move |r| drop(tx.send(r))).expect("submitted");
-        rx.await.expect("answered").expect("stored");
-    }
+    use crate::store::write_for_test as write;
 
     /// A chat of `site` by visitor `v`, taken by `agent`, with one visitor message, ended.
     async fn ended_chat(store: &Store, site: SiteId, id: u64, v: u64, name: &str, agent: u64, text: &str) {

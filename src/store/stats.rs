@@ -313,11 +313,7 @@ mod tests {
     use crate::domain::ids::{ChatId, InvitationId, VisitorId};
     use crate::store::{ChatWrite, Store};
 
-    async fn write(store: &Store, writes: Vec<ChatWrite>) {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        store.write_chat_records(writes, move |r| drop(tx.send(r))).expect("submitted");
-        rx.await.expect("answered").expect("stored");
-    }
+    use crate::store::write_for_test as write;
 
     fn ev(chat: ChatId, seq: u64, at: u64, kind: EventKind) -> ChatEvent {
         ChatEvent { chat, seq, at, client_id: None, kind }

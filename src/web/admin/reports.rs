@@ -6,7 +6,6 @@
 
 use super::html;
 use crate::domain::chat::TransferKind;
-use crate::domain::ids::{CampaignId, DepartmentId, UserId};
 use crate::domain::model::{Role, Site};
 use crate::domain::stats::{Bucketing, Dim, Figures, Granularity, Histogram, InvitationCounts, Resolution};
 use crate::store::SiteStore;
@@ -367,6 +366,34 @@ fn query_string(r: &Range) -> String {
     )
 }
 
+/// One table's rows: the dimensions of a kind that exist (`known`, with their names) and any
+/// other with figures in the range (deleted since: "`former` #id"), each through `row`.
+fn dim_rows(
+    scope: &SiteStore,
+    kind: &str,
+    known: Vec<(Dim, String)>,
+    former: &str,
+    start: u64,
+    end: u64,
+    row: impl Fn(String, &Figures) -> Vec<String>,
+) -> Result<Vec<Vec<String>>, WebError> {
+    let mut dims: Vec<Dim> = known.iter().map(|(d, _)| *d).chain(scope.stats_dims(kind)?).collect();
+    dims.sort();
+    dims.dedup();
+    let name = |d: Dim| {
+        known.iter().find(|(k, _)| *k == d).map(|(_, n)| n.clone()).unwrap_or_else(|| {
+            let id = match d {
+                Dim::Agent(a) => a.0,
+                Dim::Campaign(c) => c.0,
+                Dim::Department(d) => d.map(|d| d.0).unwrap_or(0),
+                Dim::Site => 0,
+            };
+            format!("{former} #{id}")
+        })
+    };
+    Ok(scope.stats_totals(&dims, start, end)?.into_iter().map(|(d, f)| row(name(d), &f)).collect())
+}
+
 /// The figures of a site for the range: the over-time table and chart, then the tables.
 fn site_tables(scope: &SiteStore, r: &Range) -> Result<(Chart, Vec<Table>), WebError> {
     let bucketing = Bucketing::new(r.tz, r.by);
@@ -396,75 +423,42 @@ fn site_tables(scope: &SiteStore, r: &Range) -> Result<(Chart, Vec<Table>), WebE
 
     let (start, end) = (r.start as u64, r.end as u64);
     let users = scope.users()?;
-    let mut agent_dims: Vec<Dim> = users
+    let people = users
         .iter()
         .filter(|u| matches!(u.role, Role::Agent | Role::Admin))
-        .map(|u| Dim::Agent(u.id))
-        .chain(scope.stats_dims("agent")?)
+        .map(|u| (Dim::Agent(u.id), u.name.clone()))
         .collect();
-    agent_dims.sort();
-    agent_dims.dedup();
-    let agent_name = |id: UserId| {
-        users.iter().find(|u| u.id == id).map(|u| u.name.clone()).unwrap_or_else(|| format!("Former agent #{id}"))
-    };
     let agents = Table {
         key: "agents",
         caption: "Agents".into(),
         head: AGENT_HEAD.to_vec(),
-        rows: scope
-            .stats_totals(&agent_dims, start, end)?
-            .into_iter()
-            .filter_map(|(d, f)| if let Dim::Agent(a) = d { Some(agent_row(agent_name(a), &f)) } else { None })
-            .collect(),
+        rows: dim_rows(scope, "agent", people, "Former agent", start, end, agent_row)?,
         note: "Unanswered: the agent had the chat and it left them before they wrote to the visitor. \
                Last contact: chats credited to the agent who handled them last. A rating counts for every agent of the chat.",
     };
-
-    let departments = scope.departments()?;
-    let mut dept_dims: Vec<Dim> = std::iter::once(Dim::Department(None))
-        .chain(departments.iter().map(|d| Dim::Department(Some(d.id))))
-        .chain(scope.stats_dims("department")?)
-        .collect();
-    dept_dims.sort();
-    dept_dims.dedup();
-    let dept_name = |id: Option<DepartmentId>| match id {
-        None => "Any agent".to_string(),
-        Some(id) => departments
-            .iter()
-            .find(|d| d.id == id)
-            .map(|d| d.name.clone())
-            .unwrap_or_else(|| format!("Former department #{id}")),
+    let chat_row = |name: String, f: &Figures| {
+        let mut row = vec![name];
+        row.extend(chat_columns(f));
+        row
     };
+    let departments = std::iter::once((Dim::Department(None), "Any agent".to_string()))
+        .chain(scope.departments()?.into_iter().map(|d| (Dim::Department(Some(d.id)), d.name)))
+        .collect();
     let departments_table = Table {
         key: "departments",
         caption: "Departments (queues)".into(),
         head: std::iter::once("Department").chain(CHAT_HEAD).collect(),
-        rows: scope
-            .stats_totals(&dept_dims, start, end)?
-            .into_iter()
-            .filter_map(|(d, f)| match d {
-                Dim::Department(id) => {
-                    let mut row = vec![dept_name(id)];
-                    row.extend(chat_columns(&f));
-                    Some(row)
-                }
-                _ => None,
-            })
-            .collect(),
+        rows: dim_rows(scope, "department", departments, "Former department", start, end, chat_row)?,
         note: "A chat counts for the department it first waited in.",
     };
-
-    let campaigns = scope.campaigns()?;
-    let mut campaign_dims: Vec<Dim> =
-        campaigns.iter().map(|c| Dim::Campaign(c.id)).chain(scope.stats_dims("campaign")?).collect();
-    campaign_dims.sort();
-    campaign_dims.dedup();
-    let campaign_name = |id: CampaignId| {
-        campaigns
-            .iter()
-            .find(|c| c.id == id)
-            .map(|c| c.name.clone())
-            .unwrap_or_else(|| format!("Former campaign #{id}"))
+    let campaigns = scope.campaigns()?.into_iter().map(|c| (Dim::Campaign(c.id), c.name)).collect();
+    let campaign_row = |name: String, f: &Figures| {
+        let mut row = chat_row(name, f);
+        let sent = f.invitations_auto.sent + f.invitations_manual.sent;
+        let accepted = f.invitations_auto.accepted + f.invitations_manual.accepted;
+        let chats = f.invitations_auto.chats + f.invitations_manual.chats + f.alerts.chats;
+        row.extend([count(sent), count(accepted), count(chats)]);
+        row
     };
     let campaigns_table = Table {
         key: "campaigns",
@@ -473,22 +467,7 @@ fn site_tables(scope: &SiteStore, r: &Range) -> Result<(Chart, Vec<Table>), WebE
             .chain(CHAT_HEAD)
             .chain(["Invitations sent", "Invitations accepted", "Chats from invitations"])
             .collect(),
-        rows: scope
-            .stats_totals(&campaign_dims, start, end)?
-            .into_iter()
-            .filter_map(|(d, f)| match d {
-                Dim::Campaign(id) => {
-                    let mut row = vec![campaign_name(id)];
-                    row.extend(chat_columns(&f));
-                    let sent = f.invitations_auto.sent + f.invitations_manual.sent;
-                    let accepted = f.invitations_auto.accepted + f.invitations_manual.accepted;
-                    let chats = f.invitations_auto.chats + f.invitations_manual.chats + f.alerts.chats;
-                    row.extend([count(sent), count(accepted), count(chats)]);
-                    Some(row)
-                }
-                _ => None,
-            })
-            .collect(),
+        rows: dim_rows(scope, "campaign", campaigns, "Former campaign", start, end, campaign_row)?,
         note: "Chats that came by a cross-site transfer count under the site's cross-site campaign.",
     };
     let total = scope.stats_totals(&[Dim::Site], start, end)?.pop().map(|(_, f)| f).unwrap_or_default();
