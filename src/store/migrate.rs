@@ -19,7 +19,11 @@ pub struct Step {
 pub const STEPS: &[Step] = &[
     Step { to: 1, what: "organization, sites, users, departments, campaigns, sessions", run: v1 },
     Step { to: 2, what: "live chat: visitors, chats and their events, campaign index, left messages", run: v2 },
-    Step { to: 3, what: "proactive invitations, canned replies, each visitor's chats, statistics, transcript search", run: v3 },
+    Step {
+        to: 3,
+        what: "proactive invitations, canned replies, each visitor's chats, statistics, transcript search",
+        run: v3,
+    },
 ];
 
 /// The version this binary writes.

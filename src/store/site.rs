@@ -146,7 +146,7 @@ impl SiteStore {
                             active: draft.active,
                             session_epoch: 0,
                             created_at: now,
-                prefs: Default::default(),
+                            prefs: Default::default(),
                         },
                     )?,
                 };

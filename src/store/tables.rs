@@ -74,7 +74,8 @@ pub const STATS_QUARTERS: TableDefinition<(u64, u8, u64, i64), &[u8]> =
     TableDefinition::new("siteid_dimkind_dimid_quarter_figures-1");
 
 /// The same figures by UTC day, so that long ranges read one cell a day.
-pub const STATS_DAYS: TableDefinition<(u64, u8, u64, i64), &[u8]> = TableDefinition::new("siteid_dimkind_dimid_day_figures-1");
+pub const STATS_DAYS: TableDefinition<(u64, u8, u64, i64), &[u8]> =
+    TableDefinition::new("siteid_dimkind_dimid_day_figures-1");
 
 /// (site id, term, u64::MAX - chat id) -> (): the transcript search index, newest chat first.
 /// Terms: lower-cased words of messages, notes, the visitor's name and email; `agent:<id>`.
