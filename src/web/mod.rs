@@ -18,7 +18,9 @@ pub mod state;
 pub mod widget;
 pub mod ws;
 
-use admin::{agents, backups, campaigns, canned, departments, groups, messages, reports, settings, sites, transcripts, visitors};
+use admin::{
+    agents, backups, campaigns, canned, departments, groups, messages, reports, settings, sites, transcripts, visitors,
+};
 use poem::middleware::{CatchPanic, CookieJarManager};
 use poem::web::Redirect;
 use poem::{Endpoint, EndpointExt, Route, get, handler, post};
