@@ -8,10 +8,10 @@ use super::tables::{
 };
 use super::{SiteStore, Store, StoreError, next_id};
 use crate::domain::Millis;
-use crate::domain::chat::{ChatEvent, ChatRecord, ChatStatus, LeftMessage};
+use crate::domain::chat::{Author, ChatEvent, ChatRecord, ChatStatus, EventKind, LeftMessage};
 use crate::domain::ids::{CampaignId, ChatId, SiteId, VisitorId};
 use crate::domain::proactive::InvitationRecord;
-use crate::domain::switchboard::event_client_key;
+use crate::domain::switchboard::{RestoredChat, event_client_key};
 use redb::{ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
@@ -147,7 +147,7 @@ impl Store {
     /// Every chat not ended, with the client keys of its stored messages, and the next chat id:
     /// what the switchboard needs after a start.
     #[allow(clippy::type_complexity)]
-    pub fn open_chats(&self) -> Result<(Vec<(ChatRecord, Vec<(String, u64)>)>, u64), StoreError> {
+    pub fn open_chats(&self) -> Result<(Vec<RestoredChat>, u64), StoreError> {
         self.read(|r| {
             let open = r.open_table(OPEN_CHATS)?;
             let chats = r.open_table(CHATS)?;
@@ -158,6 +158,7 @@ impl Store {
                 let Some(v) = chats.get((site, chat))? else { continue };
                 let mut rec: ChatRecord = decode(v.value())?;
                 let mut ids = Vec::new();
+                let mut owner_replied = false;
                 for e in events.range((site, chat, 0)..=(site, chat, u64::MAX))? {
                     let ev: ChatEvent = decode(e?.1.value())?;
                     // The summary is not rewritten for every event: the events hold the last seq.
@@ -165,8 +166,15 @@ impl Store {
                     if let Some(key) = event_client_key(&ev, rec.visitor) {
                         ids.push((key, ev.seq));
                     }
+                    match &ev.kind {
+                        EventKind::Assigned { .. } => owner_replied = false,
+                        EventKind::Message { author: Author::Agent { agent, .. }, .. } => {
+                            owner_replied |= Some(*agent) == rec.agent
+                        }
+                        _ => {}
+                    }
                 }
-                out.push((rec, ids));
+                out.push(RestoredChat { record: rec, client_ids: ids, owner_replied });
             }
             let next = r.open_table(super::tables::META)?.get("next_chat")?.map(|v| v.value()).unwrap_or(1);
             Ok((out, next))
@@ -287,6 +295,48 @@ mod tests {
     }
 
     use crate::store::write_for_test as write;
+
+    #[tokio::test]
+    async fn open_chats_come_back_with_their_ids_last_seq_and_whether_their_agent_replied() {
+        use crate::domain::chat::{Author, EventKind};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        let site = store.create_site("Alpha".into(), 1).await.expect("site").id;
+        let ev =
+            |chat, seq, kind| ChatEvent { chat: ChatId(chat), seq, at: seq, client_id: Some(format!("m{seq}")), kind };
+        let agent_says = |agent: u64| EventKind::Message {
+            author: Author::Agent { agent: UserId(agent), name: "A".into() },
+            text: "Hello".into(),
+        };
+        let assigned = |agent: u64| EventKind::Assigned { agent: UserId(agent), name: "A".into() };
+        let mut one = ChatRecord::queued(ChatId(1), site, CampaignId(1), VisitorId(5), None, VisitorInfo::default(), 1);
+        one.status = crate::domain::chat::ChatStatus::Active;
+        one.agent = Some(UserId(3));
+        let mut two = one.clone();
+        two.id = ChatId(2);
+        two.agent = Some(UserId(4));
+        write(
+            &store,
+            vec![
+                ChatWrite::Chat(one),
+                ChatWrite::Event(site, ev(1, 1, assigned(3))),
+                ChatWrite::Event(site, ev(1, 2, agent_says(3))),
+                ChatWrite::Chat(two),
+                // Agent 3 wrote, then the chat went to agent 4, who has not written yet.
+                ChatWrite::Event(site, ev(2, 1, assigned(3))),
+                ChatWrite::Event(site, ev(2, 2, agent_says(3))),
+                ChatWrite::Event(site, ev(2, 3, assigned(4))),
+            ],
+        )
+        .await;
+        let (open, next) = store.open_chats().expect("open chats");
+        assert_eq!(next, 3);
+        let by_id = |id: u64| open.iter().find(|c| c.record.id == ChatId(id)).expect("restored");
+        assert!(by_id(1).owner_replied);
+        assert!(!by_id(2).owner_replied);
+        assert_eq!(by_id(2).record.last_seq, 3, "the last seq comes from the events");
+        assert_eq!(by_id(1).client_ids, [("a3:m2".to_string(), 2)]);
+    }
 
     #[tokio::test]
     async fn a_visitors_chats_and_invitations_are_kept_by_site_and_go_with_the_site() {

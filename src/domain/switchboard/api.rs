@@ -33,6 +33,16 @@ impl Default for Config {
     }
 }
 
+/// An open chat read back from the store after a start.
+#[derive(Clone, Debug)]
+pub struct RestoredChat {
+    pub record: ChatRecord,
+    /// The `client_key`s of its stored messages and notes, with their seqs (exactly-once).
+    pub client_ids: Vec<(String, u64)>,
+    /// Has its current agent written to the visitor since taking it (for the transfer log)?
+    pub owner_replied: bool,
+}
+
 /// An agent as the admin pages define them.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AgentProfile {

@@ -194,16 +194,11 @@ impl Switchboard {
     /// Rebuild from the store after a start: open chats (with the `client_key`s of their stored
     /// messages, see `event_client_key`) and the next chat id. Call after `Directory` for every site. Agents start
     /// Offline; queued chats wait in their queues in their original order.
-    pub fn restore(
-        &mut self,
-        chats: Vec<(ChatRecord, Vec<(String, u64)>)>,
-        next_chat: u64,
-        now: Millis,
-    ) -> Vec<Effect> {
+    pub fn restore(&mut self, chats: Vec<RestoredChat>, next_chat: u64, now: Millis) -> Vec<Effect> {
         let mut fx = Fx { out: vec![], touched: BTreeSet::new() };
         self.next_chat = self.next_chat.max(next_chat);
         let mut queued: Vec<ChatId> = vec![];
-        for (rec, ids) in chats {
+        for RestoredChat { record: rec, client_ids: ids, owner_replied } in chats {
             let id = rec.id;
             self.next_chat = self.next_chat.max(id.0 + 1);
             if rec.status == ChatStatus::Ended {
@@ -225,7 +220,9 @@ impl Switchboard {
                 }
                 _ => queued.push(id),
             }
-            self.chats.insert(id, Chat::stored(rec, ids.into_iter().collect()));
+            let mut chat = Chat::stored(rec, ids.into_iter().collect());
+            chat.owner_replied = owner_replied;
+            self.chats.insert(id, chat);
         }
         queued.sort_by_key(|id| self.chats.get(id).map(|c| (c.rec.queued_at, c.rec.id)));
         for id in queued {

@@ -421,11 +421,15 @@ fn restore_rebuilds_queues_in_order_owners_and_exactly_once() {
         note: false,
     });
     // "Restart": a new switchboard from what the store would hold.
-    let stored: Vec<(ChatRecord, Vec<(String, u64)>)> = [q3, q1, q2]
+    let stored: Vec<RestoredChat> = [q3, q1, q2]
         .iter()
         .map(|id| {
             let c = &h.sb.chats[id];
-            (c.rec.clone(), c.client_ids.iter().map(|(k, v)| (k.clone(), *v)).collect())
+            RestoredChat {
+                record: c.rec.clone(),
+                client_ids: c.client_ids.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+                owner_replied: c.owner_replied,
+            }
         })
         .collect();
     let mut r = H::new();
