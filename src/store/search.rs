@@ -3,7 +3,9 @@
 //! costs nothing extra while chats go on. Terms: the words of the messages and notes, of the
 //! visitor's name and email, and `agent:<id>` for every agent who held the chat. Postings are
 //! keyed newest chat first; a search walks the rarest term's postings and checks the others
-//! by point lookups, stopping once it has a page.
+//! by point lookups, stopping once it has a page. The end of a date range becomes a chat id
+//! first (ids grow with the start time, so a bisection finds it), so that a search in an old
+//! month does not read every newer chat on its way there.
 
 use super::codec::decode;
 use super::tables::{CHAT_TERMS, CHATS};
@@ -53,6 +55,31 @@ pub(super) fn terms(rec: &ChatRecord, events: &[ChatEvent]) -> BTreeSet<String> 
 
 fn rev(chat: ChatId) -> u64 {
     u64::MAX - chat.0
+}
+
+/// The first id of the site's chats that started at or after `at` (one past the last chat
+/// when none did): a bisection over ids, as chat ids grow with their start time.
+fn first_chat_from(
+    chats: &impl ReadableTable<(u64, u64), &'static [u8]>,
+    site: u64,
+    at: Millis,
+) -> Result<u64, StoreError> {
+    let Some(last) = chats.range((site, 0)..=(site, u64::MAX))?.next_back() else { return Ok(0) };
+    let (mut lo, mut hi) = (0u64, last?.0.value().1 + 1);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        // The first chat at or after `mid` (there is one: the last chat is).
+        let started = match chats.range((site, mid)..=(site, u64::MAX))?.next() {
+            Some(e) => decode::<ChatRecord>(e?.1.value())?.created_at,
+            None => Millis::MAX,
+        };
+        if started >= at {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    Ok(lo)
 }
 
 pub(super) fn index_chat(
@@ -117,7 +144,6 @@ impl SiteStore {
         wanted.extend(q.agent.map(agent_term));
         wanted.sort();
         wanted.dedup();
-        let start = q.before.map(|c| rev(c) + 1).unwrap_or(0);
         // Candidates come newest first: one older than `from` ends the search.
         let take = |c: ChatRecord, out: &mut Vec<ChatRecord>| -> bool {
             if q.from.is_some_and(|from| c.created_at < from) {
@@ -131,8 +157,17 @@ impl SiteStore {
         self.store().read(|r| {
             let chats = r.open_table(CHATS)?;
             let mut out = Vec::new();
+            // The chats older than `before` that started before `to`: ids below `end`.
+            let mut end = q.before.map(|c| c.0).unwrap_or(u64::MAX);
+            if let Some(to) = q.to {
+                end = end.min(first_chat_from(&chats, site, to)?);
+            }
+            if end == 0 {
+                return Ok(out);
+            }
+            // Their postings: reversed ids from `start` on.
+            let start = rev(ChatId(end)) + 1;
             if wanted.is_empty() {
-                let end = q.before.map(|c| c.0).unwrap_or(u64::MAX);
                 for e in chats.range((site, 0)..(site, end))?.rev() {
                     if !take(decode(e?.1.value())?, &mut out) {
                         break;
@@ -220,6 +255,11 @@ mod tests {
         assert_eq!(ids(&ChatQuery { text: "zipper".into(), agent: Some(UserId(3)), ..Default::default() }), [1]);
         assert_eq!(ids(&ChatQuery { text: "zipper".into(), before: Some(ChatId(3)), ..Default::default() }), [1]);
         assert_eq!(ids(&ChatQuery { from: Some(2000), to: Some(3000), ..Default::default() }), [2]);
+        // The end of the range is found by bisection over ids, with words or without.
+        assert_eq!(ids(&ChatQuery { text: "zipper".into(), to: Some(2500), ..Default::default() }), [1]);
+        assert_eq!(ids(&ChatQuery { to: Some(3001), ..Default::default() }), [3, 2, 1]);
+        assert_eq!(ids(&ChatQuery { to: Some(500), ..Default::default() }), Vec::<u64>::new());
+        assert_eq!(ids(&ChatQuery { text: "tent".into(), to: Some(1000), ..Default::default() }), Vec::<u64>::new());
         assert_eq!(ids(&ChatQuery { text: "zipper".into(), from: Some(2000), ..Default::default() }), [3]);
         assert_eq!(ids(&ChatQuery::default()), [3, 2, 1]);
         assert_eq!(s.search_chats(&ChatQuery::default(), 2).expect("page").len(), 2);

@@ -3,7 +3,10 @@
 //! (site, dimension, UTC quarter-hour) and by (site, dimension, UTC day) in the same
 //! transaction that stores the chat. A report reads cells, never chats: a range of whole days
 //! costs one cell a day, and its ragged ends (a time zone's day starts at any quarter-hour)
-//! come from quarter-hour cells.
+//! come from quarter-hour cells. A report by day in a zone reads, for each of its days, the
+//! UTC day cell it overlaps most, adds the quarter-hours of the next UTC day it covers and
+//! takes out those of the day cell it does not (`Figures::subtract`): a few quarter-hours a
+//! day instead of 96.
 //!
 //! Cells are encoded as a version byte and postcard (compact, fast to read back in bulk). The
 //! same pass indexes the transcript of a chat that ends (`search.rs`).
@@ -23,6 +26,22 @@ const CELL_V1: u8 = 1;
 const DAY_MS: i64 = 86_400_000;
 
 type Cells = TableDefinition<'static, (u64, u8, u64, i64), &'static [u8]>;
+
+/// The sum of one dimension's cells starting in [from, to) of an open table.
+fn sum_cells(
+    t: &impl ReadableTable<(u64, u8, u64, i64), &'static [u8]>,
+    (site, kind, id): (u64, u8, u64),
+    from: i64,
+    to: i64,
+) -> Result<Figures, StoreError> {
+    let mut sum = Figures::default();
+    if from < to {
+        for e in t.range((site, kind, id, from)..(site, kind, id, to))? {
+            sum.merge(&decode_cell(e?.1.value())?);
+        }
+    }
+    Ok(sum)
+}
 
 fn dim_key(d: Dim) -> (u8, u64) {
     match d {
@@ -190,8 +209,16 @@ pub(super) fn backfill(txn: &WriteTransaction) -> Result<(), StoreError> {
 
 /// The day boundaries (UTC) inside [from, to): whole days between them read day cells.
 fn whole_days(from: i64, to: i64) -> Option<(i64, i64)> {
-    let first = from.div_euclid(DAY_MS) * DAY_MS + if from.rem_euclid(DAY_MS) == 0 { 0 } else { DAY_MS };
-    let last = to.div_euclid(DAY_MS) * DAY_MS;
+    zone_days(from, to, 0)
+}
+
+/// The first and last local midnight (as UTC instants) inside [from, to) of the zone
+/// `offset_ms` east of UTC, when they differ.
+fn zone_days(from: i64, to: i64, offset_ms: i64) -> Option<(i64, i64)> {
+    let first = (from + offset_ms).div_euclid(DAY_MS) * DAY_MS
+        + if (from + offset_ms).rem_euclid(DAY_MS) == 0 { 0 } else { DAY_MS }
+        - offset_ms;
+    let last = (to + offset_ms).div_euclid(DAY_MS) * DAY_MS - offset_ms;
     (first < last).then_some((first, last))
 }
 
@@ -228,11 +255,67 @@ impl SiteStore {
         to: Millis,
         bucketing: Bucketing,
     ) -> Result<Vec<(Bucket, Figures)>, StoreError> {
+        let (from, to) = (from as i64, to as i64);
         let mut out: BTreeMap<Bucket, Figures> = BTreeMap::new();
-        self.cells(STATS_QUARTERS, dim, from as i64, to as i64, |at, f| {
-            out.entry(bucketing.bucket(at as u64)).or_default().merge(&f);
-        })?;
+        let offset = i64::from(bucketing.offset_min) * 60_000;
+        // A zone 12 hours off UTC gains nothing from day cells (48 + 48 quarter-hours a day).
+        let days = zone_days(from, to, offset)
+            .filter(|_| bucketing.granularity == Granularity::Day && (-offset).rem_euclid(DAY_MS) != DAY_MS / 2);
+        let quarters = |from: i64, to: i64, out: &mut BTreeMap<Bucket, Figures>| {
+            self.cells(STATS_QUARTERS, dim, from, to, |at, f| {
+                out.entry(bucketing.bucket(at as u64)).or_default().merge(&f);
+            })
+        };
+        match days {
+            Some((first, last)) => {
+                quarters(from, first, &mut out)?;
+                self.zone_day_series(dim, first, last, bucketing, &mut out)?;
+                quarters(last, to, &mut out)?;
+            }
+            None => quarters(from, to, &mut out)?,
+        }
         Ok(out.into_iter().collect())
+    }
+
+    /// The days of a zone starting at `first`, `first` + 1 day, … before `last` (local
+    /// midnights): each is the UTC day cell it overlaps most, plus the quarter-hours it covers
+    /// of the UTC day next to it, less the quarter-hours of its day cell it does not cover.
+    fn zone_day_series(
+        &self,
+        dim: Dim,
+        first: i64,
+        last: i64,
+        bucketing: Bucketing,
+        out: &mut BTreeMap<Bucket, Figures>,
+    ) -> Result<(), StoreError> {
+        let (kind, id) = dim_key(dim);
+        let key = (self.id().0, kind, id);
+        // How far into its UTC day a local day starts.
+        let into = first.rem_euclid(DAY_MS);
+        self.store().read(|r| {
+            let days = r.open_table(STATS_DAYS)?;
+            let quarters = r.open_table(STATS_QUARTERS)?;
+            let mut start = first;
+            while start < last {
+                let (day, plus, minus) = if into <= DAY_MS / 2 {
+                    // Starts late in UTC day `day`: ends in the next one.
+                    let day = start - into;
+                    (day, (day + DAY_MS, start + DAY_MS), (day, start))
+                } else {
+                    // Starts early, the evening before UTC day `day`.
+                    let day = start + (DAY_MS - into);
+                    (day, (start, day), (start + DAY_MS, day + DAY_MS))
+                };
+                let mut f = sum_cells(&days, key, day, day + 1)?;
+                f.merge(&sum_cells(&quarters, key, plus.0, plus.1)?);
+                f.subtract(&sum_cells(&quarters, key, minus.0, minus.1)?);
+                if f != Figures::default() {
+                    out.entry(bucketing.bucket(start as u64)).or_default().merge(&f);
+                }
+                start += DAY_MS;
+            }
+            Ok(())
+        })
     }
 
     /// Each dimension's figures over [from, to): whole UTC days from day cells, the ends from
@@ -298,6 +381,17 @@ mod tests {
     }
 
     #[test]
+    fn zone_days_are_the_local_midnights_inside_the_range() {
+        let (d, h) = (DAY_MS, 3_600_000);
+        // UTC+1: midnight is 23:00 UTC the day before.
+        assert_eq!(zone_days(0, 3 * d, h), Some((d - h, 3 * d - h)));
+        assert_eq!(zone_days(-h, 3 * d - h, h), Some((-h, 3 * d - h)));
+        // UTC-5: midnight is 05:00 UTC.
+        assert_eq!(zone_days(0, 3 * d, -5 * h), Some((5 * h, 2 * d + 5 * h)));
+        assert_eq!(zone_days(0, d, -5 * h), None);
+    }
+
+    #[test]
     fn cells_read_back_what_was_written() {
         let mut f = Figures { chats: 3, ..Default::default() };
         f.queue_wait.record(1500);
@@ -321,6 +415,59 @@ mod tests {
 
     /// 2026-11-22 10:00 UTC.
     const T0: u64 = 1_795_341_600_000;
+
+    #[tokio::test]
+    async fn a_series_by_day_in_any_zone_from_day_cells_equals_the_sum_of_its_quarter_hours() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        let site = store.create_site("Alpha".into(), 1).await.expect("site").id;
+        let day0 = T0 - T0 % DAY_MS as u64;
+        // Chats every 97 minutes over four days, by two agents, with waits and some ratings.
+        let mut writes = Vec::new();
+        for n in 0..60u64 {
+            let (id, at, agent) = (ChatId(n + 1), day0 + n * 97 * 60_000, UserId(3 + n % 2));
+            let mut rec = ChatRecord::queued(id, site, CampaignId(1), VisitorId(n), None, VisitorInfo::default(), at);
+            let name = "A".to_string();
+            let says = EventKind::Message { author: Author::Agent { agent, name: name.clone() }, text: "Hi".into() };
+            let mut events = vec![
+                ev(id, 1, at, EventKind::Queued { department: None }),
+                ev(id, 2, at + 1_000 * n, EventKind::Assigned { agent, name }),
+                ev(id, 3, at + 1_000 * n + 4_000, says),
+                ev(id, 4, at + 20 * 60_000, EventKind::Ended { by: EndedBy::Visitor }),
+            ];
+            if n % 3 == 0 {
+                events.push(ev(
+                    id,
+                    5,
+                    at + 21 * 60_000,
+                    EventKind::Survey { rating: 1 + (n % 5) as u8, comment: "".into() },
+                ));
+                rec.survey = Some(Survey { rating: 1 + (n % 5) as u8, comment: String::new() });
+            }
+            (rec.status, rec.agent, rec.ended_by) = (ChatStatus::Ended, Some(agent), Some(EndedBy::Visitor));
+            (rec.ended_at, rec.last_seq) = (Some(at + 20 * 60_000), events.len() as u64);
+            writes.extend(events.into_iter().map(|e| ChatWrite::Event(site, e)));
+            writes.push(ChatWrite::Chat(rec));
+        }
+        write(&store, writes).await;
+        let s = store.site(site);
+        for offset in [-720, -570, -300, -60, 0, 60, 330, 345, 525, 720, 840] {
+            let zone = Bucketing::new(offset, Granularity::Day);
+            // Four local days, from the local midnight after `day0`.
+            let from = (day0 as i64 + DAY_MS - i64::from(offset) * 60_000) as u64;
+            let (from, to) = (from - DAY_MS as u64, from + 3 * DAY_MS as u64);
+            for dim in [Dim::Site, Dim::Agent(UserId(3)), Dim::Department(None)] {
+                let mut expected: BTreeMap<Bucket, Figures> = BTreeMap::new();
+                s.cells(STATS_QUARTERS, dim, from as i64, to as i64, |at, f| {
+                    expected.entry(zone.bucket(at as u64)).or_default().merge(&f);
+                })
+                .expect("quarters");
+                let series = s.stats_series(dim, from, to, zone).expect("series");
+                assert_eq!(series, expected.into_iter().collect::<Vec<_>>(), "offset {offset}, {dim:?}");
+                assert_eq!(series.len(), 4, "offset {offset}");
+            }
+        }
+    }
 
     #[tokio::test]
     async fn an_ended_chat_and_its_later_survey_are_added_once_to_the_cells_of_its_site() {

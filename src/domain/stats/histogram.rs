@@ -58,6 +58,22 @@ impl Histogram {
         }
     }
 
+    /// Take out the samples of `part`, a histogram merged into this one (a cell out of a sum of
+    /// cells). Saturating: a `part` that is not one cannot make counts wrap.
+    pub fn subtract(&mut self, part: &Histogram) {
+        let Histogram { count, sum_ms, bins } = part;
+        self.count = self.count.saturating_sub(*count);
+        self.sum_ms = self.sum_ms.saturating_sub(*sum_ms);
+        for (bin, n) in bins {
+            if let Some(mine) = self.bins.get_mut(bin) {
+                *mine = mine.saturating_sub(*n);
+                if *mine == 0 {
+                    self.bins.remove(bin);
+                }
+            }
+        }
+    }
+
     /// The `p`-th percentile (1..=100, nearest rank), within 3.125 %; `None` when empty.
     pub fn percentile(&self, p: u8) -> Option<u64> {
         if self.count == 0 {
@@ -147,5 +163,12 @@ mod tests {
         }
         a.merge(&b);
         assert_eq!(a, all);
+        // And a part merged in comes out again exactly, bins emptied included.
+        let mut c = all.clone();
+        c.merge(&b);
+        c.subtract(&b);
+        assert_eq!(c, all);
+        c.subtract(&all);
+        assert_eq!(c, Histogram::default());
     }
 }

@@ -166,6 +166,27 @@ fn an_agent_who_transfers_before_replying_has_an_unanswered_contact_and_the_rati
 }
 
 #[test]
+fn a_cell_taken_out_of_a_sum_leaves_the_sum_of_the_others() {
+    // Two chats with contacts, a transfer, waits and ratings: their cells add up, and taking
+    // one out again gives the other exactly (a report's day: a day cell less a few quarters).
+    let mut one = chat();
+    one.queued(Some(SALES)).assigned(A).visitor_says();
+    one.at(30).push(to(TransferKind::Cold, TransferOutcome::Completed, A, B)).assigned(B);
+    one.at(40).agent_says(B).at(90).ended(EndedBy::Visitor).survey(4);
+    let mut two = chat();
+    two.queued(None).at(50).assigned(A).at(55).agent_says(A).at(70).ended(EndedBy::Agent).survey(2);
+    let (one, two) = (one.facts(), two.facts());
+    let both = totals(&[&one, &two]);
+    for dim in [Dim::Site, Dim::Agent(A), Dim::Agent(B), Dim::Department(Some(SALES))] {
+        let mut sum = both.total(SITE, dim);
+        sum.subtract(&totals(&[&two]).total(SITE, dim));
+        assert_eq!(sum, totals(&[&one]).total(SITE, dim), "{dim:?}");
+        sum.subtract(&totals(&[&one]).total(SITE, dim));
+        assert_eq!(sum, Figures::default(), "{dim:?}");
+    }
+}
+
+#[test]
 fn a_warm_transfer_declined_by_one_agent_then_accepted_by_another() {
     let mut log = chat();
     log.queued(Some(SALES)).assigned(A).agent_says(A);

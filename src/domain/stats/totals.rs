@@ -54,6 +54,14 @@ impl EndCounts {
         self.no_agent += o.no_agent;
         self.transfer += o.transfer;
     }
+
+    fn subtract(&mut self, part: &EndCounts) {
+        let EndCounts { visitor, agent, no_agent, transfer } = part;
+        self.visitor = self.visitor.saturating_sub(*visitor);
+        self.agent = self.agent.saturating_sub(*agent);
+        self.no_agent = self.no_agent.saturating_sub(*no_agent);
+        self.transfer = self.transfer.saturating_sub(*transfer);
+    }
 }
 
 const KINDS: [TransferKind; 6] = [
@@ -104,6 +112,14 @@ impl TransferTable {
         }
         self.accept.iter_mut().zip(&o.accept).for_each(|(a, b)| a.merge(b));
     }
+
+    fn subtract(&mut self, part: &TransferTable) {
+        let TransferTable { counts, accept } = part;
+        for (row, orow) in self.counts.iter_mut().zip(counts) {
+            row.iter_mut().zip(orow).for_each(|(a, b)| *a = a.saturating_sub(*b));
+        }
+        self.accept.iter_mut().zip(accept).for_each(|(a, b)| a.subtract(b));
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,6 +139,15 @@ impl InvitationCounts {
         self.refused += o.refused;
         self.ignored += o.ignored;
         self.chats += o.chats;
+    }
+
+    fn subtract(&mut self, part: &InvitationCounts) {
+        let InvitationCounts { sent, accepted, refused, ignored, chats } = part;
+        self.sent = self.sent.saturating_sub(*sent);
+        self.accepted = self.accepted.saturating_sub(*accepted);
+        self.refused = self.refused.saturating_sub(*refused);
+        self.ignored = self.ignored.saturating_sub(*ignored);
+        self.chats = self.chats.saturating_sub(*chats);
     }
 }
 
@@ -203,6 +228,65 @@ impl Figures {
         self.invitations_auto.merge(&o.invitations_auto);
         self.invitations_manual.merge(&o.invitations_manual);
         self.alerts.merge(&o.alerts);
+    }
+
+    /// Take out `part`, a cell merged into this one: a day cell less the quarter-hours of it
+    /// that a report's day leaves out, so that a day in a time zone is one day cell and a few
+    /// quarter-hours instead of 96 of them. Exact, as cells are counters and histograms. Every
+    /// field is named (no `..`), so a new field does not compile until it is handled here.
+    pub fn subtract(&mut self, part: &Figures) {
+        let Figures {
+            chats,
+            chats_answered,
+            chats_missed,
+            ended,
+            chat_first_response,
+            offered,
+            accepted,
+            answered,
+            unanswered,
+            first_response,
+            handle_time,
+            last_contacts,
+            waits,
+            waits_taken,
+            abandoned_by_visitor,
+            abandoned_no_agent,
+            queue_wait,
+            transfers_out,
+            transfers_in,
+            ratings,
+            invitations_auto,
+            invitations_manual,
+            alerts,
+        } = part;
+        for (mine, theirs) in [
+            (&mut self.chats, chats),
+            (&mut self.chats_answered, chats_answered),
+            (&mut self.chats_missed, chats_missed),
+            (&mut self.offered, offered),
+            (&mut self.accepted, accepted),
+            (&mut self.answered, answered),
+            (&mut self.unanswered, unanswered),
+            (&mut self.last_contacts, last_contacts),
+            (&mut self.waits, waits),
+            (&mut self.waits_taken, waits_taken),
+            (&mut self.abandoned_by_visitor, abandoned_by_visitor),
+            (&mut self.abandoned_no_agent, abandoned_no_agent),
+        ] {
+            *mine = mine.saturating_sub(*theirs);
+        }
+        self.ended.subtract(ended);
+        self.chat_first_response.subtract(chat_first_response);
+        self.first_response.subtract(first_response);
+        self.handle_time.subtract(handle_time);
+        self.queue_wait.subtract(queue_wait);
+        self.transfers_out.subtract(transfers_out);
+        self.transfers_in.subtract(transfers_in);
+        self.ratings.iter_mut().zip(ratings).for_each(|(a, b)| *a = a.saturating_sub(*b));
+        self.invitations_auto.subtract(invitations_auto);
+        self.invitations_manual.subtract(invitations_manual);
+        self.alerts.subtract(alerts);
     }
 
     fn contact(&mut self, c: &Contact) {
