@@ -13,7 +13,7 @@ use crate::domain::Millis;
 use crate::domain::ids::{ConnId, SiteId};
 use crate::domain::model::Role;
 use crate::domain::switchboard::{
-    AgentProfile, Command, Config as CoreConfig, DepartmentProfile, Effect, Switchboard, Target, TimerKey,
+    AgentProfile, Command, Config as CoreConfig, DepartmentProfile, Effect, Out, Switchboard, Target, TimerKey,
 };
 use crate::store::{ChatWrite, Store, StoreError};
 use hub::Hub;
@@ -166,6 +166,18 @@ struct Task {
     shutdown: CancellationToken,
 }
 
+/// The output of the commands handled since the last submission: their records, and the
+/// frames to publish once those records are committed.
+#[derive(Default)]
+struct Batch {
+    writes: Vec<ChatWrite>,
+    sends: Vec<(Target, Frame)>,
+}
+
+/// Most commands handled before their output goes to the writer: enough to share one job (one
+/// set of table opens in the transaction) under load, few enough to keep the writer fed.
+const MAX_COMMANDS_PER_JOB: usize = 64;
+
 impl Task {
     async fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
         loop {
@@ -176,59 +188,96 @@ impl Task {
                     None => std::future::pending().await,
                 }
             };
+            let mut batch = Batch::default();
             tokio::select! {
                 _ = self.shutdown.cancelled() => break,
                 msg = rx.recv() => match msg {
-                    Some(Msg::Cmd(cmd)) => self.process(cmd),
-                    Some(Msg::Reload(site)) => match directory(&self.store, site) {
-                        Ok(cmd) => self.process(cmd),
-                        Err(e) => tracing::error!(error = %e, site = %site, "cannot reload the site's directory"),
-                    },
-                    Some(Msg::ReloadGroups) => match groups(&self.store) {
-                        Ok(cmd) => self.process(cmd),
-                        Err(e) => tracing::error!(error = %e, "cannot reload the cross-site groups"),
-                    },
-                    Some(Msg::Query(q)) => q(&self.sb),
+                    Some(msg) => {
+                        self.handle(msg, &mut batch);
+                        // Commands already waiting share this job.
+                        for _ in 1..MAX_COMMANDS_PER_JOB {
+                            match rx.try_recv() {
+                                Ok(msg) => self.handle(msg, &mut batch),
+                                Err(_) => break,
+                            }
+                        }
+                    }
                     None => break,
                 },
                 _ = sleep => {
                     while let Some(key) = self.timers.pop_due(now_ms()) {
-                        self.process(Command::Timer(key));
+                        self.process(Command::Timer(key), &mut batch);
                     }
                 }
             }
+            self.submit(batch);
         }
         tracing::debug!("switchboard task stopped");
     }
 
-    fn process(&mut self, cmd: Command) {
-        let effects = self.sb.handle(cmd, now_ms());
-        self.apply(effects);
+    fn handle(&mut self, msg: Msg, batch: &mut Batch) {
+        match msg {
+            Msg::Cmd(cmd) => self.process(cmd, batch),
+            Msg::Reload(site) => match directory(&self.store, site) {
+                Ok(cmd) => self.process(cmd, batch),
+                Err(e) => tracing::error!(error = %e, site = %site, "cannot reload the site's directory"),
+            },
+            Msg::ReloadGroups => match groups(&self.store) {
+                Ok(cmd) => self.process(cmd, batch),
+                Err(e) => tracing::error!(error = %e, "cannot reload the cross-site groups"),
+            },
+            Msg::Query(q) => {
+                // What came before the query goes to the writer first, as it did one by one.
+                self.submit(std::mem::take(batch));
+                q(&self.sb)
+            }
+        }
     }
 
-    /// Timers now; records to the writer; frames to the hub once the records are committed.
+    fn process(&mut self, cmd: Command, batch: &mut Batch) {
+        let effects = self.sb.handle(cmd, now_ms());
+        self.collect(effects, batch);
+    }
+
     fn apply(&mut self, effects: Vec<Effect>) {
-        // The site of each chat with new events (its summary is not always among the effects).
-        let sites: HashMap<_, _> = effects
-            .iter()
-            .filter_map(|e| if let Effect::Append(ev) = e { Some(ev.chat) } else { None })
-            .filter_map(|chat| self.sb.chat(chat).map(|c| (chat, c.site)))
-            .collect();
-        let mut writes = Vec::new();
-        let mut sends: Vec<(Target, Frame)> = Vec::new();
+        let mut batch = Batch::default();
+        self.collect(effects, &mut batch);
+        self.submit(batch);
+    }
+
+    /// Timers now; records and frames into the batch.
+    fn collect(&mut self, effects: Vec<Effect>, batch: &mut Batch) {
+        // A message's event goes to the visitor and to the agent: render it once.
+        let mut last: Option<(Out, Frame)> = None;
         for e in effects {
             match e {
-                Effect::PutChat(rec) => writes.push(ChatWrite::Chat(rec)),
-                Effect::Append(ev) => match sites.get(&ev.chat) {
-                    Some(site) => writes.push(ChatWrite::Event(*site, ev)),
+                Effect::PutChat(rec) => batch.writes.push(ChatWrite::Chat(rec)),
+                // The site of a chat with new events (its summary is not always among the effects).
+                Effect::Append(ev) => match self.sb.chat(ev.chat).map(|c| c.site) {
+                    Some(site) => batch.writes.push(ChatWrite::Event(site, ev)),
                     None => tracing::error!(chat = %ev.chat, "an event of an unknown chat; not stored"),
                 },
-                Effect::CopyEvents { from, to, up_to } => writes.push(ChatWrite::CopyEvents { from, to, up_to }),
-                Effect::Send(target, out) => sends.push((target, render(&out))),
+                Effect::CopyEvents { from, to, up_to } => batch.writes.push(ChatWrite::CopyEvents { from, to, up_to }),
+                Effect::Send(target, out) => {
+                    let frame = match &last {
+                        Some((prev, frame)) if *prev == out => frame.clone(),
+                        _ => render(&out),
+                    };
+                    batch.sends.push((target, frame.clone()));
+                    last = Some((out, frame));
+                }
                 Effect::SetTimer(key, at) => self.timers.set(key, at),
                 Effect::CancelTimer(key) => self.timers.cancel(key),
-                Effect::PutInvitation(rec) => writes.push(ChatWrite::Invitation(rec)),
+                Effect::PutInvitation(rec) => batch.writes.push(ChatWrite::Invitation(rec)),
             }
+        }
+    }
+
+    /// Records to the writer; frames to the hub once the records are committed, in order.
+    fn submit(&mut self, batch: Batch) {
+        let Batch { writes, sends } = batch;
+        if writes.is_empty() && sends.is_empty() {
+            return;
         }
         let hub = self.hub.clone();
         let publish = move || {

@@ -8,6 +8,7 @@ pub mod visitor;
 
 use crate::config::Config;
 use crate::domain::ids::{ChatId, ConnId};
+use crate::realtime::hub::{FrameRx, FrameTx, outbox};
 use crate::realtime::protocol::{Frame, close};
 use crate::web::state::AppState;
 use futures_util::stream::{SplitSink, SplitStream};
@@ -16,7 +17,6 @@ use poem::web::websocket::{CloseCode, Message, WebSocketConfig, WebSocketStream}
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 /// The most a client frame may weigh: a maximal message, JSON-escaped, with its envelope.
@@ -24,17 +24,27 @@ pub fn max_frame_bytes(cfg: &Config) -> usize {
     (cfg.chat.max_message_bytes * 2 + 1024).max(16 * 1024)
 }
 
-/// Explicit socket limits: small read buffer, no write buffering beyond a bound, and frame and
-/// message caps (the library defaults allow 64 MiB messages and cost ~135 KB per idle socket).
+/// Explicit socket limits (the library defaults allow 64 MiB messages and cost ~135 KB per idle
+/// socket):
+/// - the read buffer is allocated per socket for its whole life, so it is small: 512 bytes hold a
+///   usual client frame (hello, message, typing) in one read; a larger frame grows that
+///   socket's buffer only;
+/// - frames are gathered up to `WRITE_BATCH` bytes and written at the flush, so the frames
+///   a connection has queued leave in one system call (with 0, tungstenite writes every frame
+///   at once, one `write` and one TCP segment each). The buffer keeps the capacity it reached;
+/// - frame and message caps.
 pub fn socket_config(cfg: &Config) -> WebSocketConfig {
     let max = max_frame_bytes(cfg);
     WebSocketConfig::default()
-        .read_buffer_size(4096)
-        .write_buffer_size(0)
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BATCH)
         .max_write_buffer_size(256 * 1024)
         .max_message_size(Some(max))
         .max_frame_size(Some(max))
 }
+
+const READ_BUFFER: usize = 512;
+const WRITE_BATCH: usize = 8 * 1024;
 
 /// A token bucket: `per_sec` frames a second on average, `burst` at once.
 struct Bucket {
@@ -70,12 +80,30 @@ pub enum Step {
     Closed,
 }
 
-pub struct Socket {
+/// One client connection. Boxed: the connection's task holds its `Socket` for its whole life
+/// (the async fn that takes it by value even keeps a second copy of it), and every idle
+/// socket pays for that task's size. The fields and methods are `Connection`'s.
+pub struct Socket(Box<Connection>);
+
+impl std::ops::Deref for Socket {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Socket {
+    fn deref_mut(&mut self) -> &mut Connection {
+        &mut self.0
+    }
+}
+
+pub struct Connection {
     sink: SplitSink<WebSocketStream, Message>,
     stream: SplitStream<WebSocketStream>,
     pub conn: ConnId,
-    pub rx: mpsc::Receiver<Frame>,
-    pub tx: mpsc::Sender<Frame>,
+    pub rx: FrameRx,
+    pub tx: FrameTx,
     pub slow: CancellationToken,
     shutdown: CancellationToken,
     ping: tokio::time::Interval,
@@ -92,7 +120,7 @@ impl Socket {
     pub fn new(socket: WebSocketStream, state: AppState) -> Socket {
         let (sink, stream) = socket.split();
         let rt = &state.config.realtime;
-        let (tx, rx) = mpsc::channel(rt.send_queue);
+        let (tx, rx) = outbox(rt.send_queue);
         let ping_every = Duration::from_secs(rt.ping_secs);
         let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
         ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -103,7 +131,7 @@ impl Socket {
             last: Instant::now(),
         };
         state.metrics.open_sockets.fetch_add(1, Ordering::Relaxed);
-        Socket {
+        Socket(Box::new(Connection {
             sink,
             stream,
             conn: state.realtime.new_conn(),
@@ -118,9 +146,11 @@ impl Socket {
             refused: 0,
             sent: HashMap::new(),
             state,
-        }
+        }))
     }
+}
 
+impl Connection {
     /// Write a frame; false when the connection is gone or does not take it within 10 s (a
     /// client that stopped reading must not hold its task forever).
     pub async fn send(&mut self, frame: &Frame) -> bool {
@@ -159,7 +189,7 @@ impl Socket {
                 }
                 n += 1;
                 if n < 256 {
-                    next = self.rx.try_recv().ok();
+                    next = self.rx.try_recv();
                 }
             }
             self.sink.flush().await
@@ -173,6 +203,18 @@ impl Socket {
 
     pub async fn close(&mut self, code: u16, reason: &str) {
         let _ = self.sink.send(Message::Close(Some((CloseCode::from(code), reason.to_string())))).await;
+        // The closing handshake: read (and drop) what the client still sends until its close,
+        // for 2 s at most. Closing the TCP connection with frames of the client's still unread
+        // resets it, and the client may then lose our close frame and its code (a flooding
+        // client's 4029, say: the small read buffer leaves more of its frames unread).
+        let drain = async {
+            while let Some(Ok(m)) = self.stream.next().await {
+                if matches!(m, Message::Close(_)) {
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
         let _ = self.sink.close().await;
     }
 
@@ -240,10 +282,7 @@ impl Socket {
                     }
                     return Step::Tick;
                 }
-                frame = self.rx.recv() => match frame {
-                    Some(f) => return Step::Out(f),
-                    None => return Step::Closed,
-                },
+                frame = self.rx.recv() => return Step::Out(frame),
                 msg = self.stream.next() => match msg {
                     None => return Step::Closed,
                     Some(Ok(Message::Close(_))) => {
@@ -280,7 +319,7 @@ impl Socket {
     }
 }
 
-impl Drop for Socket {
+impl Drop for Connection {
     fn drop(&mut self) {
         self.state.realtime.hub.unregister(self.conn);
         self.state.metrics.open_sockets.fetch_sub(1, Ordering::Relaxed);
