@@ -167,7 +167,9 @@ pub async fn verify_password(password: String, phc: Option<String>) -> bool {
         Some(p) => p,
         None => dummy_hash().await,
     };
-    tokio::task::spawn_blocking(move || {
+    // On the two hashing threads too: each argon2 run takes 19 MiB, and a burst of sign-ins on
+    // tokio's blocking pool left one glibc arena of that size per thread, held for good.
+    on_hashing_thread(move || {
         use argon2::{PasswordHash, PasswordVerifier};
         PasswordHash::new(&phc)
             .is_ok_and(|h| argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok())

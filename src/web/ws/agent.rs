@@ -55,12 +55,13 @@ fn profile(u: &User) -> AgentProfile {
 
 async fn run(mut s: Socket, p: Principal) {
     let (me, site) = (p.user.id, p.user.site);
-    if !hello(&mut s, &p).await {
+    // Boxed: see `visitor::run` (the task's state lives as long as the socket).
+    if !Box::pin(hello(&mut s, &p)).await {
         return;
     }
     loop {
         match s.next().await {
-            Step::Text(t) => handle(&mut s, me, site, &t).await,
+            Step::Text(t) => Box::pin(handle(&mut s, me, site, &t)).await,
             Step::Out(f) => {
                 if !s.deliver_queued(f).await {
                     break;

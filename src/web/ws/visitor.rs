@@ -52,7 +52,9 @@ struct Visitor {
 }
 
 async fn run(mut s: Socket) {
-    let Some(v) = hello(&mut s).await else { return };
+    // `hello` and `handle` are boxed: their futures are large and used briefly, and this
+    // task's own state is held for the socket's whole life (per-socket memory, BENCHMARKS.md).
+    let Some(v) = Box::pin(hello(&mut s)).await else { return };
     let rt = s.state.realtime.clone();
     let name = s
         .state
@@ -73,7 +75,7 @@ async fn run(mut s: Socket) {
     rt.send(Command::VisitorConnected { conn: s.conn, visitor: v.id, site: v.site, campaign, page, name }).await;
     loop {
         match s.next().await {
-            Step::Text(t) => handle(&mut s, &v, &t).await,
+            Step::Text(t) => Box::pin(handle(&mut s, &v, &t)).await,
             Step::Out(f) => {
                 if !s.deliver_queued(f).await {
                     break;
