@@ -186,6 +186,7 @@ async fn a_site_with_live_chat_turned_off_refuses_its_widgets_until_turned_on_ag
     ws.send(json!({"type": "hello", "v": 1, "campaign": o.campaign})).await;
     assert_eq!(ws.closed().await, Closed::Code(4004));
     assert_eq!(ws.seen_of("error")[0]["code"], "site_disabled");
+    owner.post(&format!("/admin/sites/{}/enabled", o.site), &[("enabled", "maybe")]).await.assert_status(400);
     // Only the owner decides.
     o.agent.post(&format!("/admin/sites/{}/enabled", o.site), &[("enabled", "yes")]).await.assert_status(403);
     owner

@@ -500,6 +500,15 @@ fn a_new_tab_shows_the_open_invitation_and_a_late_answer_learns_how_it_ended() {
 }
 
 #[test]
+fn an_answer_to_an_invitation_that_was_never_made_is_not_allowed() {
+    let mut h = H::new();
+    let tab = h.visit(campaign(ProactiveMode::Disabled, 0), "https://shop.example/");
+    let fx = h.run(Command::AnswerInvitation { conn: tab, visitor: V, invitation: InvitationId(42), accept: true });
+    assert_eq!(sent_to(&fx, tab), [Out::Error { code: ErrorCode::NotAllowed, client_id: None, chat: None }]);
+    assert!(h.stored().is_empty(), "nothing is recorded");
+}
+
+#[test]
 fn a_chat_records_the_page_the_visitor_is_on_when_it_starts() {
     let mut h = H::new();
     h.agent_online(1);

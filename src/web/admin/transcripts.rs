@@ -3,7 +3,7 @@
 //! with its transfer log and survey.
 
 use super::html;
-use crate::domain::chat::{Author, ChatRecord, ChatStatus, EndedBy, EventKind};
+use crate::domain::chat::{Author, ChatRecord, ChatStatus, EndedBy, EventKind, TransferKind, TransferOutcome};
 use crate::domain::ids::{ChatId, UserId};
 use crate::domain::model::{Role, Site, User};
 use crate::domain::utc;
@@ -141,6 +141,7 @@ pub fn list(
 }
 
 /// One line of a transcript as the page shows it.
+#[derive(Clone)]
 pub struct Line {
     pub when: String,
     /// "message", "note", "system", "log"
@@ -175,6 +176,7 @@ pub fn show(
     let site = scope.site()?;
     let chat = scope.chat(ChatId(id))?;
     let users = scope.users()?;
+    let departments = scope.departments()?;
     let events = scope.chat_events(chat.id, 0, usize::MAX)?;
     let mut lines = Vec::new();
     let mut transfers = Vec::new();
@@ -209,28 +211,46 @@ pub fn show(
                     if comment.is_empty() { format!("{rating} / 5") } else { format!("{rating} / 5 — {comment}") };
                 lines.push(line("log", "Rating".into(), text))
             }
-            EventKind::Transfer { .. } => {
-                let t = serde_json::to_value(&e.kind).unwrap_or_default();
-                let s = |k: &str| t.get(k).and_then(|v| v.as_str()).unwrap_or("").replace('_', " ");
-                let from = name_of(&users, t.get("from").and_then(|v| v.as_u64()).map(UserId));
-                let to = match (t.get("to_agent").and_then(|v| v.as_u64()), t.get("to_department"), t.get("to_site")) {
-                    (Some(a), _, _) => name_of(&users, Some(UserId(a))),
-                    (None, Some(d), _) => format!("department #{d}"),
-                    (None, None, Some(site)) => format!("site #{site}"),
-                    _ => String::new(),
+            EventKind::Transfer {
+                transfer, outcome, from, to_agent, to_department, to_site, comment, reason, ..
+            } => {
+                let kind = match transfer {
+                    TransferKind::Cold => "cold",
+                    TransferKind::Warm => "warm",
+                    TransferKind::Unavailable => "unavailable agent",
+                    TransferKind::Queue => "queue",
+                    TransferKind::Broadcast => "broadcast",
+                    TransferKind::CrossSite => "cross site",
                 };
-                let mut text = format!("{} transfer by {from}", s("transfer"));
-                if !to.is_empty() {
+                let outcome = match outcome {
+                    TransferOutcome::Offered => "offered",
+                    TransferOutcome::Accepted => "accepted",
+                    TransferOutcome::Declined => "declined",
+                    TransferOutcome::Expired => "no answer",
+                    TransferOutcome::Cancelled => "cancelled",
+                    TransferOutcome::Completed => "completed",
+                    TransferOutcome::Waiting => "waiting",
+                };
+                let to = match (to_agent, to_department, to_site) {
+                    (Some(a), _, _) => Some(name_of(&users, Some(*a))),
+                    (None, Some(d), _) => {
+                        Some(departments.iter().find(|x| x.id == *d).map(|x| x.name.clone()).unwrap_or(format!("#{d}")))
+                    }
+                    (None, None, Some(site)) => Some(format!("site #{site}")),
+                    _ => None,
+                };
+                let mut text = format!("{kind} transfer by {}", name_of(&users, Some(*from)));
+                if let Some(to) = to {
                     text.push_str(&format!(" to {to}"));
                 }
-                text.push_str(&format!(": {}", s("outcome")));
-                for (key, label) in [("reason", "reason"), ("comment", "note")] {
-                    if let Some(v) = t.get(key).and_then(|v| v.as_str()).filter(|v| !v.is_empty()) {
+                text.push_str(&format!(": {outcome}"));
+                for (label, v) in [("reason", reason), ("note", comment)] {
+                    if !v.is_empty() {
                         text.push_str(&format!("; {label}: {v}"));
                     }
                 }
                 let l = line("log", "Transfer".into(), text);
-                transfers.push(Line { when: l.when.clone(), class: "log", who: l.who.clone(), text: l.text.clone() });
+                transfers.push(l.clone());
                 lines.push(l);
             }
         }
