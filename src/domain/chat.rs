@@ -127,6 +127,9 @@ pub struct Origin {
     pub at: Millis,
     pub comment: String,
     pub with_transcript: bool,
+    /// Events 1..=`copied` of the new chat are the conversation copied from the source chat.
+    #[serde(default)]
+    pub copied: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -229,6 +232,12 @@ impl EventKind {
     /// Does the visitor see this event (live and in replays)?
     pub fn visible_to_visitor(&self) -> bool {
         !matches!(self, EventKind::Note { .. } | EventKind::Transfer { .. })
+    }
+
+    /// Is it part of the conversation itself (what a cross-site transfer "with transcript"
+    /// copies): messages and system texts, not notes, transfer steps or the chat's own course.
+    pub fn is_conversation(&self) -> bool {
+        matches!(self, EventKind::Message { .. } | EventKind::System { .. })
     }
 }
 

@@ -2,7 +2,7 @@
 //! never waits: each connection has a bounded queue, and a connection whose queue is full is
 //! told it is too slow (it closes, and its client resumes from the last seq it saw).
 
-use super::protocol::Frame;
+use super::protocol::{Audience, Frame};
 use crate::domain::ids::ConnId;
 use crate::domain::switchboard::Target;
 use std::collections::{HashMap, VecDeque};
@@ -116,6 +116,8 @@ impl Drop for FrameRx {
 #[derive(Clone)]
 struct Sub {
     conn: ConnId,
+    /// Who is at the other end: only frames made for this audience are queued.
+    audience: Audience,
     tx: FrameTx,
     /// Cancelled when the connection cannot keep up.
     slow: CancellationToken,
@@ -133,18 +135,27 @@ pub struct Hub {
 }
 
 impl Hub {
-    /// Listen to `targets` on behalf of connection `conn` until `unregister`.
-    pub fn register(&self, conn: ConnId, targets: &[Target], tx: FrameTx, slow: CancellationToken) {
+    /// Listen to `targets` on behalf of connection `conn`, a client of `audience`, until
+    /// `unregister`. A target of the other audience (a visitor's connection listening to an
+    /// agent's frames, say) is refused.
+    pub fn register(&self, conn: ConnId, audience: Audience, targets: &[Target], tx: FrameTx, slow: CancellationToken) {
         let Ok(mut r) = self.inner.lock() else { return };
+        let mut kept = Vec::with_capacity(targets.len());
         for t in targets {
+            if Audience::of(*t) != audience {
+                tracing::error!(conn = %conn, target = ?t, "refused a target of another audience");
+                continue;
+            }
             // Most targets have one listener (a connection, a visitor's one tab): no spare room.
             r.by_target.entry(*t).or_insert_with(|| Vec::with_capacity(1)).push(Sub {
                 conn,
+                audience,
                 tx: tx.clone(),
                 slow: slow.clone(),
             });
+            kept.push(*t);
         }
-        r.by_conn.entry(conn).or_default().extend_from_slice(targets);
+        r.by_conn.entry(conn).or_default().extend_from_slice(&kept);
     }
 
     pub fn unregister(&self, conn: ConnId) {
@@ -166,6 +177,10 @@ impl Hub {
         let Some(subs) = r.by_target.get(&target) else { return 0 };
         let mut n = 0;
         for s in subs {
+            if s.audience != frame.audience {
+                tracing::error!(conn = %s.conn, target = ?target, "a frame made for another audience was not sent");
+                continue;
+            }
             match s.tx.try_send(frame.clone()) {
                 Ok(()) => n += 1,
                 Err(SendError::Full) => s.slow.cancel(),
@@ -185,10 +200,10 @@ impl Hub {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ids::VisitorId;
+    use crate::domain::ids::{UserId, VisitorId};
 
     fn frame(n: u32) -> Frame {
-        Frame { event: None, json: format!("{{\"n\":{n}}}").into() }
+        Frame { audience: Audience::Visitor, event: None, json: format!("{{\"n\":{n}}}").into() }
     }
 
     #[tokio::test]
@@ -196,12 +211,27 @@ mod tests {
         let hub = Hub::default();
         let (tx, mut rx) = outbox(4);
         let t = Target::Visitor(VisitorId(1));
-        hub.register(ConnId(1), &[t, Target::Conn(ConnId(1))], tx, CancellationToken::new());
+        hub.register(ConnId(1), Audience::Visitor, &[t, Target::VisitorConn(ConnId(1))], tx, CancellationToken::new());
         assert_eq!(hub.publish(t, &frame(1)), 1);
         assert_eq!(rx.recv().await.json.to_string(), "{\"n\":1}");
         hub.unregister(ConnId(1));
         assert_eq!(hub.publish(t, &frame(2)), 0);
         assert_eq!(hub.connections(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_visitor_connection_never_receives_an_agents_frame() {
+        let hub = Hub::default();
+        let (tx, mut rx) = outbox(4);
+        let visitor = Target::Visitor(VisitorId(1));
+        // Registering a visitor's connection for an agent's target is refused ...
+        hub.register(ConnId(1), Audience::Visitor, &[visitor, Target::Agent(UserId(2))], tx, CancellationToken::new());
+        let agents = Frame { audience: Audience::Agent, ..frame(1) };
+        assert_eq!(hub.publish(Target::Agent(UserId(2)), &agents), 0);
+        // ... and a frame made for agents, published to the visitor's target, is not queued.
+        assert_eq!(hub.publish(visitor, &agents), 0);
+        assert_eq!(hub.publish(visitor, &frame(2)), 1);
+        assert_eq!(rx.recv().await.json.to_string(), "{\"n\":2}");
     }
 
     #[test]
@@ -211,8 +241,8 @@ mod tests {
         let (slow_tx, _slow_rx) = outbox(1);
         let (fast_tx, mut fast_rx) = outbox(16);
         let (slow, fast) = (CancellationToken::new(), CancellationToken::new());
-        hub.register(ConnId(1), &[t], slow_tx, slow.clone());
-        hub.register(ConnId(2), &[t], fast_tx, fast.clone());
+        hub.register(ConnId(1), Audience::Visitor, &[t], slow_tx, slow.clone());
+        hub.register(ConnId(2), Audience::Visitor, &[t], fast_tx, fast.clone());
         for n in 0..3 {
             hub.publish(t, &frame(n));
         }

@@ -17,7 +17,7 @@ use crate::domain::switchboard::{
 };
 use crate::store::{ChatWrite, Store, StoreError};
 use hub::Hub;
-use protocol::{Frame, render};
+use protocol::{Audience, Frame, render};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -247,8 +247,9 @@ impl Task {
 
     /// Timers now; records and frames into the batch.
     fn collect(&mut self, effects: Vec<Effect>, batch: &mut Batch) {
-        // A message's event goes to the visitor and to the agent: render it once.
-        let mut last: Option<(Out, Frame)> = None;
+        // A message's event goes to the visitor's tabs and the agent's consoles: render it once
+        // per audience (each audience has its own view of it).
+        let mut last: Option<(Audience, Out, Option<Frame>)> = None;
         for e in effects {
             match e {
                 Effect::PutChat(rec) => batch.writes.push(ChatWrite::Chat(rec)),
@@ -257,14 +258,19 @@ impl Task {
                     Some(site) => batch.writes.push(ChatWrite::Event(site, ev)),
                     None => tracing::error!(chat = %ev.chat, "an event of an unknown chat; not stored"),
                 },
-                Effect::CopyEvents { from, to, up_to } => batch.writes.push(ChatWrite::CopyEvents { from, to, up_to }),
+                Effect::CopyEvents { from, to, up_to, .. } => {
+                    batch.writes.push(ChatWrite::CopyEvents { from, to, up_to })
+                }
                 Effect::Send(target, out) => {
+                    let audience = Audience::of(target);
                     let frame = match &last {
-                        Some((prev, frame)) if *prev == out => frame.clone(),
-                        _ => render(&out),
+                        Some((a, prev, frame)) if *a == audience && *prev == out => frame.clone(),
+                        _ => render(target, &out),
                     };
-                    batch.sends.push((target, frame.clone()));
-                    last = Some((out, frame));
+                    if let Some(f) = &frame {
+                        batch.sends.push((target, f.clone()));
+                    }
+                    last = Some((audience, out, frame));
                 }
                 Effect::SetTimer(key, at) => self.timers.set(key, at),
                 Effect::CancelTimer(key) => self.timers.cancel(key),

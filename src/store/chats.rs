@@ -28,7 +28,8 @@ pub struct VisitorRecord {
 pub enum ChatWrite {
     Chat(ChatRecord),
     Event(SiteId, ChatEvent),
-    /// Copy a chat's events 1..=up_to to another chat (same seqs), e.g. across sites.
+    /// Copy the conversation among a chat's events 1..=up_to (`EventKind::is_conversation`) to
+    /// another chat, numbered from 1 (a cross-site transfer with transcript).
     CopyEvents {
         from: (SiteId, ChatId),
         to: (SiteId, ChatId),
@@ -67,10 +68,11 @@ fn write_records(txn: &WriteTransaction, writes: &[ChatWrite]) -> Result<(), Sto
                     .range((from.0.0, from.1.0, 1)..=(from.0.0, from.1.0, *up_to))?
                     .map(|e| decode::<ChatEvent>(e?.1.value()))
                     .collect::<Result<_, _>>()?;
-                for mut e in copies {
+                for (seq, mut e) in (1..).zip(copies.into_iter().filter(|e| e.kind.is_conversation())) {
                     e.chat = to.1;
+                    e.seq = seq;
                     e.client_id = None;
-                    events.insert((to.0.0, to.1.0, e.seq), encode(&e).as_slice())?;
+                    events.insert((to.0.0, to.1.0, seq), encode(&e).as_slice())?;
                 }
             }
             ChatWrite::Invitation(i) => {
@@ -159,10 +161,12 @@ impl Store {
                 let mut rec: ChatRecord = decode(v.value())?;
                 let mut ids = Vec::new();
                 let mut owner_replied = false;
+                let mut conversation = 0;
                 for e in events.range((site, chat, 0)..=(site, chat, u64::MAX))? {
                     let ev: ChatEvent = decode(e?.1.value())?;
                     // The summary is not rewritten for every event: the events hold the last seq.
                     rec.last_seq = rec.last_seq.max(ev.seq);
+                    conversation += u64::from(ev.kind.is_conversation());
                     if let Some(key) = event_client_key(&ev, rec.visitor) {
                         ids.push((key, ev.seq));
                     }
@@ -174,7 +178,7 @@ impl Store {
                         _ => {}
                     }
                 }
-                out.push(RestoredChat { record: rec, client_ids: ids, owner_replied });
+                out.push(RestoredChat { record: rec, client_ids: ids, owner_replied, conversation });
             }
             let next = r.open_table(super::tables::META)?.get("next_chat")?.map(|v| v.value()).unwrap_or(1);
             Ok((out, next))

@@ -1,6 +1,7 @@
 //! Start the real server on 127.0.0.1:0 with a temporary data dir, and talk to it over real
 //! HTTP like a browser would (cookies kept, redirects not followed so tests can see them).
 
+use crate::audience;
 use parley::app;
 use parley::config::Config;
 use parley::store::Store;
@@ -235,6 +236,7 @@ pub async fn create_person(admin: &Client, site: u64, name: &str, email: &str, r
         )
         .await;
     p.assert_redirect(&format!("/admin/sites/{site}/agents"));
+    audience::record(&audience::server_of(&admin.base), site, audience::Secret::Email, email);
     let list = admin.get(&format!("/admin/sites/{site}/agents?q={email}")).await;
     id_after(&list.body, &format!("/admin/sites/{site}/agents/"))
 }
@@ -257,8 +259,20 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 pub type WsStream = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
+/// Who a test socket is, for the audience contract (`audience.rs`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Role {
+    Visitor,
+    /// An agent's console; its site once the welcome told it.
+    Agent(Option<u64>),
+}
+
 pub struct Ws {
     pub ws: WsStream,
+    /// The server's `host:port`, and who this socket is: every frame received is checked
+    /// against what that audience may read.
+    pub server: String,
+    pub role: Role,
     /// Frames read while waiting for another one, in order.
     pub seen: Vec<Value>,
     /// How long `next` waits for a frame.
@@ -279,11 +293,24 @@ impl Ws {
             req.headers_mut().insert(*k, v.parse().expect("header"));
         }
         let (ws, _) = tokio_tungstenite::connect_async(req).await.expect("websocket connects");
-        Ws { ws, seen: vec![], wait: std::time::Duration::from_secs(5) }
+        let role = if url.ends_with("/ws/agent") { Role::Agent(None) } else { Role::Visitor };
+        Ws { ws, server: audience::server_of(url), role, seen: vec![], wait: std::time::Duration::from_secs(5) }
     }
 
     pub async fn send(&mut self, v: Value) {
+        if let Role::Agent(Some(site)) = self.role {
+            audience::record_sent(&self.server, site, &v);
+        }
         self.ws.send(Message::text(v.to_string())).await.expect("send");
+    }
+
+    /// Check a received frame against what this socket's audience may read.
+    fn check(&self, v: &Value) {
+        match self.role {
+            Role::Visitor => audience::check_visitor_frame(&self.server, v),
+            Role::Agent(Some(site)) => audience::check_agent_frame(&self.server, site, v),
+            Role::Agent(None) => {}
+        }
     }
 
     pub async fn send_raw(&mut self, m: Message) {
@@ -300,6 +327,7 @@ impl Ws {
             match msg {
                 Message::Text(t) => {
                     let v: Value = serde_json::from_str(&t).expect("json frame");
+                    self.check(&v);
                     self.seen.push(v.clone());
                     return v;
                 }
@@ -333,7 +361,11 @@ impl Ws {
                 Ok(Some(Ok(Message::Close(c)))) => {
                     return c.map(|c| Closed::Code(c.code.into())).unwrap_or(Closed::Dropped);
                 }
-                Ok(Some(Ok(Message::Text(t)))) => self.seen.push(serde_json::from_str(&t).unwrap_or(Value::Null)),
+                Ok(Some(Ok(Message::Text(t)))) => {
+                    let v = serde_json::from_str(&t).unwrap_or(Value::Null);
+                    self.check(&v);
+                    self.seen.push(v);
+                }
                 Ok(Some(Ok(_))) => {}
             }
         }
@@ -368,6 +400,7 @@ pub async fn agent(client: &Client, resume: Value) -> (Ws, Value) {
             .await;
     ws.send(json!({"type": "hello", "v": 1, "chats": resume})).await;
     let welcome = ws.until_type("agent_welcome").await;
+    ws.role = Role::Agent(welcome["site"].as_u64());
     (ws, welcome)
 }
 

@@ -53,7 +53,6 @@ async fn a_visitor_is_queued_taken_by_an_agent_chats_ends_and_rates() {
     let started = v.until_type("chat").await;
     let chat = chat_id(&started);
     assert_eq!(started["chat"]["status"], "queued");
-    assert_eq!(started["chat"]["info"]["name"], "Vera");
     let queue = v.until_type("queue").await;
     assert_eq!(queue["position"], 1);
     // Online again: the chat is allocated.
@@ -61,6 +60,7 @@ async fn a_visitor_is_queued_taken_by_an_agent_chats_ends_and_rates() {
     let assigned = a.until_type("assigned").await;
     assert_eq!(chat_id(&assigned), chat);
     assert_eq!(assigned["chat"]["info"]["page_url"], "https://shop.example/cart");
+    assert_eq!(assigned["chat"]["info"]["name"], "Vera", "the pre-chat answers reach the agent");
     v.until(|v: &Value| v["type"] == "event" && v["kind"] == "assigned").await;
 
     // Messages both ways, acknowledged with their seq; a note stays among agents.

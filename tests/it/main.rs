@@ -1,6 +1,7 @@
 //! Parley's integration tests: one binary (fast to link), the real server on 127.0.0.1:0 with a
 //! temporary data dir, real HTTP. Add new files as modules here rather than new test binaries.
 
+mod audience;
 mod harness;
 
 mod admin;

@@ -9,6 +9,8 @@ struct Scene {
     o: Org,
     ann: Ws,
     v: Ws,
+    /// The visitor's token, to come back.
+    token: Option<String>,
     chat: u64,
 }
 
@@ -19,7 +21,8 @@ async fn scene(colleagues: &[&str]) -> (Scene, Vec<(u64, Ws)>) {
     let owner = s.owner().await;
     let o = org(&s.base, &owner, "Acme").await;
     let (mut ann, _) = agent(&o.agent, json!([])).await;
-    let (mut v, _) = visitor(&s.base, o.campaign, None, None).await;
+    let (mut v, welcome) = visitor(&s.base, o.campaign, None, None).await;
+    let token = welcome["token"].as_str().map(str::to_string);
     v.send(json!({"type": "start", "fields": {"name": "Vera"}})).await;
     let chat = v.until_type("chat").await["chat"]["id"].as_u64().expect("chat");
     ann.until_type("assigned").await;
@@ -31,7 +34,7 @@ async fn scene(colleagues: &[&str]) -> (Scene, Vec<(u64, Ws)>) {
         let (ws, _) = agent(&client, json!([])).await;
         others.push((id, ws));
     }
-    (Scene { s, owner, o, ann, v, chat }, others)
+    (Scene { s, owner, o, ann, v, token, chat }, others)
 }
 
 fn transfer(chat: u64, target: Value, comment: &str) -> Value {
@@ -192,6 +195,9 @@ async fn cross_site_transfer_moves_the_visitor_and_locks_the_source_out() {
     assert!(
         t["agents"].as_array().expect("agents").iter().any(|a| a["site"] == other.site && a["presence"] == "online")
     );
+    // A note of the source site stays there: the receiving agent never reads it.
+    sc.ann.send(json!({"type": "note", "chat": sc.chat, "id": "n1", "text": "refund approved by Sam"})).await;
+    sc.ann.until(|f: &Value| f["type"] == "ack" && f["id"] == "n1").await;
     sc.ann.send(transfer(sc.chat, target, "speaks German")).await;
     sc.ann.until_type("unassigned").await;
     let got = dee.until_type("assigned").await;
@@ -208,12 +214,18 @@ async fn cross_site_transfer_moves_the_visitor_and_locks_the_source_out() {
     );
     // The visitor's window follows, in the same conversation view.
     let moved = sc.v.until(|f: &Value| f["type"] == "chat" && f["chat"]["id"] == new_chat).await;
-    assert_eq!(moved["chat"]["site"], other.site);
+    assert_eq!(moved["chat"]["status"], "queued");
+    assert!(moved["chat"].get("origin").is_none(), "the transfer log is for agents: {moved}");
     sc.v.send(json!({"type": "message", "chat": new_chat, "id": "v2", "text": "Hallo"})).await;
     assert_eq!(
         dee.until(|f: &Value| f["type"] == "event" && f["kind"] == "message" && f["text"] == "Hallo").await["chat"],
         new_chat
     );
+    // Coming back on another page, the visitor finds the new chat, with nothing of its origin
+    // (every frame a test visitor receives is checked against agent-only content).
+    let (mut again, welcome) = visitor(&sc.s.base, sc.o.campaign, sc.token.as_deref(), Some((new_chat, 0))).await;
+    assert_eq!(welcome["chat"]["id"], new_chat);
+    again.until(|f: &Value| f["type"] == "event" && f["text"] == "Hallo").await;
     // The source agent can no longer view what follows.
     sc.ann.send(json!({"type": "history", "chat": new_chat})).await;
     assert_eq!(sc.ann.until_type("error").await["code"], "chat_not_found");

@@ -647,7 +647,9 @@ impl<'a> Sim<'a> {
                     }
                     self.writes.push(ChatWrite::Event(self.org.site, ev));
                 }
-                Effect::CopyEvents { from, to, up_to } => self.writes.push(ChatWrite::CopyEvents { from, to, up_to }),
+                Effect::CopyEvents { from, to, up_to, .. } => {
+                    self.writes.push(ChatWrite::CopyEvents { from, to, up_to })
+                }
                 Effect::PutInvitation(rec) => self.writes.push(ChatWrite::Invitation(rec)),
                 Effect::SetTimer(key, at) => {
                     self.timers.insert(key, at);

@@ -58,11 +58,12 @@ impl Live {
             match effect {
                 Effect::Append(e) => self.events.entry(e.chat).or_default().push(e),
                 Effect::PutChat(r) => _ = self.records.insert(r.id, r),
-                Effect::CopyEvents { from, to, up_to } => {
+                Effect::CopyEvents { from, to, up_to, .. } => {
                     let copies: Vec<ChatEvent> = self.events[&from.1]
                         .iter()
-                        .filter(|e| e.seq <= up_to)
-                        .map(|e| ChatEvent { chat: to.1, client_id: None, ..e.clone() })
+                        .filter(|e| e.seq <= up_to && e.kind.is_conversation())
+                        .zip(1..)
+                        .map(|(e, seq)| ChatEvent { chat: to.1, seq, client_id: None, ..e.clone() })
                         .collect();
                     self.events.entry(to.1).or_default().splice(0..0, copies);
                 }
@@ -192,7 +193,10 @@ fn a_cross_site_transfer_read_from_what_the_switchboard_records() {
     assert_eq!(source.last_contact(), Some(UserId(1)));
     assert_eq!(source.transfers().map(|t| t.side).collect::<Vec<_>>(), [Side::Out]);
     let g = l.facts(new);
-    assert!(l.events[&new].len() > g.facts.len(), "the transcript came along");
+    let copied = l.records[&new].origin.as_ref().map_or(0, |o| o.copied);
+    let events = &l.events[&new];
+    assert!(copied > 0, "the transcript came along");
+    assert!(events[..copied as usize].iter().all(|e| e.kind.is_conversation()), "only the conversation is copied");
     assert_eq!(g.contacts().map(|c| c.agent).collect::<Vec<_>>(), [UserId(21)]);
     let into = g.transfers().next().cloned().expect("the transfer in");
     assert_eq!(

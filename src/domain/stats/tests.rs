@@ -320,6 +320,7 @@ fn new_chat(source: &Log, with_transcript: bool) -> Log {
         at,
         comment: String::new(),
         with_transcript,
+        copied: 0,
     });
     let mut log = Log { rec, events: vec![], now: at };
     if with_transcript {

@@ -20,11 +20,16 @@ pub fn chat_facts(chat: &ChatRecord, events: &[ChatEvent]) -> ChatFacts {
     ChatFacts { chat: chat.id, site: chat.site, campaign: chat.campaign, facts: w.facts }
 }
 
-/// The chat's own events. With a transcript, a cross-site chat's own events start at its
-/// incoming cross-site transfer step, the first event or the one right after the copied
-/// `ended` (by transfer) of the source chat.
+/// The chat's own events. A cross-site chat's own events follow the conversation copied from
+/// the source chat (`origin.copied` events). Chats stored before that count was kept copied
+/// every event of the source: their own events start at the incoming cross-site transfer
+/// step, the first event or the one right after the copied `ended` (by transfer).
 fn own_events<'a>(chat: &ChatRecord, events: &'a [ChatEvent]) -> &'a [ChatEvent] {
     let Some(origin) = &chat.origin else { return events };
+    if origin.copied > 0 {
+        let first = events.iter().position(|e| e.seq > origin.copied).unwrap_or(events.len());
+        return &events[first..];
+    }
     let start = (0..events.len()).rev().find(|i| {
         let e = &events[*i];
         is_incoming(chat.site, e)

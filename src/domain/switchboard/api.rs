@@ -41,6 +41,8 @@ pub struct RestoredChat {
     pub client_ids: Vec<(String, u64)>,
     /// Has its current agent written to the visitor since taking it (for the transfer log)?
     pub owner_replied: bool,
+    /// How many of its events are conversation (`EventKind::is_conversation`).
+    pub conversation: u64,
 }
 
 /// An agent as the admin pages define them.
@@ -321,17 +323,35 @@ pub struct CrossSite {
     pub queue_text: String,
 }
 
-/// Where a frame goes.
+/// Where a frame goes. Every target belongs to one audience: a visitor's (`VisitorConn`,
+/// `Visitor`) or an agent's (the others); the edge renders each frame for its target's audience.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Target {
-    /// One connection (answers and errors to what it sent).
-    Conn(ConnId),
+    /// One visitor connection (answers and errors to what it sent).
+    VisitorConn(ConnId),
+    /// One console connection (answers and errors to what it sent).
+    AgentConn(ConnId),
     /// Every connection (tab) of a visitor.
     Visitor(VisitorId),
     /// Every console connection of an agent.
     Agent(UserId),
     /// Every connected agent of a site (presence changes).
     SiteAgents(SiteId),
+}
+
+impl Target {
+    /// The connection of `party` that sent a command, to answer it.
+    pub fn reply(party: Party, conn: ConnId) -> Target {
+        match party {
+            Party::Visitor(_) => Target::VisitorConn(conn),
+            Party::Agent(_) => Target::AgentConn(conn),
+        }
+    }
+
+    /// Does a visitor's widget listen here (rather than an agent's console)?
+    pub fn is_visitor(self) -> bool {
+        matches!(self, Target::VisitorConn(_) | Target::Visitor(_))
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -369,31 +389,6 @@ pub enum ErrorCode {
     AlreadyChatting,
     /// The visitor is already shown an invitation.
     InvitationPending,
-}
-
-impl ErrorCode {
-    pub fn message(self) -> &'static str {
-        match self {
-            ErrorCode::ChatNotFound => "No such chat.",
-            ErrorCode::ChatEnded => "This chat has ended.",
-            ErrorCode::EmptyMessage => "The message is empty.",
-            ErrorCode::MessageTooLong => "The message is too long.",
-            ErrorCode::InvalidRating => "The rating must be from 1 to 5.",
-            ErrorCode::NotAllowed => "Not allowed.",
-            ErrorCode::TargetUnavailable => "That agent is offline: transfer anyway to have the chat wait for them.",
-            ErrorCode::TargetFull => "That agent has no free place for another chat.",
-            ErrorCode::TransferPending => "A transfer of this chat is already under way.",
-            ErrorCode::NoTransfer => "There is no transfer under way for this chat.",
-            ErrorCode::OfferGone => "This offer is no longer open.",
-            ErrorCode::NotInGroup => "That site is not in a cross-site group with this one.",
-            ErrorCode::SiteUnavailable => "Nobody is available at that site right now.",
-            ErrorCode::NoOneAvailable => "Nobody of that department is available right now.",
-            ErrorCode::UnknownTarget => "There is no such agent, department or site.",
-            ErrorCode::VisitorGone => "That visitor is not on the site any more.",
-            ErrorCode::AlreadyChatting => "That visitor is already in a chat.",
-            ErrorCode::InvitationPending => "That visitor is already invited.",
-        }
-    }
 }
 
 /// What the switchboard tells clients.
@@ -502,11 +497,14 @@ pub enum Effect {
     PutChat(ChatRecord),
     /// Store a new event of a chat.
     Append(ChatEvent),
-    /// Copy the events 1..=`up_to` of a chat to a new chat (cross-site transfer with transcript).
+    /// Copy the conversation among events 1..=`up_to` of a chat (its messages and system
+    /// texts, `EventKind::is_conversation`) to a new chat as its events 1..=`copied`
+    /// (cross-site transfer with transcript).
     CopyEvents {
         from: (SiteId, ChatId),
         to: (SiteId, ChatId),
         up_to: u64,
+        copied: u64,
     },
     Send(Target, Out),
     SetTimer(TimerKey, Millis),

@@ -19,11 +19,11 @@ impl Switchboard {
         fx: &mut Fx,
     ) {
         if let Some(c) = self.open_by_visitor.get(&(visitor, campaign)).and_then(|id| self.chats.get(id)) {
-            fx.send(Target::Conn(conn), Out::Chat(c.rec.clone()));
+            fx.send(Target::VisitorConn(conn), Out::Chat(c.rec.clone()));
             return;
         }
         if !self.site_available(site) {
-            fx.send(Target::Conn(conn), Out::Offline { chat: None });
+            fx.send(Target::VisitorConn(conn), Out::Offline { chat: None });
             return;
         }
         // A department that is not (or no longer) known to the directory: the site queue.
@@ -86,7 +86,10 @@ impl Switchboard {
         fx: &mut Fx,
     ) {
         let err = |fx: &mut Fx, code| {
-            fx.send(Target::Conn(conn), Out::Error { code, client_id: Some(client_id.clone()), chat: Some(chat) })
+            fx.send(
+                Target::reply(from, conn),
+                Out::Error { code, client_id: Some(client_id.clone()), chat: Some(chat) },
+            )
         };
         if let Err(code) = self.check_party(chat, from) {
             return err(fx, code);
@@ -95,7 +98,7 @@ impl Switchboard {
         let key = client_key(from, &client_id);
         if let Some(seq) = c.client_ids.get(&key) {
             // A resend: acknowledge again, store nothing.
-            fx.send(Target::Conn(conn), Out::Ack { chat, client_id, seq: *seq });
+            fx.send(Target::reply(from, conn), Out::Ack { chat, client_id, seq: *seq });
             return;
         }
         if c.rec.status == ChatStatus::Ended {
@@ -126,7 +129,7 @@ impl Switchboard {
             c.client_ids.insert(key, seq);
             c.owner_replied |= replied;
         }
-        fx.send(Target::Conn(conn), Out::Ack { chat, client_id, seq });
+        fx.send(Target::reply(from, conn), Out::Ack { chat, client_id, seq });
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -140,8 +143,9 @@ impl Switchboard {
         now: Millis,
         fx: &mut Fx,
     ) {
-        let err =
-            |fx: &mut Fx, code| fx.send(Target::Conn(conn), Out::Error { code, client_id: None, chat: Some(chat) });
+        let err = |fx: &mut Fx, code| {
+            fx.send(Target::VisitorConn(conn), Out::Error { code, client_id: None, chat: Some(chat) })
+        };
         let Some(c) = self.chats.get(&chat).filter(|c| c.rec.visitor == visitor) else {
             return err(fx, ErrorCode::ChatNotFound);
         };
@@ -169,6 +173,7 @@ impl Switchboard {
     ) -> u64 {
         let Some(c) = self.chats.get_mut(&chat) else { return 0 };
         c.rec.last_seq += 1;
+        c.conversation += u64::from(kind.is_conversation());
         let event = ChatEvent { chat, seq: c.rec.last_seq, at: now, client_id, kind };
         if event.kind.visible_to_visitor() {
             fx.send(Target::Visitor(c.rec.visitor), Out::Event(event.clone()));

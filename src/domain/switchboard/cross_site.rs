@@ -42,7 +42,8 @@ impl Switchboard {
         step.comment = comment.clone();
         self.leave_source(chat, step, &notice, now, fx);
         self.end(chat, EndedBy::Transfer, now, fx);
-        let up_to = self.chats.get(&chat).map(|c| c.rec.last_seq).unwrap_or(0);
+        let (up_to, conversation) = self.chats.get(&chat).map(|c| (c.rec.last_seq, c.conversation)).unwrap_or((0, 0));
+        let copied = if t.with_transcript { conversation } else { 0 };
         // A new chat on the target site, under its cross-site campaign, in the same window.
         let id = ChatId(self.next_chat);
         self.next_chat += 1;
@@ -62,14 +63,17 @@ impl Switchboard {
             at: now,
             comment: comment.clone(),
             with_transcript: t.with_transcript,
+            copied,
         };
         let mut rec = ChatRecord::queued(id, t.site, t.campaign, source.visitor, department, info, now);
-        rec.last_seq = if t.with_transcript { up_to } else { 0 };
+        // The conversation comes along, not the source site's notes, transfer log or end.
+        rec.last_seq = copied;
         rec.origin = Some(origin);
         if t.with_transcript {
-            fx.out.push(Effect::CopyEvents { from: (source.site, chat), to: (t.site, id), up_to });
+            fx.out.push(Effect::CopyEvents { from: (source.site, chat), to: (t.site, id), up_to, copied });
         }
         let mut new_chat = Chat::new(rec, HashMap::new());
+        new_chat.conversation = copied;
         new_chat.also_open_as = Some((source.visitor, source.campaign));
         self.chats.insert(id, new_chat);
         // The window it came from finds it; so does the target campaign's, unless that one has

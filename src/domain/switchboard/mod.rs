@@ -23,7 +23,7 @@ mod cross_site;
 mod presence;
 mod queues;
 #[cfg(test)]
-mod sim;
+pub(crate) mod sim;
 #[cfg(test)]
 mod tests;
 mod transfer;
@@ -80,6 +80,8 @@ pub(crate) struct Chat {
     pub(crate) last_note: String,
     /// Has the current owner written to the visitor since taking the chat?
     pub(crate) owner_replied: bool,
+    /// How many of its events are conversation (what a cross-site transfer copies).
+    pub(crate) conversation: u64,
     /// A second key this chat is the open chat of (the origin campaign after a cross-site move).
     pub(crate) also_open_as: Option<(VisitorId, CampaignId)>,
     /// The agent who sent it to a queue: not given back to them.
@@ -104,6 +106,7 @@ impl Chat {
             pending: None,
             last_note: String::new(),
             owner_replied: false,
+            conversation: 0,
             also_open_as: None,
             not_to: None,
         }
@@ -198,7 +201,7 @@ impl Switchboard {
         let mut fx = Fx { out: vec![], touched: BTreeSet::new() };
         self.next_chat = self.next_chat.max(next_chat);
         let mut queued: Vec<ChatId> = vec![];
-        for RestoredChat { record: rec, client_ids: ids, owner_replied } in chats {
+        for RestoredChat { record: rec, client_ids: ids, owner_replied, conversation } in chats {
             let id = rec.id;
             self.next_chat = self.next_chat.max(id.0 + 1);
             if rec.status == ChatStatus::Ended {
@@ -222,6 +225,7 @@ impl Switchboard {
             }
             let mut chat = Chat::stored(rec, ids.into_iter().collect());
             chat.owner_replied = owner_replied;
+            chat.conversation = conversation;
             self.chats.insert(id, chat);
         }
         queued.sort_by_key(|id| self.chats.get(id).map(|c| (c.rec.queued_at, c.rec.id)));
@@ -278,7 +282,7 @@ impl Switchboard {
                         }
                     }
                 }
-                Err(code) => fx.send(Target::Conn(conn), Out::Error { code, client_id: None, chat: Some(chat) }),
+                Err(code) => fx.send(Target::reply(from, conn), Out::Error { code, client_id: None, chat: Some(chat) }),
             },
             Command::EndChat { conn, by, chat } => match self.check_party(chat, by) {
                 Ok(()) => {
@@ -289,7 +293,7 @@ impl Switchboard {
                         self.dispatch(site, now, &mut fx);
                     }
                 }
-                Err(code) => fx.send(Target::Conn(conn), Out::Error { code, client_id: None, chat: Some(chat) }),
+                Err(code) => fx.send(Target::reply(by, conn), Out::Error { code, client_id: None, chat: Some(chat) }),
             },
             Command::Survey { conn, visitor, chat, rating, comment } => {
                 self.survey(conn, visitor, chat, rating, comment, now, &mut fx)

@@ -78,7 +78,7 @@ impl Switchboard {
             self.set_presence(id, Presence::Online, now, fx);
         } else {
             let a = &self.agents[&id];
-            fx.send(Target::Conn(conn), Out::Presence { agent: id, presence, active_chats: a.chats.len() as u32 });
+            fx.send(Target::AgentConn(conn), Out::Presence { agent: id, presence, active_chats: a.chats.len() as u32 });
         }
     }
 

@@ -119,7 +119,16 @@ fn check_invariants(sb: &Switchboard, step: usize) {
     }
 }
 
+/// What agents alone may read, as the simulation writes it (notes and transfer comments), so
+/// that a check of what visitors receive can look for it.
+pub(crate) const AGENTS_ONLY: &str = "AGENTS-ONLY";
+
 fn run(seed: u64, steps: usize) {
+    run_observed(seed, steps, &mut |_, _| {});
+}
+
+/// Run the simulation, showing every effect (with the state after its command) to `observe`.
+pub(crate) fn run_observed(seed: u64, steps: usize, observe: &mut dyn FnMut(&Switchboard, &Effect)) {
     let mut rng = Rng(seed | 1);
     let mut sb = Switchboard::new(Config { grace_ms: 30_000, max_queue_wait_ms: 300_000, max_message_bytes: 100 });
     let mut now: Millis = 1_000_000;
@@ -138,6 +147,7 @@ fn run(seed: u64, steps: usize) {
         while timers.first().is_some_and(|t| t.0 <= now) {
             let (_, key) = timers.remove(0);
             let fx = sb.handle(Command::Timer(key), now);
+            fx.iter().for_each(|e| observe(&sb, e));
             apply(&fx, &mut timers, &mut last_seq, step);
             check_invariants(&sb, step);
         }
@@ -192,7 +202,7 @@ fn run(seed: u64, steps: usize) {
                     agent: from,
                     chat,
                     to,
-                    comment: "c".into(),
+                    comment: format!("{AGENTS_ONLY} comment"),
                     notice: None,
                     waiting: String::new(),
                     offer_ms: 20_000,
@@ -211,7 +221,13 @@ fn run(seed: u64, steps: usize) {
                     (None, 0) => Command::CancelTransfer { conn: ConnId(0), agent: p.from, chat },
                     (None, n) => {
                         let agent = p.to[rng.below(p.to.len() as u64) as usize];
-                        Command::AnswerOffer { conn: ConnId(0), agent, chat, accept: n != 1, reason: String::new() }
+                        Command::AnswerOffer {
+                            conn: ConnId(0),
+                            agent,
+                            chat,
+                            accept: n != 1,
+                            reason: format!("{AGENTS_ONLY} reason"),
+                        }
                     }
                 }
             }
@@ -259,13 +275,14 @@ fn run(seed: u64, steps: usize) {
                     (Some(a), 0) => Party::Agent(a),
                     _ => Party::Visitor(c.visitor),
                 };
+                let note = rng.below(5) == 0;
                 Command::Message {
                     conn: ConnId(0),
                     from,
                     chat: c.id,
                     client_id: format!("m{}", rng.below(50)),
-                    text: "x".into(),
-                    note: rng.below(5) == 0,
+                    text: if note { format!("{AGENTS_ONLY} note") } else { "x".into() },
+                    note,
                 }
             }
             _ => {
@@ -283,6 +300,7 @@ fn run(seed: u64, steps: usize) {
             }
         };
         let fx = sb.handle(cmd, now);
+        fx.iter().for_each(|e| observe(&sb, e));
         for e in &fx {
             if let Effect::Append(ChatEvent {
                 kind: crate::domain::chat::EventKind::Transfer { transfer, outcome, .. },
@@ -325,8 +343,8 @@ fn apply(fx: &[Effect], timers: &mut Vec<(Millis, TimerKey)>, last_seq: &mut Has
                     "step {step}: summary out of step with events"
                 );
             }
-            Effect::CopyEvents { to, up_to, .. } => {
-                last_seq.insert(to.1, *up_to);
+            Effect::CopyEvents { to, copied, .. } => {
+                last_seq.insert(to.1, *copied);
             }
             Effect::PutInvitation(_) => {}
             Effect::Send(..) => {}

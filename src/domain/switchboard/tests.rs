@@ -151,7 +151,7 @@ fn nobody_online_or_away_means_leave_a_message() {
     let mut h = H::new();
     let (fx, chat) = h.start(1, Some(SALES));
     assert!(chat.is_none());
-    assert!(fx.iter().any(|e| matches!(e, Effect::Send(Target::Conn(_), Out::Offline { chat: None }))));
+    assert!(fx.iter().any(|e| matches!(e, Effect::Send(Target::VisitorConn(_), Out::Offline { chat: None }))));
     assert!(appended(&fx).is_empty(), "nothing stored");
 }
 
@@ -223,7 +223,7 @@ fn starting_twice_gives_the_same_chat() {
     let (fx, second) = h.start(7, Some(SALES));
     assert_eq!(first, second);
     assert!(appended(&fx).is_empty());
-    assert!(fx.iter().any(|e| matches!(e, Effect::Send(Target::Conn(_), Out::Chat(r)) if Some(r.id) == first)));
+    assert!(fx.iter().any(|e| matches!(e, Effect::Send(Target::VisitorConn(_), Out::Chat(r)) if Some(r.id) == first)));
 }
 
 #[test]
@@ -242,12 +242,12 @@ fn messages_are_acknowledged_with_their_seq_and_resends_are_not_stored_twice() {
     };
     let fx = h.run(msg("m1"));
     assert_eq!(appended(&fx).len(), 1);
-    assert!(sent_to(&fx, Target::Conn(vc)).contains(&Out::Ack { chat, client_id: "m1".into(), seq: 4 }));
+    assert!(sent_to(&fx, Target::VisitorConn(vc)).contains(&Out::Ack { chat, client_id: "m1".into(), seq: 4 }));
     assert!(sent_to(&fx, Target::Agent(UserId(1))).iter().any(|o| matches!(o, Out::Event(e) if e.seq == 4)));
     assert!(!fx.iter().any(|e| matches!(e, Effect::PutChat(_))), "a message alone is one write: its event");
     let again = h.run(msg("m1"));
     assert!(appended(&again).is_empty(), "a resend stores nothing");
-    assert!(sent_to(&again, Target::Conn(vc)).contains(&Out::Ack { chat, client_id: "m1".into(), seq: 4 }));
+    assert!(sent_to(&again, Target::VisitorConn(vc)).contains(&Out::Ack { chat, client_id: "m1".into(), seq: 4 }));
     let reply = h.run(Command::Message {
         conn: ac,
         from: Party::Agent(UserId(1)),
@@ -429,6 +429,7 @@ fn restore_rebuilds_queues_in_order_owners_and_exactly_once() {
                 record: c.rec.clone(),
                 client_ids: c.client_ids.iter().map(|(k, v)| (k.clone(), *v)).collect(),
                 owner_replied: c.owner_replied,
+                conversation: c.conversation,
             }
         })
         .collect();

@@ -133,7 +133,7 @@ impl Switchboard {
             TransferTo::Site(target) => self.cross_site(agent, chat, *target, comment, notice, now, fx),
         };
         if let Err(code) = result {
-            fx.send(Target::Conn(conn), Out::Error { code, client_id: None, chat: Some(chat) });
+            fx.send(Target::AgentConn(conn), Out::Error { code, client_id: None, chat: Some(chat) });
         }
     }
 
@@ -398,8 +398,9 @@ impl Switchboard {
         now: Millis,
         fx: &mut Fx,
     ) {
-        let err =
-            |fx: &mut Fx, code| fx.send(Target::Conn(conn), Out::Error { code, client_id: None, chat: Some(chat) });
+        let err = |fx: &mut Fx, code| {
+            fx.send(Target::AgentConn(conn), Out::Error { code, client_id: None, chat: Some(chat) })
+        };
         let Some(p) = self.chats.get(&chat).and_then(|c| c.pending.clone()) else {
             return err(fx, ErrorCode::OfferGone);
         };
@@ -496,7 +497,7 @@ impl Switchboard {
         let p = self.chats.get(&chat).and_then(|c| c.pending.clone()).filter(|p| p.from == agent);
         let Some((p, to)) = p.and_then(|p| p.accepted_by.map(|to| (p, to))) else {
             return fx.send(
-                Target::Conn(conn),
+                Target::AgentConn(conn),
                 Out::Error { code: ErrorCode::NoTransfer, client_id: None, chat: Some(chat) },
             );
         };
@@ -509,7 +510,7 @@ impl Switchboard {
     pub(super) fn cancel(&mut self, conn: ConnId, agent: UserId, chat: ChatId, now: Millis, fx: &mut Fx) {
         if self.chats.get(&chat).and_then(|c| c.pending.as_ref()).is_none_or(|p| p.from != agent) {
             return fx.send(
-                Target::Conn(conn),
+                Target::AgentConn(conn),
                 Out::Error { code: ErrorCode::NoTransfer, client_id: None, chat: Some(chat) },
             );
         }

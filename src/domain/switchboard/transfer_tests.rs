@@ -428,13 +428,16 @@ fn a_cross_site_transfer_ends_the_chat_here_and_starts_one_there() {
         (origin.site, origin.chat, origin.agent, origin.comment.as_str()),
         (SITE, chat, UserId(1), "VIP, wants a refund")
     );
-    // The transcript comes along: events 1..=last (+ the source's closing ones) are copied.
-    let copy = fx
-        .iter()
-        .find_map(|e| if let Effect::CopyEvents { from, to, up_to } = e { Some((*from, *to, *up_to)) } else { None });
-    let (from, to, up_to) = copy.expect("a copy");
+    // The conversation comes along: its messages and system texts among events 1..=last (+ the
+    // source's closing ones), as the new chat's first events.
+    let copy = fx.iter().find_map(|e| {
+        if let Effect::CopyEvents { from, to, up_to, copied } = e { Some((*from, *to, *up_to, *copied)) } else { None }
+    });
+    let (from, to, up_to, copied) = copy.expect("a copy");
     assert_eq!((from, to.1), ((SITE, chat), new.id));
     assert!(up_to > last);
+    assert!(copied > 0 && copied < up_to, "notes, the transfer step and the end stay behind");
+    assert_eq!(origin.copied, copied);
     assert!(
         sent(&fx, Target::Visitor(VisitorId(1))).iter().any(|o| matches!(o, Out::Chat(r) if r.id == new.id)),
         "the window switches"

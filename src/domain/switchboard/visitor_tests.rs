@@ -206,9 +206,9 @@ fn a_watching_console_gets_the_list_then_batched_changes_and_departures_after_th
     // Two page changes within a second make one batch.
     let conn2 = h.visit(campaign(ProactiveMode::Disabled, 0), "https://shop.example/a");
     h.run(Command::VisitorPage { conn: conn2, visitor: V, page: page("https://shop.example/b") });
-    let before = visitors_frames(&h.sent(Target::Conn(a))).len();
+    let before = visitors_frames(&h.sent(Target::AgentConn(a))).len();
     h.advance(FLUSH_MS);
-    let frames = visitors_frames(&h.sent(Target::Conn(a)));
+    let frames = visitors_frames(&h.sent(Target::AgentConn(a)));
     assert_eq!(frames.len(), before + 1, "one batch");
     let (full, views, left) = frames.last().cloned().expect("batch");
     assert!(!full && left.is_empty());
@@ -227,7 +227,7 @@ fn a_watching_console_gets_the_list_then_batched_changes_and_departures_after_th
     assert!(h.sb.site_visitors(SITE).len() == 1, "not gone before the delay");
     h.advance(1 + FLUSH_MS);
     assert!(h.sb.site_visitors(SITE).is_empty());
-    let (_, _, left) = visitors_frames(&h.sent(Target::Conn(a))).last().cloned().expect("batch");
+    let (_, _, left) = visitors_frames(&h.sent(Target::AgentConn(a))).last().cloned().expect("batch");
     assert_eq!(left, [V]);
 }
 
@@ -258,7 +258,7 @@ fn consoles_not_watching_get_no_visitor_frames() {
     let a = h.agent_online(1);
     h.visit(campaign(ProactiveMode::Disabled, 0), "https://shop.example/");
     h.advance(FLUSH_MS * 3);
-    assert!(visitors_frames(&h.sent(Target::Conn(a))).is_empty());
+    assert!(visitors_frames(&h.sent(Target::AgentConn(a))).is_empty());
     assert!(visitors_frames(&h.sent(Target::SiteAgents(SITE))).is_empty());
 }
 
@@ -491,7 +491,9 @@ fn a_new_tab_shows_the_open_invitation_and_a_late_answer_learns_how_it_ended() {
     let (id, _) = h.invitations_sent()[0];
     let tab2 = h.visit(campaign(ProactiveMode::WithInvite, 5), "https://shop.example/other");
     assert!(
-        h.sent(Target::Conn(tab2)).iter().any(|o| matches!(o, Out::Invitation { invitation, .. } if *invitation == id))
+        h.sent(Target::VisitorConn(tab2))
+            .iter()
+            .any(|o| matches!(o, Out::Invitation { invitation, .. } if *invitation == id))
     );
     h.run(Command::AnswerInvitation { conn: tab1, visitor: V, invitation: id, accept: true });
     let fx = h.run(Command::AnswerInvitation { conn: tab2, visitor: V, invitation: id, accept: false });
@@ -530,12 +532,12 @@ fn the_live_list_shows_the_open_chat_and_the_name_from_the_pre_chat_form() {
     h.watch(1, a);
     let chat = h.start_chat();
     h.advance(FLUSH_MS);
-    let (_, views, _) = visitors_frames(&h.sent(Target::Conn(a))).last().cloned().expect("batch");
+    let (_, views, _) = visitors_frames(&h.sent(Target::AgentConn(a))).last().cloned().expect("batch");
     assert_eq!((views[0].chat, views[0].name.as_str()), (Some(chat), "Vera"));
 }
 
+/// What one connection (a visitor's tab or a console) was sent.
 fn sent_to(fx: &[Effect], conn: ConnId) -> Vec<Out> {
-    fx.iter()
-        .filter_map(|e| if let Effect::Send(t, o) = e { (*t == Target::Conn(conn)).then(|| o.clone()) } else { None })
-        .collect()
+    let mine = |t: &Target| matches!(t, Target::VisitorConn(c) | Target::AgentConn(c) if *c == conn);
+    fx.iter().filter_map(|e| if let Effect::Send(t, o) = e { mine(t).then(|| o.clone()) } else { None }).collect()
 }

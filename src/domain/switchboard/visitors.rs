@@ -127,7 +127,7 @@ impl Switchboard {
         if let Some(i) = pending(v).filter(|i| i.mode != InvitationMode::Alert) {
             // A new tab shows the invitation the others show.
             let out = invitation_frame(i, &self.agents);
-            fx.send(Target::Conn(conn), out);
+            fx.send(Target::VisitorConn(conn), out);
         }
         self.visitor_touched(visitor, now, fx);
         self.schedule_proactive(visitor, now, fx);
@@ -212,7 +212,10 @@ impl Switchboard {
             return;
         }
         for conn in self.watchers.get(&site).into_iter().flatten() {
-            fx.send(Target::Conn(*conn), Out::Visitors { full: false, visitors: visitors.clone(), left: left.clone() });
+            fx.send(
+                Target::AgentConn(*conn),
+                Out::Visitors { full: false, visitors: visitors.clone(), left: left.clone() },
+            );
         }
     }
 
@@ -225,7 +228,10 @@ impl Switchboard {
             return;
         }
         self.watchers.entry(site).or_default().insert(conn);
-        fx.send(Target::Conn(conn), Out::Visitors { full: true, visitors: self.site_visitors(site), left: vec![] });
+        fx.send(
+            Target::AgentConn(conn),
+            Out::Visitors { full: true, visitors: self.site_visitors(site), left: vec![] },
+        );
     }
 
     pub(super) fn unwatch(&mut self, conn: ConnId) {
@@ -423,9 +429,12 @@ impl Switchboard {
             }
             // Answered in another tab, or ran out: tell this tab how it ended.
             Some(i) if i.mode != InvitationMode::Alert => {
-                fx.send(Target::Conn(conn), Out::InvitationClosed { invitation, outcome: i.outcome })
+                fx.send(Target::VisitorConn(conn), Out::InvitationClosed { invitation, outcome: i.outcome })
             }
-            _ => fx.send(Target::Conn(conn), Out::Error { code: ErrorCode::NotAllowed, client_id: None, chat: None }),
+            _ => fx.send(
+                Target::VisitorConn(conn),
+                Out::Error { code: ErrorCode::NotAllowed, client_id: None, chat: None },
+            ),
         }
     }
 
@@ -453,7 +462,7 @@ impl Switchboard {
             _ => Ok(()),
         });
         if let Err(code) = check {
-            return fx.send(Target::Conn(conn), Out::Error { code, client_id: None, chat: None });
+            return fx.send(Target::AgentConn(conn), Out::Error { code, client_id: None, chat: None });
         }
         let default = self.visitors.get(&visitor).map(|v| v.campaign.invitation_text.clone()).unwrap_or_default();
         let text = text.map(|t| clip(t.trim(), MAX_INVITATION_CHARS)).filter(|t| !t.is_empty()).unwrap_or(default);
@@ -464,7 +473,7 @@ impl Switchboard {
     /// form; the visitor's widget receives it and opens.
     pub(super) fn open_chat_with(&mut self, conn: ConnId, agent: UserId, visitor: VisitorId, now: Millis, fx: &mut Fx) {
         if let Err(code) = self.reachable(agent, visitor) {
-            return fx.send(Target::Conn(conn), Out::Error { code, client_id: None, chat: None });
+            return fx.send(Target::AgentConn(conn), Out::Error { code, client_id: None, chat: None });
         }
         let Some(v) = self.visitors.get(&visitor) else { return };
         let (site, campaign) = (v.site, v.campaign.clone());

@@ -1,12 +1,14 @@
 //! `/ws/agent`: the console's connection. Needs a signed-in agent or site admin (the session
 //! cookie) and a browser Origin of this server (against cross-site WebSocket hijacking).
 
-use super::{Socket, Step, bad_frame_message, socket_config, valid_client_id};
+use super::{CLIENT_ID_RULE, Socket, Step, bad_frame_message, socket_config, valid_client_id};
 use crate::domain::chat::ChatRecord;
 use crate::domain::ids::{ChatId, SiteId, UserId};
 use crate::domain::model::{Role, User};
 use crate::domain::switchboard::{AgentProfile, Command, Party, Target};
-use crate::realtime::protocol::{AgentIn, AgentView, Frame, ServerFrame, VERSION, close};
+use crate::realtime::protocol::{
+    AgentChat, AgentEvent, AgentFrame, AgentIn, AgentView, Audience, CannedView, ErrorDetail, VERSION, WireError, close,
+};
 use crate::web::auth::Principal;
 use crate::web::error::WebError;
 use crate::web::state::{AppState, now_ms};
@@ -44,7 +46,7 @@ pub fn endpoint(ws: WebSocket, req: &Request, state: Data<&AppState>) -> Result<
         .config(socket_config(&state.config))
         .on_upgrade(move |socket| {
             let tracker = state.sockets.clone();
-            tracker.track_future(run(Socket::new(socket, state), p))
+            tracker.track_future(run(Socket::new(socket, state, Audience::Agent), p))
         })
         .into_response())
 }
@@ -86,29 +88,22 @@ async fn hello(s: &mut Socket, p: &Principal) -> bool {
     let resume: HashMap<ChatId, u64> = match serde_json::from_str::<AgentIn>(&text) {
         Ok(AgentIn::Hello { v, chats }) if v == VERSION => chats.into_iter().map(|r| (r.chat, r.after)).collect(),
         Ok(AgentIn::Hello { .. }) => {
-            s.error("unsupported_version", "This server speaks protocol version 1.", None, None).await;
-            s.close(close::BAD_HELLO, "unsupported version").await;
+            s.refuse(WireError::UnsupportedVersion, ErrorDetail::default(), close::BAD_HELLO).await;
             return false;
         }
         Ok(_) => {
-            s.error("hello_first", "The first frame must be hello.", None, None).await;
-            s.close(close::BAD_HELLO, "hello first").await;
+            s.refuse(WireError::HelloFirst, ErrorDetail::default(), close::BAD_HELLO).await;
             return false;
         }
         Err(e) => {
-            s.error("bad_frame", &bad_frame_message(&e), None, None).await;
-            s.close(close::BAD_HELLO, "bad hello").await;
+            s.refuse(WireError::BadFrame, ErrorDetail::message(&bad_frame_message(&e)), close::BAD_HELLO).await;
             return false;
         }
     };
     let state = s.state.clone();
     let (me, site, conn) = (p.user.id, p.user.site, s.conn);
-    state.realtime.hub.register(
-        conn,
-        &[Target::Conn(conn), Target::Agent(me), Target::SiteAgents(site)],
-        s.tx.clone(),
-        s.slow.clone(),
-    );
+    let targets = [Target::AgentConn(conn), Target::Agent(me), Target::SiteAgents(site)];
+    state.realtime.hub.register(conn, Audience::Agent, &targets, s.tx.clone(), s.slow.clone());
     state.realtime.send(Command::AgentConnected { agent: profile(&p.user), conn }).await;
     let snapshot = state
         .realtime
@@ -130,63 +125,62 @@ async fn hello(s: &mut Socket, p: &Principal) -> bool {
         })
         .collect();
     let scope = state.store.site(site);
-    let canned: Vec<serde_json::Value> = scope
-        .canned_replies()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|c| serde_json::json!({ "id": c.id, "shortcut": c.shortcut, "text": c.text }))
-        .collect();
+    let canned = scope.canned_replies().unwrap_or_default();
     // The stored preferences (the session's copy of the user may be older than another tab's change).
     let prefs = scope.user(me).map(|u| u.prefs).unwrap_or_else(|_| p.user.prefs.clone());
-    let welcome = ServerFrame::AgentWelcome {
+    let welcome = AgentFrame::AgentWelcome {
         v: VERSION,
         agent: me,
         name: &p.user.name,
         site: site.0,
         presence,
-        chats: &chats,
+        chats: AgentChat::all(&chats),
         agents: &agents,
-        canned: &canned,
+        canned: canned.iter().map(CannedView::of).collect(),
         prefs: &prefs,
     };
-    s.send(&Frame::new(&welcome)).await;
+    s.send(&welcome.frame()).await;
     for chat in &chats {
         let after = resume.get(&chat.id).copied().unwrap_or(0);
         let events = match state.store.site(site).chat_events(chat.id, after, usize::MAX) {
             Ok(events) => events,
             Err(e) => {
                 tracing::error!(error = %e, chat = %chat.id, "cannot read a chat to resume it");
-                s.error("internal", "A conversation could not be loaded; reconnect to try again.", None, None).await;
+                let detail = ErrorDetail {
+                    message: Some("A conversation could not be loaded; reconnect to try again."),
+                    ..ErrorDetail::chat(chat.id)
+                };
+                s.error(WireError::Internal, detail).await;
                 continue;
             }
         };
         for e in &events {
-            s.deliver(&Frame::new(&ServerFrame::Event(e))).await;
+            s.deliver(&AgentFrame::Event(AgentEvent::of(e)).frame()).await;
         }
     }
     true
 }
 
-async fn chat_error(s: &mut Socket, chat: ChatId, code: &str, message: &str) {
-    s.send(&Frame::chat_error(code, message, None, Some(chat))).await;
+async fn chat_error(s: &mut Socket, chat: ChatId, e: WireError, message: Option<&str>) {
+    s.error(e, ErrorDetail { message, ..ErrorDetail::chat(chat) }).await;
 }
 
 async fn handle(s: &mut Socket, me: UserId, site: SiteId, text: &str) {
     let frame = match serde_json::from_str::<AgentIn>(text) {
         Ok(f) => f,
-        Err(e) => return s.error("bad_frame", &bad_frame_message(&e), None, None).await,
+        Err(e) => return s.error(WireError::BadFrame, ErrorDetail::message(&bad_frame_message(&e))).await,
     };
     let (conn, from) = (s.conn, Party::Agent(me));
     let rt = s.state.realtime.clone();
     match frame {
-        AgentIn::Hello { .. } => s.error("already_hello", "Hello was said already.", None, None).await,
+        AgentIn::Hello { .. } => s.error(WireError::AlreadyHello, ErrorDetail::default()).await,
         AgentIn::Ping {} => {
-            s.send(&Frame::new(&ServerFrame::Pong)).await;
+            s.send(&AgentFrame::Pong.frame()).await;
         }
         AgentIn::Presence { presence } => rt.send(Command::SetPresence { agent: me, conn, presence }).await,
         AgentIn::Message { chat, id, text } | AgentIn::Note { chat, id, text } if !valid_client_id(&id) => {
             let _ = (chat, text);
-            s.error("bad_frame", "A message id is 1 to 64 characters.", None, None).await
+            s.error(WireError::BadFrame, ErrorDetail::message(CLIENT_ID_RULE)).await
         }
         AgentIn::Message { chat, id, text } => {
             rt.send(Command::Message { conn, from, chat, client_id: id, text, note: false }).await
@@ -211,11 +205,11 @@ async fn handle(s: &mut Socket, me: UserId, site: SiteId, text: &str) {
             match scope.chat(chat) {
                 Ok(_) => {}
                 Err(crate::store::StoreError::NotFound) => {
-                    return chat_error(s, chat, "chat_not_found", "No such chat.").await;
+                    return chat_error(s, chat, WireError::ChatNotFound, None).await;
                 }
                 Err(e) => {
                     tracing::error!(error = %e, chat = %chat, "cannot read a chat");
-                    return chat_error(s, chat, "internal", "The chat could not be read.").await;
+                    return chat_error(s, chat, WireError::Internal, Some("The chat could not be read.")).await;
                 }
             }
             let limit = limit.unwrap_or(50).clamp(1, 200) as usize;
@@ -223,31 +217,33 @@ async fn handle(s: &mut Socket, me: UserId, site: SiteId, text: &str) {
                 Ok(events) => events,
                 Err(e) => {
                     tracing::error!(error = %e, chat = %chat, "cannot read a chat's events");
-                    return chat_error(s, chat, "internal", "The chat could not be read.").await;
+                    return chat_error(s, chat, WireError::Internal, Some("The chat could not be read.")).await;
                 }
             };
             let more = events.first().is_some_and(|e| e.seq > 1);
-            s.send(&Frame::new(&ServerFrame::History { chat, events: &events, more })).await;
+            let events = events.iter().map(AgentEvent::of).collect();
+            s.send(&AgentFrame::History { chat, events, more }.frame()).await;
         }
         AgentIn::WatchVisitors { on } => rt.send(Command::WatchVisitors { conn, agent: me, on }).await,
         AgentIn::Invite { visitor, text } => rt.send(Command::Invite { conn, agent: me, visitor, text }).await,
         AgentIn::OpenChat { visitor } => rt.send(Command::OpenChat { conn, agent: me, visitor }).await,
         AgentIn::VisitorChats { visitor } => match s.state.store.site(site).visitor_chats(visitor, 20) {
             Ok(chats) => {
-                s.send(&Frame::new(&ServerFrame::VisitorChats { visitor, chats: &chats })).await;
+                s.send(&AgentFrame::VisitorChats { visitor, chats: AgentChat::all(&chats) }.frame()).await;
             }
             Err(e) => {
                 tracing::error!(error = %e, visitor = %visitor, "cannot read a visitor's chats");
-                s.error("internal", "The visitor's chats could not be read.", None, None).await
+                s.error(WireError::Internal, ErrorDetail::message("The visitor's chats could not be read.")).await
             }
         },
         AgentIn::Prefs { prefs } => match s.state.store.site(site).save_prefs(me, prefs.clone()).await {
             Ok(()) => {
-                s.state.realtime.hub.publish(Target::Agent(me), &Frame::new(&ServerFrame::Prefs { prefs: &prefs }));
+                s.state.realtime.hub.publish(Target::Agent(me), &AgentFrame::Prefs { prefs: &prefs }.frame());
             }
             Err(e) => {
                 tracing::error!(error = %e, "cannot save console preferences");
-                s.error("internal", "The preferences could not be saved; try again.", None, None).await
+                s.error(WireError::Internal, ErrorDetail::message("The preferences could not be saved; try again."))
+                    .await
             }
         },
     }

@@ -9,7 +9,7 @@ pub mod visitor;
 use crate::config::Config;
 use crate::domain::ids::{ChatId, ConnId};
 use crate::realtime::hub::{FrameRx, FrameTx, outbox};
-use crate::realtime::protocol::{Frame, close};
+use crate::realtime::protocol::{Audience, ErrorDetail, Frame, WireError, close};
 use crate::web::state::AppState;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
@@ -99,6 +99,8 @@ impl std::ops::DerefMut for Socket {
 }
 
 pub struct Connection {
+    /// Who is at the other end: only frames made for them are written.
+    pub audience: Audience,
     sink: SplitSink<WebSocketStream, Message>,
     stream: SplitStream<WebSocketStream>,
     pub conn: ConnId,
@@ -117,7 +119,7 @@ pub struct Connection {
 }
 
 impl Socket {
-    pub fn new(socket: WebSocketStream, state: AppState) -> Socket {
+    pub fn new(socket: WebSocketStream, state: AppState, audience: Audience) -> Socket {
         let (sink, stream) = socket.split();
         let rt = &state.config.realtime;
         let (tx, rx) = outbox(rt.send_queue);
@@ -132,6 +134,7 @@ impl Socket {
         };
         state.metrics.open_sockets.fetch_add(1, Ordering::Relaxed);
         Socket(Box::new(Connection {
+            audience,
             sink,
             stream,
             conn: state.realtime.new_conn(),
@@ -154,6 +157,9 @@ impl Connection {
     /// Write a frame; false when the connection is gone or does not take it within 10 s (a
     /// client that stopped reading must not hold its task forever).
     pub async fn send(&mut self, frame: &Frame) -> bool {
+        if !self.for_me(frame) {
+            return true;
+        }
         let write = self.sink.send(Message::Text(frame.json.to_string()));
         matches!(tokio::time::timeout(Duration::from_secs(10), write).await, Ok(Ok(())))
     }
@@ -164,6 +170,17 @@ impl Connection {
             return true;
         }
         self.send(frame).await
+    }
+
+    /// Is `frame` made for this connection's audience? A frame for the other one is a bug:
+    /// it is logged and never written.
+    fn for_me(&self, frame: &Frame) -> bool {
+        let ok = frame.audience == self.audience;
+        if !ok {
+            tracing::error!(conn = %self.conn, audience = ?self.audience, "a frame made for another audience was not sent");
+        }
+        debug_assert!(ok, "a frame for {:?} on a {:?} connection", frame.audience, self.audience);
+        ok
     }
 
     fn duplicate(&mut self, frame: &Frame) -> bool {
@@ -184,7 +201,7 @@ impl Connection {
             let mut next = Some(first);
             let mut n = 0;
             while let Some(f) = next.take() {
-                if !self.duplicate(&f) {
+                if self.for_me(&f) && !self.duplicate(&f) {
                     self.sink.feed(Message::Text(f.json.to_string())).await?;
                 }
                 n += 1;
@@ -197,8 +214,15 @@ impl Connection {
         matches!(tokio::time::timeout(Duration::from_secs(10), write).await, Ok(Ok(())))
     }
 
-    pub async fn error(&mut self, code: &str, message: &str, id: Option<&str>, field: Option<&str>) {
-        self.send(&Frame::error(code, message, id, field)).await;
+    /// Send an `error` frame (the connection stays).
+    pub async fn error(&mut self, e: WireError, detail: ErrorDetail<'_>) {
+        self.send(&Frame::error(self.audience, e, detail)).await;
+    }
+
+    /// Send an `error` frame and close the connection with `close_code`.
+    pub async fn refuse(&mut self, e: WireError, detail: ErrorDetail<'_>, close_code: u16) {
+        self.error(e, detail).await;
+        self.close(close_code, &e.code()).await;
     }
 
     pub async fn close(&mut self, code: u16, reason: &str) {
@@ -311,7 +335,7 @@ impl Connection {
                             self.close(close::RATE_LIMITED, "too many frames").await;
                             return Step::Closed;
                         }
-                        self.error("rate_limited", "Too many frames: this one was dropped; slow down.", None, None).await;
+                        self.error(WireError::RateLimited, ErrorDetail::default()).await;
                     }
                 }
             }
@@ -325,6 +349,9 @@ impl Drop for Connection {
         self.state.metrics.open_sockets.fetch_sub(1, Ordering::Relaxed);
     }
 }
+
+/// What `bad_frame` says of a message id that breaks the rule of `valid_client_id`.
+pub const CLIENT_ID_RULE: &str = "A message id is 1 to 64 characters.";
 
 /// A client message id: 1 to 64 bytes, no control characters.
 pub fn valid_client_id(id: &str) -> bool {

@@ -8,27 +8,27 @@ use crate::domain::ids::{ChatId, DepartmentId, SiteId, UserId};
 use crate::domain::model::Role;
 use crate::domain::switchboard::{AgentMode, Command, CrossSite, Presence, TransferTo};
 use crate::realtime::protocol::{
-    Frame, ServerFrame, TargetAgent, TargetDepartment, TargetSite, TransferMode, TransferTarget,
+    AgentFrame, ErrorDetail, TargetAgent, TargetDepartment, TargetSite, TransferMode, TransferTarget, WireError,
 };
 use crate::store::StoreError;
 use crate::web::state::now_ms;
 
-async fn fail(s: &mut Socket, chat: ChatId, code: &str, message: &str) {
-    s.send(&Frame::chat_error(code, message, None, Some(chat))).await;
+async fn fail(s: &mut Socket, chat: ChatId, e: WireError, message: Option<&str>) {
+    s.error(e, ErrorDetail { message, ..ErrorDetail::chat(chat) }).await;
 }
 
 /// Handle `transfer`: resolve what the switchboard needs, then send the command.
 pub async fn transfer(s: &mut Socket, me: UserId, site: SiteId, chat: ChatId, target: TransferTarget, comment: String) {
     let state = s.state.clone();
     let Some(Some(rec)) = state.realtime.query(move |sb| sb.chat(chat).cloned()).await else {
-        return fail(s, chat, "chat_not_found", "No such chat.").await;
+        return fail(s, chat, WireError::ChatNotFound, None).await;
     };
     if rec.site != site || rec.agent != Some(me) {
-        return fail(s, chat, "chat_not_found", "No such chat.").await;
+        return fail(s, chat, WireError::ChatNotFound, None).await;
     }
     let scope = state.store.site(site);
     let (Ok(site_rec), Ok(campaign)) = (scope.site(), scope.campaign(rec.campaign)) else {
-        return fail(s, chat, "internal", "This chat's site or campaign could not be read.").await;
+        return fail(s, chat, WireError::Internal, Some("This chat's site or campaign could not be read.")).await;
     };
     let notice = campaign.notify_transfer.then(|| campaign.message(Text::Transfer).to_string());
     let waiting = campaign.message(Text::Queue).to_string();
@@ -50,13 +50,8 @@ pub async fn transfer(s: &mut Socket, me: UserId, site: SiteId, chat: ChatId, ta
                     TransferTo::Site(Box::new(t))
                 }
                 Err(_) => {
-                    return fail(
-                        s,
-                        chat,
-                        "unknown_target",
-                        "That site cannot receive chats (no such site, or no campaign).",
-                    )
-                    .await;
+                    let message = "That site cannot receive chats (no such site, or no campaign).";
+                    return fail(s, chat, WireError::UnknownTarget, Some(message)).await;
                 }
             }
         }
@@ -183,5 +178,5 @@ pub async fn targets(s: &mut Socket, me: UserId, site: SiteId, q: String, only: 
     for t in &mut sites {
         t.with_transcript_default = own;
     }
-    s.send(&Frame::new(&ServerFrame::Targets { agents: &agents, departments: &departments, sites: &sites })).await;
+    s.send(&AgentFrame::Targets { agents: &agents, departments: &departments, sites: &sites }.frame()).await;
 }

@@ -1,19 +1,21 @@
 //! `/ws/visitor`: the widget's connection. Open to any origin (the widget runs on the
 //! organization's own sites); the visitor is known by a random token the server issues.
 
-use super::{Socket, Step, bad_frame_message, socket_config, valid_client_id};
+use super::{CLIENT_ID_RULE, Socket, Step, bad_frame_message, socket_config, valid_client_id};
 use crate::domain::chat::{ChatStatus, LeftMessage, VisitorInfo};
 use crate::domain::i18n::Message as Text;
 use crate::domain::ids::{CampaignId, ChatId, SiteId, VisitorId};
 use crate::domain::model::{Campaign, FieldKind};
 use crate::domain::switchboard::{ChatTexts, Command, PageReport, Party, Target, VisitorCampaign};
 use crate::domain::validate;
-use crate::realtime::protocol::{Frame, Page, ServerFrame, VERSION, VisitorIn, close};
+use crate::realtime::protocol::{
+    Audience, CampaignView, ErrorDetail, Page, VERSION, VisitorChat, VisitorEvent, VisitorFrame, VisitorIn, WireError,
+    close,
+};
 use crate::web::state::{AppState, now_ms, random_hex};
 use poem::web::Data;
 use poem::web::websocket::WebSocket;
 use poem::{IntoResponse, handler};
-use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
@@ -22,25 +24,7 @@ pub fn endpoint(ws: WebSocket, state: Data<&AppState>) -> impl IntoResponse {
     let state = state.clone();
     ws.config(socket_config(&state.config)).on_upgrade(move |socket| {
         let tracker = state.sockets.clone();
-        tracker.track_future(run(Socket::new(socket, state)))
-    })
-}
-
-/// What the widget needs to know of its campaign.
-pub fn campaign_view(c: &Campaign) -> serde_json::Value {
-    json!({
-        "id": c.id,
-        "language": c.language.code(),
-        "messages": {
-            "greeting": c.message(Text::Greeting),
-            "queue": c.message(Text::Queue),
-            "transfer": c.message(Text::Transfer),
-            "offline": c.message(Text::Offline),
-        },
-        "style": { "title": c.style.title, "color": c.style.color, "position": c.style.position },
-        "prechat": c.prechat,
-        "postchat": c.postchat,
-        "proactive": c.proactive,
+        tracker.track_future(run(Socket::new(socket, state, Audience::Visitor)))
     })
 }
 
@@ -88,9 +72,8 @@ async fn run(mut s: Socket) {
     rt.send(Command::VisitorDisconnected { conn: s.conn, visitor: v.id }).await;
 }
 
-async fn refuse(s: &mut Socket, code: &str, message: &str, close_code: u16) -> Option<Visitor> {
-    s.error(code, message, None, None).await;
-    s.close(close_code, code).await;
+async fn refuse(s: &mut Socket, e: WireError, detail: ErrorDetail<'_>, close_code: u16) -> Option<Visitor> {
+    s.refuse(e, detail, close_code).await;
     None
 }
 
@@ -102,11 +85,14 @@ async fn hello(s: &mut Socket) -> Option<Visitor> {
     let text = s.first_text().await?;
     let (v, campaign, token, seen, page) = match serde_json::from_str::<VisitorIn>(&text) {
         Ok(VisitorIn::Hello { v, campaign, token, chat, after, page }) => (v, campaign, token, chat.zip(after), page),
-        Ok(_) => return refuse(s, "hello_first", "The first frame must be hello.", close::BAD_HELLO).await,
-        Err(e) => return refuse(s, "bad_frame", &bad_frame_message(&e), close::BAD_HELLO).await,
+        Ok(_) => return refuse(s, WireError::HelloFirst, ErrorDetail::default(), close::BAD_HELLO).await,
+        Err(e) => {
+            let message = bad_frame_message(&e);
+            return refuse(s, WireError::BadFrame, ErrorDetail::message(&message), close::BAD_HELLO).await;
+        }
     };
     if v != VERSION {
-        return refuse(s, "unsupported_version", "This server speaks protocol version 1.", close::BAD_HELLO).await;
+        return refuse(s, WireError::UnsupportedVersion, ErrorDetail::default(), close::BAD_HELLO).await;
     }
     let state = s.state.clone();
     let store = &state.store;
@@ -114,18 +100,17 @@ async fn hello(s: &mut Socket) -> Option<Visitor> {
     let found =
         store.campaign_site(campaign_id).ok().flatten().and_then(|site| store.site(site).campaign(campaign_id).ok());
     let Some(campaign) = found else {
-        return refuse(s, "unknown_campaign", "There is no such campaign.", close::UNKNOWN_CAMPAIGN).await;
+        return refuse(s, WireError::UnknownCampaign, ErrorDetail::default(), close::UNKNOWN_CAMPAIGN).await;
     };
     let site = campaign.site;
     if !store.site(site).site().is_ok_and(|s| s.enabled) {
-        return refuse(s, "site_disabled", "Live chat is turned off for this site.", close::UNKNOWN_CAMPAIGN).await;
+        return refuse(s, WireError::SiteDisabled, ErrorDetail::default(), close::UNKNOWN_CAMPAIGN).await;
     }
     let known = match token.as_deref() {
         Some(t) => match store.visitor_by_token(&token_hash(t)) {
             Ok(Some((owner, id))) if owner == site => Some((id, t.to_string())),
             _ => {
-                s.error("invalid_token", "This visitor token is not valid here; a new one was issued.", None, None)
-                    .await;
+                s.error(WireError::InvalidToken, ErrorDetail::default()).await;
                 None
             }
         },
@@ -139,22 +124,23 @@ async fn hello(s: &mut Socket) -> Option<Visitor> {
                 Ok(id) => (id, token),
                 Err(e) => {
                     tracing::error!(error = %e, "cannot create a visitor");
-                    return refuse(s, "internal", "The server could not register this visitor.", 1011).await;
+                    let detail = ErrorDetail::message("The server could not register this visitor.");
+                    return refuse(s, WireError::Internal, detail, 1011).await;
                 }
             }
         }
     };
-    state.realtime.hub.register(s.conn, &[Target::Conn(s.conn), Target::Visitor(id)], s.tx.clone(), s.slow.clone());
+    let targets = [Target::VisitorConn(s.conn), Target::Visitor(id)];
+    state.realtime.hub.register(s.conn, Audience::Visitor, &targets, s.tx.clone(), s.slow.clone());
     let chat = state.realtime.query(move |sb| sb.open_chat(id, campaign_id).cloned()).await.flatten();
-    let view = campaign_view(&campaign);
-    let welcome = Frame::new(&ServerFrame::VisitorWelcome {
+    let welcome = VisitorFrame::VisitorWelcome {
         v: VERSION,
         token: &token,
         visitor: id.0,
-        campaign: &view,
-        chat: chat.as_ref(),
-    });
-    s.send(&welcome).await;
+        campaign: CampaignView::of(&campaign),
+        chat: chat.as_ref().map(VisitorChat::of),
+    };
+    s.send(&welcome.frame()).await;
     if let Some(chat) = chat {
         let after = seen.filter(|(c, _)| *c == chat.id).map(|(_, after)| after).unwrap_or(0);
         // A chat that moved by cross-site transfer lives on the other site.
@@ -162,7 +148,7 @@ async fn hello(s: &mut Socket) -> Option<Visitor> {
         if chat.status == ChatStatus::Queued {
             let chat_id = chat.id;
             if let Some(Some((position, eta_secs))) = state.realtime.query(move |sb| sb.queue_position(chat_id)).await {
-                s.send(&Frame::new(&ServerFrame::Queue { chat: chat_id, position, eta_secs })).await;
+                s.send(&VisitorFrame::Queue { chat: chat_id, position, eta_secs }.frame()).await;
             }
         }
     }
@@ -175,27 +161,26 @@ async fn replay(s: &mut Socket, site: SiteId, chat: ChatId, after: u64) {
         Ok(events) => events,
         Err(e) => {
             tracing::error!(error = %e, chat = %chat, "cannot read a chat to resume it");
-            return s
-                .error("internal", "The conversation could not be loaded; reconnect to try again.", None, None)
-                .await;
+            let detail = ErrorDetail::message("The conversation could not be loaded; reconnect to try again.");
+            return s.error(WireError::Internal, detail).await;
         }
     };
-    for e in events.iter().filter(|e| e.kind.visible_to_visitor()) {
-        s.deliver(&Frame::new(&ServerFrame::Event(e))).await;
+    for e in events.iter().filter_map(VisitorEvent::of) {
+        s.deliver(&VisitorFrame::Event(e).frame()).await;
     }
 }
 
 async fn handle(s: &mut Socket, v: &Visitor, text: &str) {
     let frame = match serde_json::from_str::<VisitorIn>(text) {
         Ok(f) => f,
-        Err(e) => return s.error("bad_frame", &bad_frame_message(&e), None, None).await,
+        Err(e) => return s.error(WireError::BadFrame, ErrorDetail::message(&bad_frame_message(&e))).await,
     };
     let (conn, from) = (s.conn, Party::Visitor(v.id));
     let rt = s.state.realtime.clone();
     match frame {
-        VisitorIn::Hello { .. } => s.error("already_hello", "Hello was said already.", None, None).await,
+        VisitorIn::Hello { .. } => s.error(WireError::AlreadyHello, ErrorDetail::default()).await,
         VisitorIn::Ping {} => {
-            s.send(&Frame::new(&ServerFrame::Pong)).await;
+            s.send(&VisitorFrame::Pong.frame()).await;
         }
         VisitorIn::Start { fields } => match prechat(&v.campaign, fields) {
             Ok(mut info) => {
@@ -216,18 +201,23 @@ async fn handle(s: &mut Socket, v: &Visitor, text: &str) {
                 };
                 rt.send(cmd).await;
             }
-            Err((field, message)) => s.error("invalid_field", &message, None, Some(&field)).await,
+            Err((field, message)) => {
+                let detail = ErrorDetail { message: Some(&message), field: Some(&field), ..Default::default() };
+                s.error(WireError::InvalidField, detail).await
+            }
         },
         VisitorIn::Message { chat, id, text } => {
             if !valid_client_id(&id) {
-                return s.error("bad_frame", "A message id is 1 to 64 characters.", None, None).await;
+                return s.error(WireError::BadFrame, ErrorDetail::message(CLIENT_ID_RULE)).await;
             }
             rt.send(Command::Message { conn, from, chat, client_id: id, text, note: false }).await;
         }
         VisitorIn::Typing { chat, on } => rt.send(Command::Typing { conn, from, chat, on }).await,
         VisitorIn::End { chat } => rt.send(Command::EndChat { conn, by: from, chat }).await,
-        VisitorIn::Survey { .. } if !v.campaign.postchat.enabled => {
-            s.error("not_allowed", "This campaign has no post-chat survey.", None, None).await
+        VisitorIn::Survey { chat, .. } if !v.campaign.postchat.enabled => {
+            let detail =
+                ErrorDetail { message: Some("This campaign has no post-chat survey."), ..ErrorDetail::chat(chat) };
+            s.error(WireError::NotAllowed, detail).await
         }
         VisitorIn::Survey { chat, rating, comment } => {
             rt.send(Command::Survey { conn, visitor: v.id, chat, rating, comment }).await;
@@ -285,11 +275,19 @@ fn prechat(c: &Campaign, mut fields: BTreeMap<String, String>) -> Result<Visitor
 async fn leave_message(s: &mut Socket, v: &Visitor, name: String, email: String, text: String) {
     let email = match validate::email(&email) {
         Ok(e) => e,
-        Err(m) => return s.error("invalid_field", &m, None, Some("email")).await,
+        Err(m) => {
+            let detail = ErrorDetail { message: Some(&m), field: Some("email"), ..Default::default() };
+            return s.error(WireError::InvalidField, detail).await;
+        }
     };
     let text = text.trim().to_string();
     if text.is_empty() || text.chars().count() > 4000 {
-        return s.error("invalid_field", "Write a message of at most 4000 characters.", None, Some("text")).await;
+        let detail = ErrorDetail {
+            message: Some("Write a message of at most 4000 characters."),
+            field: Some("text"),
+            ..Default::default()
+        };
+        return s.error(WireError::InvalidField, detail).await;
     }
     let msg = LeftMessage {
         id: 0,
@@ -303,11 +301,11 @@ async fn leave_message(s: &mut Socket, v: &Visitor, name: String, email: String,
     };
     match s.state.store.leave_message(msg).await {
         Ok(_) => {
-            s.send(&Frame::new(&ServerFrame::Left)).await;
+            s.send(&VisitorFrame::Left.frame()).await;
         }
         Err(e) => {
             tracing::error!(error = %e, "cannot store a left message");
-            s.error("internal", "The message could not be stored; try again.", None, None).await;
+            s.error(WireError::Internal, ErrorDetail::message("The message could not be stored; try again.")).await;
         }
     }
 }
