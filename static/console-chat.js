@@ -189,6 +189,17 @@ export class ChatUI {
   }
 
   eventItem(e) {
+    const li = this.eventLine(e);
+    // The conversation a cross-site transfer brought along is marked as the other site's.
+    const origin = this.state.chat(e.chat)?.rec.origin;
+    if (origin && e.seq <= (origin.copied ?? 0)) {
+      li.classList.add('copied');
+      li.append(h('span', { class: 'from-site' }, `From ${origin.site_name}`));
+    }
+    return li;
+  }
+
+  eventLine(e) {
     const at = h('time', { datetime: new Date(e.at).toISOString() }, clock(e.at));
     const c = this.state.chat(e.chat);
     switch (e.kind) {

@@ -573,10 +573,14 @@ describe('agent console in a browser', { timeout: 200_000 }, () => {
       await ann.page.getByText('This chat moved to another site and goes on there. You can no longer follow it.').waitFor();
       assert.equal(await ann.page.getByLabel('Message to the visitor').isVisible(), false);
       assert.equal(await ann.page.getByRole('button', { name: 'Transfer', exact: true }).isVisible(), false);
-      const moved = await v.next((f) => f.type === 'chat' && f.chat.site === ids.beta, STEP_TIMEOUT_MS, 'the new chat');
+      const first = v.chat;
+      const moved = await v.next((f) => f.type === 'chat' && f.chat.id !== first, STEP_TIMEOUT_MS, 'the new chat');
 
       await chatButton(dora.page, 'Quentin').click();
       await transcript(dora.page).getByText('Do you ship to Belgium?').waitFor();
+      // The copied conversation is marked as coming from the source site.
+      const copied = transcript(dora.page).locator('li.copied').filter({ hasText: 'Do you ship to Belgium?' });
+      await copied.getByText('From Acme Shop').waitFor();
       await transcript(dora.page).getByText(/Cross-site transfer by Ann Agent \(Acme Shop\)/).first().waitFor();
       const origin = dora.page.getByRole('complementary', { name: 'Visitor' });
       await origin.getByText('Transferred from another site').waitFor();
@@ -587,6 +591,9 @@ describe('agent console in a browser', { timeout: 200_000 }, () => {
       await dora.page.getByLabel('Message to the visitor').press('Enter');
       const heard = await v.heard('Yes, we do!');
       assert.equal(heard.chat, moved.chat.id);
+      // The transfer note and log are for agents: nothing of them reached the visitor.
+      const leaked = v.frames.filter((f) => JSON.stringify(f).includes('Shipping to Belgium') || 'origin' in (f.chat ?? {}));
+      assert.deepEqual(leaked, [], 'the visitor received agent-only content');
 
       // Tablet size: the console still fits.
       await dora.page.setViewportSize({ width: 820, height: 1180 });

@@ -176,6 +176,23 @@ async fn transfer_anyway_waits_for_an_offline_agent_and_a_queue_transfer_allocat
 async fn cross_site_transfer_moves_the_visitor_and_locks_the_source_out() {
     let (mut sc, _) = scene(&[]).await;
     let other = org(&sc.s.base, &sc.owner, "Globex").await;
+    // Globex's campaign speaks French and has no post-chat survey.
+    sc.owner
+        .post(
+            &format!("/admin/sites/{}/campaigns/{}", other.site, other.campaign),
+            &[
+                ("name", "Main"),
+                ("language", "fr"),
+                ("department", &other.department.to_string()),
+                ("color", "#654321"),
+                ("notify_transfer", "on"),
+                ("proactive_mode", "disabled"),
+                ("proactive_after_secs", "0"),
+                ("reinvite_after_mins", "0"),
+            ],
+        )
+        .await
+        .assert_redirect(&format!("/admin/sites/{}/campaigns", other.site));
     let (mut dee, _) = agent(&other.agent, json!([])).await;
     let target = json!({"kind": "site", "site": other.site});
     sc.ann.send(transfer(sc.chat, target.clone(), "speaks German")).await;
@@ -216,6 +233,13 @@ async fn cross_site_transfer_moves_the_visitor_and_locks_the_source_out() {
     let moved = sc.v.until(|f: &Value| f["type"] == "chat" && f["chat"]["id"] == new_chat).await;
     assert_eq!(moved["chat"]["status"], "queued");
     assert!(moved["chat"].get("origin").is_none(), "the transfer log is for agents: {moved}");
+    // The receiving campaign's own words, in its language, though Dee took the chat at once.
+    let notice = "Vous êtes transféré vers un autre conseiller. Merci de patienter un instant.";
+    assert!(
+        sc.v.seen.iter().any(|f| f["type"] == "event" && f["chat"] == new_chat && f["text"] == notice),
+        "{:?}",
+        sc.v.seen
+    );
     sc.v.send(json!({"type": "message", "chat": new_chat, "id": "v2", "text": "Hallo"})).await;
     assert_eq!(
         dee.until(|f: &Value| f["type"] == "event" && f["kind"] == "message" && f["text"] == "Hallo").await["chat"],
@@ -231,4 +255,14 @@ async fn cross_site_transfer_moves_the_visitor_and_locks_the_source_out() {
     assert_eq!(sc.ann.until_type("error").await["code"], "chat_not_found");
     sc.ann.send(json!({"type": "message", "chat": new_chat, "id": "x", "text": "hi"})).await;
     assert_eq!(sc.ann.until_type("error").await["code"], "chat_not_found");
+    // The post-chat form is the receiving campaign's: none here.
+    dee.send(json!({"type": "end", "chat": new_chat})).await;
+    again.until(|f: &Value| f["type"] == "event" && f["kind"] == "ended").await;
+    again.send(json!({"type": "survey", "chat": new_chat, "rating": 5})).await;
+    let refused = again.until_type("error").await;
+    assert_eq!((refused["code"].as_str(), refused["chat"].as_u64()), (Some("not_allowed"), Some(new_chat)));
+    // Globex's transcript page: the copied conversation marked as Acme's, Acme's note absent.
+    let page = sc.owner.get(&format!("/admin/sites/{}/chats/{new_chat}", other.site)).await;
+    page.assert_ok().assert_contains("My order is late").assert_contains("(from Acme)");
+    assert!(!page.body.contains("refund approved by Sam"), "the source site's note stays there");
 }

@@ -182,6 +182,7 @@ fn a_cross_site_transfer_read_from_what_the_switchboard_records() {
         agent: None,
         with_transcript: true,
         queue_text: String::new(),
+        welcome_text: String::new(),
     };
     l.at(10).transfer(1, chat, TransferTo::Site(Box::new(target)));
     // Nobody takes chats on site 2 until agent 21 is back Online.

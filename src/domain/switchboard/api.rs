@@ -321,6 +321,9 @@ pub struct CrossSite {
     pub with_transcript: bool,
     /// The target campaign's queue message, in its language.
     pub queue_text: String,
+    /// What the visitor reads first on the target site, in its campaign's language: its
+    /// transfer notice when that campaign tells visitors of transfers, else its greeting.
+    pub welcome_text: String,
 }
 
 /// Where a frame goes. Every target belongs to one audience: a visitor's (`VisitorConn`,

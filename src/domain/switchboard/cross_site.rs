@@ -87,6 +87,11 @@ impl Switchboard {
         step.to_department = department;
         step.comment = comment;
         self.record(id, step, now, fx);
+        // The receiving campaign speaks first, in its language, whether the chat is taken at
+        // once or waits.
+        if !t.welcome_text.is_empty() {
+            self.append(id, EventKind::System { text: t.welcome_text }, None, now, fx);
+        }
         match t.agent {
             Some(a) => {
                 if let Some(c) = self.chats.get_mut(&id) {

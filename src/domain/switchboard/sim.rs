@@ -194,6 +194,7 @@ pub(crate) fn run_observed(seed: u64, steps: usize, observe: &mut dyn FnMut(&Swi
                             agent: if rng.below(3) == 0 { Some(UserId(obase + 1 + rng.below(6))) } else { None },
                             with_transcript: rng.below(2) == 0,
                             queue_text: "wait".into(),
+                            welcome_text: "welcome".into(),
                         }))
                     }
                 };

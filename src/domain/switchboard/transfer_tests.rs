@@ -406,6 +406,7 @@ fn cross(with_transcript: bool) -> TransferTo {
         agent: None,
         with_transcript,
         queue_text: "Bitte warten".into(),
+        welcome_text: "Willkommen bei Globex".into(),
     }))
 }
 
@@ -422,6 +423,13 @@ fn a_cross_site_transfer_ends_the_chat_here_and_starts_one_there() {
     assert_ne!(new.id, chat);
     assert_eq!((new.site, new.campaign), (SITE_B, CAMPAIGN_B));
     assert_eq!(new.agent, Some(UserId(21)));
+    let greeted = |fx: &[Effect], id: ChatId| {
+        sent(fx, Target::Visitor(VisitorId(1))).iter().any(|o| {
+            matches!(o, Out::Event(e) if e.chat == id
+                && matches!(&e.kind, EventKind::System { text } if text == "Willkommen bei Globex"))
+        })
+    };
+    assert!(greeted(&fx, new.id), "the receiving campaign's own words, though an agent took it at once");
     assert_eq!((new.info.name.as_str(), new.info.email.as_str()), ("Vera", "vera@example.com"));
     let origin = new.origin.clone().expect("transfer log");
     assert_eq!(
@@ -474,6 +482,11 @@ fn cross_site_rules_groups_availability_and_the_transcript_box() {
     assert!(!fx.iter().any(|e| matches!(e, Effect::CopyEvents { .. })), "without transcript");
     let new = h.sb.open_chat(VisitorId(1), CAMPAIGN_B).cloned().expect("new chat");
     assert_eq!(new.status, ChatStatus::Queued, "agent 21 is away: it waits in site 2's queue");
+    assert!(
+        sent(&fx, Target::Visitor(VisitorId(1))).iter().any(|o| matches!(o, Out::Event(e) if e.chat == new.id
+            && matches!(&e.kind, EventKind::System { text } if text == "Willkommen bei Globex"))),
+        "and when it waits"
+    );
     h.presence(21, Presence::Online);
     assert_eq!(h.sb.chat(new.id).and_then(|c| c.agent), Some(UserId(21)));
 }

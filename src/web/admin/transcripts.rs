@@ -148,6 +148,8 @@ pub struct Line {
     pub class: &'static str,
     pub who: String,
     pub text: String,
+    /// For the conversation a cross-site transfer brought along: the site it came from.
+    pub from_site: Option<String>,
 }
 
 #[derive(Template)]
@@ -180,9 +182,17 @@ pub fn show(
     let events = scope.chat_events(chat.id, 0, usize::MAX)?;
     let mut lines = Vec::new();
     let mut transfers = Vec::new();
+    let copied_from = chat.origin.as_ref().map(|o| (o.copied, o.site_name.clone()));
     for e in &events {
         let when = utc(e.at);
-        let line = |class, who: String, text: String| Line { when: when.clone(), class, who, text };
+        let from_site = copied_from.as_ref().filter(|(n, _)| e.seq <= *n).map(|(_, site)| site.clone());
+        let line = |class, who: String, text: String| Line {
+            when: when.clone(),
+            class,
+            who,
+            text,
+            from_site: from_site.clone(),
+        };
         match &e.kind {
             EventKind::Message { author: Author::Visitor, text } => {
                 let who = if chat.info.name.is_empty() { "Visitor".to_string() } else { chat.info.name.clone() };

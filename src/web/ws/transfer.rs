@@ -82,6 +82,9 @@ fn cross_site(
         agent,
         with_transcript: true,
         queue_text: campaign.message(Text::Queue).to_string(),
+        welcome_text: campaign
+            .message(if campaign.notify_transfer { Text::Transfer } else { Text::Greeting })
+            .to_string(),
     })
 }
 

@@ -214,12 +214,12 @@ async fn handle(s: &mut Socket, v: &Visitor, text: &str) {
         }
         VisitorIn::Typing { chat, on } => rt.send(Command::Typing { conn, from, chat, on }).await,
         VisitorIn::End { chat } => rt.send(Command::EndChat { conn, by: from, chat }).await,
-        VisitorIn::Survey { chat, .. } if !v.campaign.postchat.enabled => {
-            let detail =
-                ErrorDetail { message: Some("This campaign has no post-chat survey."), ..ErrorDetail::chat(chat) };
-            s.error(WireError::NotAllowed, detail).await
-        }
         VisitorIn::Survey { chat, rating, comment } => {
+            // The chat's own campaign decides: after a cross-site transfer, the receiving one's.
+            if !survey_enabled(s, v, chat).await {
+                let message = Some("This campaign has no post-chat survey.");
+                return s.error(WireError::NotAllowed, ErrorDetail { message, ..ErrorDetail::chat(chat) }).await;
+            }
             rt.send(Command::Survey { conn, visitor: v.id, chat, rating, comment }).await;
         }
         VisitorIn::LeaveMessage { name, email, text } => leave_message(s, v, name, email, text).await,
@@ -229,6 +229,20 @@ async fn handle(s: &mut Socket, v: &Visitor, text: &str) {
         VisitorIn::InvitationAnswer { invitation, accept } => {
             rt.send(Command::AnswerInvitation { conn, visitor: v.id, invitation, accept }).await
         }
+    }
+}
+
+/// Does the campaign of the visitor's `chat` have a post-chat survey? A chat the switchboard
+/// does not hold (or of another visitor) is left to it to refuse (`chat_not_found`).
+async fn survey_enabled(s: &Socket, v: &Visitor, chat: ChatId) -> bool {
+    let visitor = v.id;
+    let found =
+        s.state.realtime.query(move |sb| sb.chat(chat).filter(|c| c.visitor == visitor).map(|c| (c.site, c.campaign)));
+    match found.await.flatten() {
+        Some((site, campaign)) if campaign != v.campaign.id => {
+            s.state.store.site(site).campaign(campaign).is_ok_and(|c| c.postchat.enabled)
+        }
+        _ => v.campaign.postchat.enabled,
     }
 }
 
