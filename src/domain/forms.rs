@@ -200,6 +200,11 @@ impl DepartmentForm {
     }
 }
 
+/// The shortest warm-transfer timeout a site may set, in seconds.
+pub const WARM_TIMEOUT_MIN_SECS: u32 = 5;
+/// The longest warm-transfer timeout a site may set, in seconds (ten minutes).
+pub const WARM_TIMEOUT_MAX_SECS: u32 = 600;
+
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct SettingsForm {
@@ -224,7 +229,12 @@ impl SettingsForm {
     }
     pub fn validate(&self) -> Result<SettingsDraft, FormErrors> {
         let mut e = FormErrors::default();
-        let warm_timeout_secs = e.take("warm_timeout_secs", v::number(&self.warm_timeout_secs, 5..=600));
+        let warm_timeout_secs = e.take(
+            "warm_timeout_secs",
+            v::number(&self.warm_timeout_secs, WARM_TIMEOUT_MIN_SECS..=WARM_TIMEOUT_MAX_SECS).map_err(|_| {
+                format!("A whole number of seconds from {WARM_TIMEOUT_MIN_SECS} to {WARM_TIMEOUT_MAX_SECS}.")
+            }),
+        );
         let default_campaign = match self.default_campaign.trim() {
             "" => None,
             s => match s.parse() {
@@ -479,11 +489,28 @@ mod tests {
     fn settings_timeout_is_bounded() {
         let f = SettingsForm { warm_timeout_secs: "2".into(), ..Default::default() };
         assert!(f.validate().is_err());
+        for ok in ["5", "600"] {
+            let f = SettingsForm { warm_timeout_secs: ok.into(), ..Default::default() };
+            assert!(f.validate().is_ok(), "{ok} is in the range");
+        }
         let f =
             SettingsForm { warm_timeout_secs: "45".into(), notify_visitor: Some("on".into()), ..Default::default() };
         let d = f.validate().expect("valid");
         assert_eq!(d.transfer.warm_timeout_secs, 45);
         assert!(d.transfer.notify_visitor && !d.transfer.transcript_cross_site);
+    }
+
+    #[test]
+    fn settings_timeout_error_names_the_range() {
+        for bad in ["4", "601", "", "thirty", "2.5", "-10"] {
+            let f = SettingsForm { warm_timeout_secs: bad.into(), ..Default::default() };
+            let e = f.validate().expect_err(bad);
+            assert_eq!(
+                e.get("warm_timeout_secs"),
+                Some("A whole number of seconds from 5 to 600."),
+                "the message for {bad:?}"
+            );
+        }
     }
 }
 

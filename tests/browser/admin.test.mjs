@@ -249,6 +249,71 @@ describe('admin pages in a browser', { timeout: 110_000 }, () => {
     });
   });
 
+  test('the warm-transfer timeout shows its range, and a value outside it is refused naming the range', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+    await inPage(t, async ({ page }) => {
+      await signedInAtSite(page);
+      await siteNav(page, 'Settings').click();
+      await page.getByRole('heading', { level: 1, name: 'Settings' }).waitFor();
+
+      const field = page.getByLabel('Seconds the target agent has to accept');
+      /** The texts the field's aria-describedby points at, in order. */
+      const description = () =>
+        field.evaluate((el) =>
+          (el.getAttribute('aria-describedby') ?? '')
+            .split(/\s+/)
+            .filter(Boolean)
+            .map((id) => document.getElementById(id)?.textContent.trim() ?? `(missing #${id})`),
+        );
+      assert.equal(await field.getAttribute('min'), '5');
+      assert.equal(await field.getAttribute('max'), '600');
+      const hint = 'From 5 to 600 seconds. When the time is up the offer lapses and the agent who made it can choose someone else.';
+      await page.getByText(hint, { exact: true }).waitFor();
+      assert.deepEqual(await description(), [hint]);
+      assert.equal(await field.getAttribute('aria-invalid'), null);
+      const serious = await seriousAxeViolations(page, 'settings');
+      assert.deepEqual(
+        serious.map((v) => `${v.impact}: ${v.id} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`),
+        [],
+        'axe-core found serious/critical accessibility violations on the settings form',
+      );
+
+      // The browser itself stops a value out of range (min/max) and says so.
+      await field.fill('601');
+      await page.getByRole('button', { name: 'Save settings' }).click();
+      assert.equal(await field.evaluate((el) => el.validity.rangeOverflow), true);
+      assert.match(await field.evaluate((el) => el.validationMessage), /600/);
+      assert.match(new URL(page.url()).pathname, /\/settings$/);
+
+      // Past the browser (an old one, or a script), the server refuses it and names the range.
+      await field.evaluate((el) => {
+        el.removeAttribute('min');
+        el.removeAttribute('max');
+      });
+      await field.fill('601');
+      const answer = page.waitForResponse(
+        (r) => r.request().method() === 'POST' && new URL(r.url()).pathname.endsWith('/settings'),
+      );
+      await page.getByRole('button', { name: 'Save settings' }).click();
+      assert.equal((await answer).status(), 422);
+      await page.waitForLoadState();
+      const error = 'A whole number of seconds from 5 to 600.';
+      await page.getByText(error, { exact: true }).waitFor();
+      assert.equal(await field.inputValue(), '601', 'the typed value is kept');
+      assert.equal(await field.getAttribute('aria-invalid'), 'true');
+      assert.deepEqual(await description(), [hint, error]);
+      assert.equal(await field.getAttribute('min'), '5', 'the page shown again has the range');
+      assert.equal(await field.getAttribute('max'), '600');
+
+      // A value in the range is saved and shown again.
+      await field.fill('45');
+      await page.getByRole('button', { name: 'Save settings' }).click();
+      await page.waitForURL((u) => u.pathname.endsWith('/settings') && u.searchParams.get('ok') === 'saved');
+      assert.equal(await field.inputValue(), '45');
+      assert.equal(await field.getAttribute('aria-invalid'), null);
+      assert.deepEqual(await description(), [hint]);
+    });
+  });
+
   test('signing out, then a wrong password is refused', { timeout: TEST_TIMEOUT_MS }, async (t) => {
     await inPage(t, async ({ page }) => {
       await signIn(page);

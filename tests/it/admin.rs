@@ -261,11 +261,14 @@ async fn the_cross_site_default_campaign_is_shown_and_cannot_be_deleted() {
         .assert_redirect(&format!("{settings}?ok=saved"));
     let page = o.get(&settings).await;
     page.assert_contains("Now serving: <strong>Second</strong>").assert_contains(r#"value="45""#);
+    page.assert_contains(r#"aria-describedby="warm_timeout_secs-hint" type="number" min="5" max="600""#)
+        .assert_contains(r#"<p class="hint" id="warm_timeout_secs-hint">From 5 to 600 seconds."#);
     assert!(!page.body.contains(r#"name="notify_visitor" checked"#), "unticked box saved as off");
     o.post(&settings, &[("default_campaign", ""), ("warm_timeout_secs", "2")])
         .await
         .assert_status(422)
-        .assert_contains("A whole number from 5 to 600.");
+        .assert_contains("A whole number of seconds from 5 to 600.")
+        .assert_contains(r#"aria-describedby="warm_timeout_secs-hint warm_timeout_secs-error" aria-invalid="true""#);
     let p = o.post(&format!("{base}/{second}/delete"), &[]).await;
     p.assert_status(422).assert_contains("default for cross-site transfers");
     // The implicit default (first created) can go; the page then shows the next.
