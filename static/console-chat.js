@@ -144,12 +144,22 @@ export class ChatUI {
     $('older').hidden = !c.loadingOlder;
   }
 
-  /** Insert the events not drawn yet, in seq order; stay at the bottom if we were there. */
+  /**
+   * Insert the events not drawn yet, in seq order, and take out any that is no longer shown (a
+   * transfer step whose later record arrived); stay at the bottom if we were there.
+   */
   renderEvents(c, jump = false) {
     const atBottom = this.transcript.scrollHeight - this.transcript.scrollTop - this.transcript.clientHeight < 60;
     const prevHeight = this.transcript.scrollHeight;
     let addedAbove = false;
-    for (const e of c.sorted()) {
+    const shown = c.shown();
+    const keep = new Set(shown.map((e) => e.seq));
+    for (const [seq, li] of this.rendered) {
+      if (keep.has(seq)) continue;
+      li.remove();
+      this.rendered.delete(seq);
+    }
+    for (const e of shown) {
       if (this.rendered.has(e.seq)) continue;
       const li = this.eventItem(e);
       li.dataset.seq = e.seq;

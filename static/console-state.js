@@ -1,7 +1,7 @@
 // What the console knows, kept apart from how it is drawn: the agent, colleagues, chats (their
-// events by seq, so a replay or a history page never doubles anything), messages on their way,
-// offers, visitors. Frames come in through apply(); views read the fields and listen to
-// "change" events ({detail: {what, chat}}).
+// events by seq, so a replay or a history page never doubles anything, and each transfer step
+// drawn once), messages on their way, offers, visitors. Frames come in through apply(); views
+// read the fields and listen to "change" events ({detail: {what, chat}}).
 
 export class ChatView {
   constructor(rec) {
@@ -41,6 +41,29 @@ export class ChatView {
 
   sorted() {
     return [...this.events.values()].sort((a, b) => a.seq - b.seq);
+  }
+
+  /**
+   * The events to draw, in seq order: each transfer step once. A chat that came from another
+   * site with its transcript holds the step that moved it twice, under two seqs: the source
+   * chat's record (copied with the transcript, just before its end) and the chat's own record
+   * (same fields and time; only `replied` differs). The later one, where the chat starts
+   * here, is the one drawn.
+   */
+  shown() {
+    const steps = new Set();
+    const out = [];
+    const all = this.sorted();
+    for (let i = all.length - 1; i >= 0; i--) {
+      const e = all[i];
+      if (e.kind === 'transfer') {
+        const key = stepKey(e);
+        if (steps.has(key)) continue;
+        steps.add(key);
+      }
+      out.push(e);
+    }
+    return out.reverse();
   }
 
   /** The visitor's name, or a stand-in. */
@@ -159,6 +182,11 @@ export class State extends EventTarget {
     if (c.firstSeq === 1) c.more = false;
     return fresh;
   }
+}
+
+/** What makes a transfer step the same step wherever it is recorded (not its seq or `replied`). */
+function stepKey(e) {
+  return JSON.stringify([e.at, e.transfer, e.outcome, e.from, e.to_agent ?? null, e.to_department ?? null, e.to_site ?? null, e.comment ?? '', e.reason ?? '']);
 }
 
 /** What the console says once a chat has ended, by who ended it. */

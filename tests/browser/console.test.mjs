@@ -282,6 +282,21 @@ describe('agent console in a browser', { timeout: 200_000 }, () => {
     return dialog;
   }
 
+  /** The transfer log lines of the open chat's transcript, in order, as the agent reads them. */
+  const logLines = (page) =>
+    transcript(page)
+      .getByRole('listitem')
+      .filter({ hasText: 'Transfer log' })
+      .locator('p')
+      .allInnerTexts();
+
+  /** Wait for `last` in the transcript, let late frames land, then read the log lines. */
+  async function settledLog(page, last) {
+    await transcript(page).getByText(last).first().waitFor();
+    await sleep(600);
+    return logLines(page);
+  }
+
   const offerCard = (page, from) =>
     page.getByRole('region', { name: 'Offers and alerts' }).getByRole('article').filter({ hasText: `from ${from}` });
 
@@ -599,6 +614,65 @@ describe('agent console in a browser', { timeout: 200_000 }, () => {
       await dora.page.setViewportSize({ width: 820, height: 1180 });
       await dora.page.getByRole('button', { name: 'Transfer', exact: true }).waitFor();
       await docShot(dora.page, 'console-tablet');
+    });
+  });
+
+  test('each transfer step shows once in the transcript: both agents, after a reconnect and a reload, and at the site it moved to', { timeout: 60_000 }, async (t) => {
+    await run(t, async () => {
+      const ann = await consoleOf('ann');
+      const bob = await consoleOf('bob');
+      const dora = await consoleOf('dora');
+      await setStatus(bob.page, 'Away');
+      await chatWith(ann.page, 'Petra', 'My parcel is late.');
+
+      let dialog = await openTransfer(ann.page);
+      await dialog.getByLabel('Note for the next agent (agents only)').fill('Parcel late');
+      await dialog.getByRole('button', { name: 'Warm transfer to Bob Agent' }).click();
+      await offerCard(bob.page, 'Ann Agent').getByRole('button', { name: 'Accept' }).click();
+      await ann.page.getByRole('button', { name: 'Transfer now' }).click();
+      await ann.page.getByText('You transferred this chat to Bob Agent').waitFor();
+
+      /** Every line once, and exactly one line per step. */
+      const once = (lines, steps, where) => {
+        assert.equal(new Set(lines).size, lines.length, `${where}: a transfer log line shows twice: ${JSON.stringify(lines)}`);
+        for (const step of steps) {
+          const n = lines.filter((l) => step.test(l)).length;
+          assert.equal(n, 1, `${where}: ${n} lines match ${step}: ${JSON.stringify(lines)}`);
+        }
+      };
+      const warm = [/^Warm transfer .*: offered/, /^Warm transfer .*: accepted/, /^Warm transfer .*: completed/];
+      const annLog = await settledLog(ann.page, /Warm transfer by You to Bob Agent: completed/);
+      once(annLog, warm, 'Ann');
+      assert.equal(annLog.length, 3, `Ann: ${JSON.stringify(annLog)}`);
+
+      await chatButton(bob.page, 'Petra').click();
+      const bobLog = await settledLog(bob.page, /Warm transfer by Ann Agent to You: completed/);
+      once(bobLog, warm, 'Bob');
+      assert.equal(bobLog.length, 3, `Bob: ${JSON.stringify(bobLog)}`);
+
+      // The connection drops and comes back: the replay adds nothing.
+      await bob.page.evaluate(() => window.parleyConsole.drop());
+      await bob.page.getByRole('status').filter({ hasText: /Reconnecting/ }).waitFor();
+      await connected(bob.page);
+      assert.deepEqual(await settledLog(bob.page, /: completed/), bobLog, 'Bob after a reconnect');
+
+      // A reload: the history is loaded again from the server, each step once.
+      await bob.page.reload();
+      await connected(bob.page);
+      await chatButton(bob.page, 'Petra').click();
+      assert.deepEqual(await settledLog(bob.page, /: completed/), bobLog, 'Bob after a reload');
+
+      // Bob sends it on to Beta Store with the transcript: Dora reads the whole log, each step once.
+      dialog = await openTransfer(bob.page);
+      await dialog.getByLabel('Site', { exact: true }).selectOption({ label: 'Beta Store' });
+      const row = dialog.getByRole('table', { name: 'Other sites' }).getByRole('row').filter({ hasText: 'Beta Store' });
+      await row.getByRole('button', { name: 'Transfer to Beta Store' }).click();
+      await bob.page.getByText('This chat moved to another site').first().waitFor();
+      await chatButton(dora.page, 'Petra').click();
+      await transcript(dora.page).getByText('My parcel is late.').waitFor();
+      const doraLog = await settledLog(dora.page, /Cross-site transfer by Bob Agent \(Acme Shop\)/);
+      once(doraLog, [...warm, /^Cross-site transfer by Bob Agent \(Acme Shop\) to this site: completed$/], 'Dora');
+      assert.equal(doraLog.length, 4, `Dora: ${JSON.stringify(doraLog)}`);
     });
   });
 
