@@ -176,12 +176,19 @@ function onUnassigned(f) {
     // Cross-site: the chat ended here and goes on at the other site, out of our reach.
     c.closed = closedText('transfer');
   } else if (c.rec.status !== 'ended') {
-    c.closed = t ? `You transferred this chat to ${t.label}. It is no longer yours.` : 'This chat is no longer yours.';
+    c.closed = t ? `You transferred this chat to ${t.label}.${t.mode === 'anyway' ? ` ${waitsText(t)}` : ''} It is no longer yours.` : 'This chat is no longer yours.';
   }
   c.transfer = null;
   c.visitorTyping = false;
   transfer.onUnassigned(c);
   redraw(c);
+}
+
+/** What a "Transfer anyway" chat does next, as the agent chose in the dialog. */
+function waitsText(t) {
+  if (!t.fallbackMins) return 'It waits until they come online or have a free place.';
+  const n = t.fallbackMins;
+  return `It waits for them; if they have not taken it within ${n} minute${n === 1 ? '' : 's'}, it goes back to the queue.`;
 }
 
 function onError(f) {

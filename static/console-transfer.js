@@ -1,8 +1,9 @@
 // Transfers, both sides. Sending: the dialog (agents, departments, other sites; search and site
-// filter; a note; warm, cold, "anyway", queue, broadcast, cross-site with or without the
-// transcript) and the banner of a transfer under way (countdown, cancel, "transfer now",
-// the reason of a decline or timeout with the dialog again and the note kept). Receiving: the
-// offer cards (source, note, visitor, a preview of the history, the time left, accept/decline).
+// filter; a note; warm, cold, "anyway" with its fallback to the queue, queue, broadcast,
+// cross-site with or without the transcript) and the banner of a transfer under way
+// (countdown, cancel, "transfer now", the reason of a decline or timeout with the dialog again
+// and the note kept). Receiving: the offer cards (source, note, visitor, a preview of the
+// history, the time left, accept/decline).
 
 import { $, h, fill, duration, clock, toast } from './console-dom.js';
 
@@ -15,6 +16,27 @@ const WITHDRAWN = {
   declined: 'It was declined.',
   unavailable: 'You are no longer available for it.',
 };
+/** The longest "Transfer anyway" fallback the server accepts: 24 hours. */
+export const FALLBACK_MAX_MINS = 1440;
+
+/**
+ * The "Transfer anyway" fallback as typed: `{mins}` (whole minutes, 0 to 1440; 0: never back
+ * to the queue) or `{error}` (what to tell the agent). `badInput`: the browser holds text that
+ * is not a number (a number input then reports an empty value).
+ */
+export function parseFallback(raw, badInput = false) {
+  const s = String(raw ?? '').trim();
+  const n = Number(s);
+  if (badInput || s === '' || Number.isNaN(n)) {
+    return { error: `Back to the queue after: enter a number of minutes from 0 to ${FALLBACK_MAX_MINS} (0: the chat waits until they come online).` };
+  }
+  if (!Number.isInteger(n)) return { error: `Back to the queue after: ${s} is not a whole number of minutes. Enter 0 to ${FALLBACK_MAX_MINS}.` };
+  if (n < 0 || n > FALLBACK_MAX_MINS) {
+    return { error: `Back to the queue after: ${s} minutes is out of range. Enter 0 to ${FALLBACK_MAX_MINS} (at most 24 hours).` };
+  }
+  return { mins: n };
+}
+
 /** Errors that answer a transfer request; shown in the dialog or the banner. */
 export const TRANSFER_ERRORS = new Set([
   'target_unavailable',
@@ -45,6 +67,11 @@ export class TransferUI {
       const c = this.state.chat(this.chatId);
       if (c) c.transferNote = $('t-note').value;
     });
+    $('t-fallback').addEventListener('input', () => this.showFallbackError(null));
+    // Enter in a field must not submit the dialog's form (its default button is "Close").
+    $('transfer-form').addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' && e.target instanceof HTMLInputElement) e.preventDefault();
+    });
     this.dialog.addEventListener('close', () => (this.chatId = null));
     setInterval(() => this.tick(), 1000);
   }
@@ -55,6 +82,8 @@ export class TransferUI {
     if (!chat || chat.closed) return;
     this.chatId = chat.id;
     $('t-note').value = chat.transferNote ?? chat.transfer?.note ?? '';
+    $('t-fallback').value = '0';
+    this.showFallbackError(null);
     this.showError(null);
     if (!this.dialog.open) this.dialog.showModal();
     $('t-search').focus();
@@ -72,6 +101,33 @@ export class TransferUI {
     const el = $('transfer-error');
     el.hidden = !text;
     el.textContent = text ?? '';
+  }
+
+  /** The fallback field's own error: shown under it, in its description, and it is marked invalid. */
+  showFallbackError(text) {
+    const input = $('t-fallback');
+    const el = $('t-fallback-error');
+    el.hidden = !text;
+    el.textContent = text ?? '';
+    if (text) {
+      input.setAttribute('aria-invalid', 'true');
+      input.setAttribute('aria-describedby', 't-fallback-hint t-fallback-error');
+    } else {
+      input.removeAttribute('aria-invalid');
+      input.setAttribute('aria-describedby', 't-fallback-hint');
+    }
+  }
+
+  /** The fallback minutes for a "Transfer anyway", or null (the field then shows why). */
+  fallbackMins() {
+    const input = $('t-fallback');
+    const r = parseFallback(input.value, input.validity.badInput);
+    this.showFallbackError(r.error ?? null);
+    if (r.error) {
+      input.focus();
+      return null;
+    }
+    return r.mins;
   }
 
   siteName(id) {
@@ -167,7 +223,13 @@ export class TransferUI {
   }
 
   toAgent(a, mode) {
-    this.start({ kind: 'agent', agent: a.id, mode }, a.name, mode);
+    const target = { kind: 'agent', agent: a.id, mode };
+    if (mode === 'anyway') {
+      const mins = this.fallbackMins();
+      if (mins === null) return;
+      target.fallback_mins = mins;
+    }
+    this.start(target, a.name, mode);
   }
 
   toDept(d, broadcast) {
@@ -185,7 +247,7 @@ export class TransferUI {
     const c = this.state.chat(this.chatId);
     if (!c) return;
     const note = $('t-note').value.trim();
-    c.transfer = { outcome: 'requested', label, mode, note, startedAt: Date.now() };
+    c.transfer = { outcome: 'requested', label, mode, note, startedAt: Date.now(), fallbackMins: target.fallback_mins ?? 0 };
     this.lastChat = c.id;
     this.showError(null);
     this.ctx.send({ type: 'transfer', chat: c.id, target, comment: note });

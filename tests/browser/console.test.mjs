@@ -109,7 +109,7 @@ class Visitor {
   }
 }
 
-describe('agent console in a browser', { timeout: 200_000 }, () => {
+describe('agent console in a browser', { timeout: 420_000 }, () => {
   let server;
   let browser;
   let setupError = null;
@@ -211,7 +211,18 @@ describe('agent console in a browser', { timeout: 200_000 }, () => {
     page.on('console', (m) => {
       if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
     });
-    const c = { who, context, page, problems };
+    /** Every frame this console sent over its agent socket (all its connections), parsed. */
+    const sent = [];
+    page.on('websocket', (ws) =>
+      ws.on('framesent', (f) => {
+        try {
+          sent.push(JSON.parse(f.payload));
+        } catch {
+          /* not JSON: not ours */
+        }
+      }),
+    );
+    const c = { who, context, page, problems, sent };
     open.push(c);
     await seed.signInAgent(page, server.baseUrl, AGENTS[who].email, PASSWORD);
     await page.goto(new URL('/console', server.baseUrl).href);
@@ -614,6 +625,99 @@ describe('agent console in a browser', { timeout: 200_000 }, () => {
       await dora.page.setViewportSize({ width: 820, height: 1180 });
       await dora.page.getByRole('button', { name: 'Transfer', exact: true }).waitFor();
       await docShot(dora.page, 'console-tablet');
+    });
+  });
+
+  test('"Transfer anyway" to an offline agent: the fallback minutes are checked, sent, and the chat goes back to the queue after them', { timeout: 120_000 }, async (t) => {
+    await run(t, async () => {
+      const ann = await consoleOf('ann', { audit: true });
+      const cleo = await consoleOf('cleo');
+      await setStatus(cleo.page, 'Away');
+      // Bob has no console open: he is Offline.
+
+      // The default, 0: the chat waits for Bob, however long it takes.
+      const v1 = await chatWith(ann.page, 'Olga', 'Is Bob there?');
+      let dialog = await openTransfer(ann.page);
+      const fallback = dialog.getByLabel('Transfer anyway: back to the queue after (minutes)');
+      const description = () =>
+        fallback.evaluate((el) =>
+          (el.getAttribute('aria-describedby') ?? '')
+            .split(/\s+/)
+            .filter(Boolean)
+            .map((id) => (document.getElementById(id)?.hidden ? `(hidden #${id})` : document.getElementById(id)?.textContent.trim())),
+        );
+      const hint =
+        'For an agent who is Offline or full: 0 to 1440 minutes (24 hours). 0 means the chat waits until they come online or have a free place, however long that takes.';
+      assert.equal(await fallback.inputValue(), '0');
+      assert.equal(await fallback.getAttribute('min'), '0');
+      assert.equal(await fallback.getAttribute('max'), '1440');
+      assert.deepEqual(await description(), [hint]);
+      const bobRow = dialog.getByRole('row').filter({ hasText: 'Bob Agent' });
+      await bobRow.getByText('Offline').waitFor();
+      await bobRow.getByRole('button', { name: 'Transfer anyway to Bob Agent' }).click();
+      await ann.page.getByText('You transferred this chat to Bob Agent. It waits until they come online or have a free place. It is no longer yours.').waitFor();
+      const first = ann.sent.find((f) => f.type === 'transfer' && f.chat === v1.chat);
+      assert.deepEqual(first?.target, { kind: 'agent', agent: ids.bob, mode: 'anyway', fallback_mins: 0 });
+      await v1.next((f) => f.type === 'event' && f.kind === 'system' && /queue/i.test(f.text), STEP_TIMEOUT_MS, 'the queue message');
+
+      // Not a whole number of minutes, or out of range: said next to the field, nothing sent.
+      const v2 = await chatWith(ann.page, 'Nadia', 'I need Bob, he knows my case.');
+      dialog = await openTransfer(ann.page);
+      assert.equal(await fallback.inputValue(), '0', 'the field starts at 0 again');
+      const anyway = dialog.getByRole('button', { name: 'Transfer anyway to Bob Agent' });
+      const refused = [
+        ['1441', 'Back to the queue after: 1441 minutes is out of range. Enter 0 to 1440 (at most 24 hours).'],
+        ['-5', 'Back to the queue after: -5 minutes is out of range. Enter 0 to 1440 (at most 24 hours).'],
+        ['2.5', 'Back to the queue after: 2.5 is not a whole number of minutes. Enter 0 to 1440.'],
+        ['', 'Back to the queue after: enter a number of minutes from 0 to 1440 (0: the chat waits until they come online).'],
+      ];
+      for (const [typed, message] of refused) {
+        await fallback.fill(typed);
+        await anyway.click();
+        await dialog.getByText(message, { exact: true }).waitFor();
+        assert.equal(await fallback.getAttribute('aria-invalid'), 'true', `aria-invalid for ${JSON.stringify(typed)}`);
+        assert.deepEqual(await description(), [hint, message]);
+        assert.equal(await fallback.evaluate((el) => el === document.activeElement), true, 'the field has the focus');
+      }
+      // Text that is not a number at all (the browser keeps it as "bad input").
+      await fallback.fill('');
+      await fallback.pressSequentially('e');
+      await anyway.click();
+      await dialog.getByText(refused[3][1], { exact: true }).waitFor();
+      const errorAxe = await axe(ann.page, 'transfer dialog with a fallback error');
+      assert.equal(ann.sent.filter((f) => f.type === 'transfer' && f.chat === v2.chat).length, 0, 'a refused value was sent');
+      assert.equal(await dialog.isVisible(), true);
+
+      // Enter in the field does not close the dialog; typing clears the error.
+      await fallback.fill('1');
+      await fallback.press('Enter');
+      assert.equal(await dialog.isVisible(), true, 'Enter closed the dialog');
+      assert.equal(await fallback.getAttribute('aria-invalid'), null);
+      assert.deepEqual(await description(), [hint]);
+      await anyway.click();
+      const sentAt = Date.now();
+      await ann.page
+        .getByText('You transferred this chat to Bob Agent. It waits for them; if they have not taken it within 1 minute, it goes back to the queue. It is no longer yours.')
+        .waitFor();
+      const second = ann.sent.find((f) => f.type === 'transfer' && f.chat === v2.chat);
+      assert.deepEqual(second?.target, { kind: 'agent', agent: ids.bob, mode: 'anyway', fallback_mins: 1 });
+      assert.equal(await dialog.isVisible(), false);
+
+      // After the minute the chat goes back to Billing's queue, and Cleo (Online now) gets it;
+      // Olga's chat (no fallback) still waits for Bob.
+      await setStatus(ann.page, 'Away');
+      await setStatus(cleo.page, 'Online');
+      await sleep(1_000);
+      assert.equal(await chatList(cleo.page).getByRole('button', { name: /Nadia/ }).count(), 0, 'back to the queue too early');
+      await chatButton(cleo.page, 'Nadia').waitFor({ timeout: 80_000 });
+      const waited = Date.now() - sentAt;
+      assert.ok(waited > 55_000, `back in the queue after only ${waited} ms`);
+      await chatButton(cleo.page, 'Nadia').click();
+      await transcript(cleo.page).getByText('I need Bob, he knows my case.').waitFor();
+      await transcript(cleo.page).getByText('Transfer to an unavailable agent by Ann Agent to Bob Agent: waiting').waitFor();
+      await transcript(cleo.page).getByText(/^You took the chat/).waitFor();
+      assert.equal(await chatList(cleo.page).getByRole('button', { name: /Olga/ }).count(), 0, 'the chat without a fallback left Bob');
+      assert.deepEqual(errorAxe, [], 'axe-core found serious/critical violations');
     });
   });
 
