@@ -44,11 +44,11 @@ export class ChatView {
   }
 
   /**
-   * The events to draw, in seq order: each transfer step once. A chat that came from another
-   * site with its transcript holds the step that moved it twice, under two seqs: the source
-   * chat's record (copied with the transcript, just before its end) and the chat's own record
-   * (same fields and time; only `replied` differs). The later one, where the chat starts
-   * here, is the one drawn.
+   * The events to draw, in seq order: each transfer step once. A cross-site transfer now
+   * copies the conversation only, but a chat that came from another site before that holds
+   * the step that moved it twice, under two seqs: the source chat's record (copied with the
+   * transcript, just before its end) and the chat's own record (same fields and time; only
+   * `replied` differs). The later one, where the chat starts here, is the one drawn.
    */
   shown() {
     const steps = new Set();
