@@ -7,6 +7,14 @@ import { $, h, fill, duration, clock, randomId } from './console-dom.js';
 
 const TYPING_IDLE_MS = 2500;
 
+/** Why a transfer stopped short, in words, by the server's code (`StopReason`). */
+export const STOP_WORDS = {
+  declined: 'declined',
+  no_answer: 'no answer',
+  chat_ended: 'the chat ended',
+  unavailable: 'the agent went offline',
+};
+
 export class ChatUI {
   /** ctx: {state, send(frame) -> bool, history(chat, before, limit), onOpen(chat)} */
   constructor(ctx) {
@@ -271,7 +279,9 @@ export class ChatUI {
       parts.push(e.to_site === this.state.me?.site ? 'to this site' : `to ${this.state.siteNames.get(e.to_site) ?? `site ${e.to_site}`}`);
     }
     let line = `${parts.join(' ')}: ${e.outcome}`;
-    if (e.reason) line += ` (${e.reason})`;
+    const why = STOP_WORDS[e.reason];
+    if (why && !line.endsWith(why)) line += ` (${why})`;
+    if (e.decline_text) line += `: “${e.decline_text}”`;
     if (e.comment) line += `. Note: “${e.comment}”`;
     return line;
   }

@@ -270,7 +270,7 @@ export class TransferUI {
     const c = this.state.chat(f.chat);
     if (!c) return;
     const prev = c.transfer ?? { label: 'your colleague', note: f.note };
-    c.transfer = { ...prev, outcome: f.outcome, reason: f.reason, note: f.note ?? prev.note };
+    c.transfer = { ...prev, outcome: f.outcome, reason: f.reason, declineText: f.decline_text ?? '', note: f.note ?? prev.note };
     if (f.outcome === 'offered') {
       c.transfer.startedAt = Date.now();
       // The server says when the offer runs out (the site's setting may have changed since
@@ -324,7 +324,7 @@ export class TransferUI {
         );
         break;
       case 'declined':
-        fill(el, h('p', {}, `${t.label} declined${t.reason ? `: ${t.reason}.` : '.'} Your note is kept; choose someone else.`), this.againButton(c));
+        fill(el, h('p', {}, `${t.label} ${t.reason === 'unavailable' ? 'went offline' : 'declined'}${t.declineText ? `: ${t.declineText}.` : '.'} Your note is kept; choose someone else.`), this.againButton(c));
         break;
       case 'expired':
         fill(el, h('p', {}, `No answer from ${t.label} within ${Math.round((t.until - t.startedAt) / 1000)} seconds. Your note is kept.`), this.againButton(c));

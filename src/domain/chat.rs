@@ -29,32 +29,26 @@ pub enum EndedBy {
 }
 
 /// What the visitor told us before the chat (name, email and the campaign's other fields).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct VisitorInfo {
-    #[serde(default)]
     pub name: String,
-    #[serde(default)]
     pub email: String,
     /// Other pre-chat answers by field key.
-    #[serde(default)]
     pub fields: BTreeMap<String, String>,
     /// The page the chat started on.
-    #[serde(default)]
     pub page_url: String,
-    #[serde(default)]
     pub page_title: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Survey {
     /// 1 to 5.
     pub rating: u8,
-    #[serde(default)]
     pub comment: String,
 }
 
 /// A chat's summary, rewritten whenever its status, owner or counters change.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatRecord {
     pub id: ChatId,
     pub site: SiteId,
@@ -73,13 +67,10 @@ pub struct ChatRecord {
     pub ended_by: Option<EndedBy>,
     /// Sequence number of the chat's last event.
     pub last_seq: u64,
-    #[serde(default)]
     pub survey: Option<Survey>,
     /// Transferred to one agent who could not take it yet: it waits for them.
-    #[serde(default)]
     pub waiting_for: Option<UserId>,
     /// Where a chat that came by cross-site transfer came from.
-    #[serde(default)]
     pub origin: Option<Origin>,
 }
 
@@ -117,7 +108,7 @@ impl ChatRecord {
 }
 
 /// The transfer log a receiving agent sees for a chat that came from another site.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Origin {
     pub site: SiteId,
     pub site_name: String,
@@ -128,7 +119,6 @@ pub struct Origin {
     pub comment: String,
     pub with_transcript: bool,
     /// Events 1..=`copied` of the new chat are the conversation copied from the source chat.
-    #[serde(default)]
     pub copied: u64,
 }
 
@@ -164,16 +154,60 @@ pub enum TransferOutcome {
     Waiting,
 }
 
+/// Why a transfer stopped before the chat moved, stored as a code (words are the reader's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// The target agent declined (their own words, if any, are the step's `decline_text`).
+    Declined,
+    /// Nobody answered before the timeout.
+    NoAnswer,
+    /// The chat ended while the offer was open.
+    ChatEnded,
+    /// The target went Offline.
+    Unavailable,
+}
+
+impl StopReason {
+    pub const ALL: [StopReason; 4] =
+        [StopReason::Declined, StopReason::NoAnswer, StopReason::ChatEnded, StopReason::Unavailable];
+}
+
+/// Why an offer made to an agent is gone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Withdrawal {
+    /// Another member of the department accepted it first.
+    Taken,
+    /// The sender withdrew it.
+    Cancelled,
+    Expired,
+    ChatEnded,
+    /// You (or, for a warm offer, the target) declined it.
+    Declined,
+    /// You went Offline.
+    Unavailable,
+}
+
+impl Withdrawal {
+    pub const ALL: [Withdrawal; 6] = [
+        Withdrawal::Taken,
+        Withdrawal::Cancelled,
+        Withdrawal::Expired,
+        Withdrawal::ChatEnded,
+        Withdrawal::Declined,
+        Withdrawal::Unavailable,
+    ];
+}
+
 /// Who wrote a message.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "by", rename_all = "snake_case")]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Author {
     Visitor,
     Agent { agent: UserId, name: String },
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[derive(Clone, Debug, PartialEq)]
 pub enum EventKind {
     /// A message both sides see.
     Message {
@@ -211,20 +245,16 @@ pub enum EventKind {
         transfer: TransferKind,
         outcome: TransferOutcome,
         from: UserId,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         to_agent: Option<UserId>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         to_department: Option<DepartmentId>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         to_site: Option<SiteId>,
-        #[serde(default)]
         comment: String,
         /// Had the transferring agent replied to the visitor before?
-        #[serde(default)]
         replied: bool,
-        /// Why it stopped (a decline's reason), when it did.
-        #[serde(default, skip_serializing_if = "String::is_empty")]
-        reason: String,
+        /// Why it stopped short, when it did.
+        reason: Option<StopReason>,
+        /// The declining agent's own words.
+        decline_text: String,
     },
 }
 
@@ -242,15 +272,13 @@ impl EventKind {
 }
 
 /// One numbered event of a chat.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatEvent {
     pub chat: ChatId,
     pub seq: u64,
     pub at: Millis,
     /// The sender's id for this message, for exactly-once delivery of resends.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
-    #[serde(flatten)]
     pub kind: EventKind,
 }
 

@@ -6,6 +6,18 @@ use super::ids::{CampaignId, CannedId, ChatId, InvitationId, SiteId, UserId, Vis
 use serde::{Deserialize, Serialize};
 
 /// How an invitation came about.
+/// Why a without-invite alert was withdrawn from the agent it was shown to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertEnd {
+    /// An agent opened the chat.
+    Opened,
+    /// Nobody opened it in time.
+    Expired,
+    /// The visitor left the site.
+    Left,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum InvitationMode {

@@ -12,6 +12,7 @@ pub mod privacy;
 pub mod search;
 mod site;
 mod stats;
+mod stored;
 pub mod tables;
 mod writer;
 

@@ -29,7 +29,7 @@ fn same_name(a: &str, b: &str) -> bool {
     a.to_lowercase() == b.to_lowercase()
 }
 
-pub(super) fn read_all<T: serde::de::DeserializeOwned>(
+pub(super) fn read_all<T: super::codec::Record>(
     table: &impl ReadableTable<u64, &'static [u8]>,
 ) -> Result<Vec<T>, StoreError> {
     table.iter()?.map(|r| decode(r?.1.value())).collect()

@@ -11,14 +11,31 @@ use crate::domain::chat::{ChatEvent, ChatRecord, ChatStatus, LeftMessage};
 use crate::domain::ids::VisitorId;
 use crate::domain::proactive::InvitationRecord;
 use redb::ReadableTable;
-use serde::Serialize;
 
 /// Everything stored about one visitor of one site.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct VisitorData {
     pub visitor: VisitorRecord,
     pub chats: Vec<(ChatRecord, Vec<ChatEvent>)>,
     pub left_messages: Vec<LeftMessage>,
+}
+
+impl VisitorData {
+    /// The export: every record as it is stored (chats and their events in the store's own
+    /// stored shapes), as pretty JSON.
+    pub fn export_json(&self) -> Result<String, StoreError> {
+        let chats = self
+            .chats
+            .iter()
+            .map(|(c, events)| super::stored::export_chat(c, events))
+            .collect::<Result<Vec<_>, _>>()?;
+        let all = serde_json::json!({
+            "visitor": self.visitor,
+            "chats": chats,
+            "left_messages": self.left_messages,
+        });
+        serde_json::to_string_pretty(&all).map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
 }
 
 /// Chats deleted per transaction by the retention task, to keep each commit short.

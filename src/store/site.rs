@@ -1,6 +1,7 @@
 //! `SiteStore`: the one way to reach a site's own records. Every key it builds starts with the
 //! site id it was created with, so it cannot read or change another site's data.
 
+use super::codec::Record;
 use super::codec::{decode, encode};
 use super::org::{check_email_free, get_user_tx, insert_user, put_user};
 use super::tables::{CAMPAIGN_SITES, CAMPAIGNS, DEPARTMENTS, SITES, USER_EMAILS, USERS};
@@ -10,7 +11,6 @@ use crate::domain::forms::{CampaignDraft, DepartmentDraft, SettingsDraft, UserDr
 use crate::domain::ids::{CampaignId, DepartmentId, SiteId, UserId};
 use crate::domain::model::{Campaign, Department, Site, User};
 use redb::{ReadableTable, TableDefinition, WriteTransaction};
-use serde::de::DeserializeOwned;
 
 type SiteTable = TableDefinition<'static, (u64, u64), &'static [u8]>;
 
@@ -24,14 +24,14 @@ fn range(site: SiteId) -> std::ops::RangeInclusive<(u64, u64)> {
     (site.0, 0)..=(site.0, u64::MAX)
 }
 
-fn all_in<T: DeserializeOwned>(
+fn all_in<T: Record>(
     txn_table: &impl ReadableTable<(u64, u64), &'static [u8]>,
     site: SiteId,
 ) -> Result<Vec<T>, StoreError> {
     txn_table.range(range(site))?.map(|r| decode(r?.1.value())).collect()
 }
 
-fn one_in<T: DeserializeOwned>(
+fn one_in<T: Record>(
     t: &impl ReadableTable<(u64, u64), &'static [u8]>,
     site: SiteId,
     id: u64,
@@ -57,12 +57,12 @@ impl SiteStore {
         &self.store
     }
 
-    fn list<T: DeserializeOwned>(&self, def: SiteTable) -> Result<Vec<T>, StoreError> {
+    fn list<T: Record>(&self, def: SiteTable) -> Result<Vec<T>, StoreError> {
         let site = self.site;
         self.store.read(|r| all_in(&r.open_table(def)?, site))
     }
 
-    fn get<T: DeserializeOwned>(&self, def: SiteTable, id: u64) -> Result<T, StoreError> {
+    fn get<T: Record>(&self, def: SiteTable, id: u64) -> Result<T, StoreError> {
         let site = self.site;
         self.store.read(|r| one_in(&r.open_table(def)?, site, id))
     }

@@ -83,7 +83,10 @@ async fn warm_transfer_declined_then_accepted_elsewhere_then_transfer_now() {
     sc.ann.until(|f: &Value| f["type"] == "ack" && f["id"] == "a1").await;
     others[0].1.send(json!({"type": "answer_offer", "chat": sc.chat, "accept": false, "reason": "on a call"})).await;
     let t = sc.ann.until(|f: &Value| f["type"] == "transfer" && f["outcome"] == "declined").await;
-    assert_eq!((t["reason"].as_str(), t["note"].as_str()), (Some("on a call"), Some("Knows billing?")));
+    assert_eq!(
+        (t["reason"].as_str(), t["decline_text"].as_str(), t["note"].as_str()),
+        (Some("declined"), Some("on a call"), Some("Knows billing?"))
+    );
     sc.ann.send(transfer(sc.chat, json!({"kind": "agent", "agent": cy_id, "mode": "warm"}), "Knows billing?")).await;
     others[1].1.until_type("offer").await;
     others[1].1.send(json!({"type": "answer_offer", "chat": sc.chat, "accept": true})).await;
@@ -107,7 +110,7 @@ async fn an_unanswered_warm_offer_times_out_with_no_answer() {
     sc.ann.wait = std::time::Duration::from_secs(15);
     others[0].1.wait = std::time::Duration::from_secs(15);
     let t = sc.ann.until(|f: &Value| f["type"] == "transfer" && f["outcome"] == "expired").await;
-    assert_eq!(t["reason"], "no answer");
+    assert_eq!(t["reason"], "no_answer");
     assert_eq!(others[0].1.until_type("offer_withdrawn").await["reason"], "expired");
     others[0].1.send(json!({"type": "answer_offer", "chat": sc.chat, "accept": true})).await;
     assert_eq!(others[0].1.until_type("error").await["code"], "offer_gone");

@@ -39,7 +39,8 @@ fn step(kind: TransferKind, outcome: TransferOutcome, from: UserId) -> EventKind
         to_site: None,
         comment: String::new(),
         replied: false,
-        reason: String::new(),
+        reason: None,
+        decline_text: String::new(),
     }
 }
 

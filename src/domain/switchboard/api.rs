@@ -3,10 +3,10 @@
 
 use super::super::Millis;
 use super::super::chat::VisitorInfo;
-use super::super::chat::{ChatEvent, ChatRecord, TransferOutcome};
+use super::super::chat::{ChatEvent, ChatRecord, StopReason, TransferOutcome, Withdrawal};
 use super::super::ids::{CampaignId, ChatId, ConnId, DepartmentId, InvitationId, SiteId, UserId, VisitorId};
 use super::super::model::{AllocationRule, Proactive};
-use super::super::proactive::{InvitationMode, InvitationOutcome, InvitationRecord};
+use super::super::proactive::{AlertEnd, InvitationMode, InvitationOutcome, InvitationRecord};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -442,17 +442,18 @@ pub enum Out {
         expires_at: Millis,
         broadcast: bool,
     },
-    /// An offer made to the agent receiving this is gone: "taken", "cancelled", "expired",
-    /// "chat_ended", "declined" or "unavailable".
+    /// An offer made to the agent receiving this is gone.
     OfferWithdrawn {
         chat: ChatId,
-        reason: &'static str,
+        reason: Withdrawal,
     },
     /// How the source's transfer goes (the note is kept for another attempt).
     TransferStatus {
         chat: ChatId,
         outcome: TransferOutcome,
-        reason: String,
+        reason: Option<StopReason>,
+        /// The declining agent's own words.
+        decline_text: String,
         note: String,
         /// For `offered`: when the offer runs out.
         expires_at: Option<Millis>,
@@ -486,11 +487,10 @@ pub enum Out {
         invitation: InvitationId,
         expires_at: Millis,
     },
-    /// "opened", "expired" or "left".
     ProactiveAlertWithdrawn {
         visitor: VisitorId,
         invitation: InvitationId,
-        reason: &'static str,
+        reason: AlertEnd,
     },
 }
 

@@ -35,7 +35,8 @@ mod visitors;
 
 use super::Millis;
 use super::chat::{
-    Author, ChatEvent, ChatRecord, ChatStatus, EndedBy, EventKind, TransferKind, TransferOutcome, VisitorInfo,
+    Author, ChatEvent, ChatRecord, ChatStatus, EndedBy, EventKind, StopReason, TransferKind, TransferOutcome,
+    VisitorInfo, Withdrawal,
 };
 use super::ids::{CampaignId, ChatId, ConnId, DepartmentId, InvitationId, SiteId, UserId, VisitorId};
 use super::model::AllocationRule;

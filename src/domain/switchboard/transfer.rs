@@ -18,7 +18,8 @@ pub(super) struct Step {
     pub(super) to_department: Option<DepartmentId>,
     pub(super) to_site: Option<SiteId>,
     pub(super) comment: String,
-    pub(super) reason: String,
+    pub(super) reason: Option<StopReason>,
+    pub(super) decline_text: String,
 }
 
 impl Step {
@@ -31,8 +32,30 @@ impl Step {
             to_department: None,
             to_site: None,
             comment: String::new(),
-            reason: String::new(),
+            reason: None,
+            decline_text: String::new(),
         }
+    }
+}
+
+/// How an offer stops: the step's outcome and reason, the decliner's words, and what the
+/// agents still offered it are told.
+struct Stop {
+    outcome: TransferOutcome,
+    reason: Option<StopReason>,
+    decline_text: String,
+    withdrawn: Withdrawal,
+}
+
+impl Stop {
+    fn new(outcome: TransferOutcome, reason: StopReason) -> Stop {
+        let withdrawn = match reason {
+            StopReason::Declined => Withdrawal::Declined,
+            StopReason::NoAnswer => Withdrawal::Expired,
+            StopReason::ChatEnded => Withdrawal::ChatEnded,
+            StopReason::Unavailable => Withdrawal::Unavailable,
+        };
+        Stop { outcome, reason: Some(reason), decline_text: String::new(), withdrawn }
     }
 }
 
@@ -49,6 +72,7 @@ impl Switchboard {
             comment: step.comment,
             replied,
             reason: step.reason,
+            decline_text: step.decline_text,
         };
         self.append(chat, kind, None, now, fx);
     }
@@ -348,7 +372,8 @@ impl Switchboard {
             Out::TransferStatus {
                 chat,
                 outcome: TransferOutcome::Offered,
-                reason: String::new(),
+                reason: None,
+                decline_text: String::new(),
                 note,
                 expires_at: Some(expires_at),
             },
@@ -357,17 +382,10 @@ impl Switchboard {
         Ok(())
     }
 
-    /// Stop the chat's offer: tell the source (`outcome`, `reason`) and every target still
-    /// offered (`withdrawn`).
-    fn stop_offer(
-        &mut self,
-        chat: ChatId,
-        outcome: TransferOutcome,
-        reason: String,
-        withdrawn: &'static str,
-        now: Millis,
-        fx: &mut Fx,
-    ) {
+    /// Stop the chat's offer: tell the source (`outcome`, `reason`, the decliner's words) and
+    /// every target still offered (`withdrawn`).
+    fn stop_offer(&mut self, chat: ChatId, stop: Stop, now: Millis, fx: &mut Fx) {
+        let Stop { outcome, reason, decline_text, withdrawn } = stop;
         let Some(p) = self.chats.get_mut(&chat).and_then(|c| c.pending.take()) else { return };
         fx.out.push(Effect::CancelTimer(TimerKey::Offer(chat)));
         if let Some(a) = p.accepted_by.and_then(|a| self.agents.get_mut(&a)) {
@@ -380,11 +398,13 @@ impl Switchboard {
         step.to_agent = if p.kind == TransferKind::Warm { p.to.first().copied() } else { p.accepted_by };
         step.to_department = p.department;
         step.comment = p.note.clone();
-        step.reason = reason.clone();
+        step.reason = reason;
+        step.decline_text = decline_text.clone();
         if self.chats.get(&chat).is_some_and(|c| c.rec.status != ChatStatus::Ended) {
             self.record(chat, step, now, fx);
         }
-        fx.send(Target::Agent(p.from), Out::TransferStatus { chat, outcome, reason, note: p.note, expires_at: None });
+        let status = Out::TransferStatus { chat, outcome, reason, decline_text, note: p.note, expires_at: None };
+        fx.send(Target::Agent(p.from), status);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -407,21 +427,22 @@ impl Switchboard {
         if !p.to.contains(&agent) || p.accepted_by.is_some() || now >= p.expires_at {
             return err(fx, ErrorCode::OfferGone);
         }
-        let reason: String = reason.trim().chars().take(500).collect();
+        let decline_text: String = reason.trim().chars().take(500).collect();
         if !accept {
             if p.kind == TransferKind::Broadcast && p.to.len() > 1 {
                 // One member less; the others may still accept.
                 if let Some(pp) = self.chats.get_mut(&chat).and_then(|c| c.pending.as_mut()) {
                     pp.to.retain(|t| *t != agent);
                 }
-                fx.send(Target::Agent(agent), Out::OfferWithdrawn { chat, reason: "declined" });
+                fx.send(Target::Agent(agent), Out::OfferWithdrawn { chat, reason: Withdrawal::Declined });
                 return;
             }
-            fx.send(Target::Agent(agent), Out::OfferWithdrawn { chat, reason: "declined" });
+            fx.send(Target::Agent(agent), Out::OfferWithdrawn { chat, reason: Withdrawal::Declined });
             if let Some(pp) = self.chats.get_mut(&chat).and_then(|c| c.pending.as_mut()) {
                 pp.to.retain(|t| *t != agent);
             }
-            return self.stop_offer(chat, TransferOutcome::Declined, reason, "declined", now, fx);
+            let stop = Stop { decline_text, ..Stop::new(TransferOutcome::Declined, StopReason::Declined) };
+            return self.stop_offer(chat, stop, now, fx);
         }
         if !self.has_room(agent) || self.agents.get(&agent).is_none_or(|a| a.presence == Presence::Offline) {
             return err(fx, ErrorCode::TargetFull);
@@ -434,7 +455,7 @@ impl Switchboard {
                 }
                 fx.out.push(Effect::CancelTimer(TimerKey::Offer(chat)));
                 for t in p.to.iter().filter(|t| **t != agent) {
-                    fx.send(Target::Agent(*t), Out::OfferWithdrawn { chat, reason: "taken" });
+                    fx.send(Target::Agent(*t), Out::OfferWithdrawn { chat, reason: Withdrawal::Taken });
                 }
                 self.hand_over(chat, &p, agent, now, fx);
             }
@@ -453,7 +474,8 @@ impl Switchboard {
                 let status = Out::TransferStatus {
                     chat,
                     outcome: TransferOutcome::Accepted,
-                    reason: String::new(),
+                    reason: None,
+                    decline_text: String::new(),
                     note: p.note.clone(),
                     expires_at: None,
                 };
@@ -483,7 +505,8 @@ impl Switchboard {
             Out::TransferStatus {
                 chat,
                 outcome: TransferOutcome::Completed,
-                reason: String::new(),
+                reason: None,
+                decline_text: String::new(),
                 note: p.note.clone(),
                 expires_at: None,
             },
@@ -514,7 +537,13 @@ impl Switchboard {
                 Out::Error { code: ErrorCode::NoTransfer, client_id: None, chat: Some(chat) },
             );
         }
-        self.stop_offer(chat, TransferOutcome::Cancelled, String::new(), "cancelled", now, fx);
+        let stop = Stop {
+            outcome: TransferOutcome::Cancelled,
+            reason: None,
+            decline_text: String::new(),
+            withdrawn: Withdrawal::Cancelled,
+        };
+        self.stop_offer(chat, stop, now, fx);
     }
 
     pub(super) fn offer_expired(&mut self, chat: ChatId, now: Millis, fx: &mut Fx) {
@@ -524,14 +553,14 @@ impl Switchboard {
             .and_then(|c| c.pending.as_ref())
             .is_some_and(|p| p.accepted_by.is_none() && now >= p.expires_at);
         if open {
-            self.stop_offer(chat, TransferOutcome::Expired, "no answer".into(), "expired", now, fx);
+            self.stop_offer(chat, Stop::new(TransferOutcome::Expired, StopReason::NoAnswer), now, fx);
         }
     }
 
     /// The chat ends: its offer is withdrawn, a wait for an agent is over.
     pub(super) fn transfers_end(&mut self, chat: ChatId, now: Millis, fx: &mut Fx) {
         if self.chats.get(&chat).is_some_and(|c| c.pending.is_some()) {
-            self.stop_offer(chat, TransferOutcome::Cancelled, "chat ended".into(), "chat_ended", now, fx);
+            self.stop_offer(chat, Stop::new(TransferOutcome::Cancelled, StopReason::ChatEnded), now, fx);
         }
         if let Some(agent) = self.chats.get_mut(&chat).and_then(|c| c.rec.waiting_for.take()) {
             if let Some(a) = self.agents.get_mut(&agent) {
@@ -558,10 +587,10 @@ impl Switchboard {
                 continue;
             }
             if p.accepted_by == Some(agent) || p.to.len() == 1 {
-                self.stop_offer(chat, TransferOutcome::Declined, "unavailable".into(), "unavailable", now, fx);
+                self.stop_offer(chat, Stop::new(TransferOutcome::Declined, StopReason::Unavailable), now, fx);
             } else if let Some(pp) = self.chats.get_mut(&chat).and_then(|c| c.pending.as_mut()) {
                 pp.to.retain(|t| *t != agent);
-                fx.send(Target::Agent(agent), Out::OfferWithdrawn { chat, reason: "unavailable" });
+                fx.send(Target::Agent(agent), Out::OfferWithdrawn { chat, reason: Withdrawal::Unavailable });
             }
         }
     }

@@ -1,7 +1,7 @@
 //! Every kind of transfer and its races, with virtual time.
 
 use super::*;
-use crate::domain::chat::EventKind;
+use crate::domain::chat::{EventKind, StopReason, Withdrawal};
 
 const SITE: SiteId = SiteId(1);
 const SITE_B: SiteId = SiteId(2);
@@ -125,11 +125,15 @@ fn steps(fx: &[Effect]) -> Vec<(TransferKind, TransferOutcome)> {
         .collect()
 }
 
-fn status(fx: &[Effect], agent: u64) -> Vec<(TransferOutcome, String, String)> {
+/// The source's `transfer` frames: outcome, reason code, the decliner's words, the note.
+fn status(fx: &[Effect], agent: u64) -> Vec<(TransferOutcome, Option<StopReason>, String, String)> {
     sent(fx, Target::Agent(UserId(agent)))
         .into_iter()
-        .filter_map(|o| {
-            if let Out::TransferStatus { outcome, reason, note, .. } = o { Some((outcome, reason, note)) } else { None }
+        .filter_map(|o| match o {
+            Out::TransferStatus { outcome, reason, decline_text, note, .. } => {
+                Some((outcome, reason, decline_text, note))
+            }
+            _ => None,
         })
         .collect()
 }
@@ -214,7 +218,15 @@ fn warm_transfer_declined_then_accepted_by_another_with_the_note_kept() {
     });
     assert!(errors(&msg).is_empty());
     let fx = h.answer(2, chat, false, "in a meeting");
-    assert_eq!(status(&fx, 1), vec![(TransferOutcome::Declined, "in a meeting".into(), "VIP, wants a refund".into())]);
+    assert_eq!(
+        status(&fx, 1),
+        vec![(
+            TransferOutcome::Declined,
+            Some(StopReason::Declined),
+            "in a meeting".into(),
+            "VIP, wants a refund".into()
+        )]
+    );
     assert_eq!(h.owner(chat), Some(1));
     assert_eq!(h.sb.chats[&chat].last_note, "VIP, wants a refund", "kept for the next attempt");
     h.transfer(1, chat, to_agent(3, AgentMode::Warm));
@@ -242,8 +254,11 @@ fn an_unanswered_offer_expires_and_a_late_accept_is_refused() {
     h.transfer(1, chat, to_agent(2, AgentMode::Warm));
     h.now += OFFER_MS;
     let fx = h.run(Command::Timer(TimerKey::Offer(chat)));
-    assert_eq!(status(&fx, 1), vec![(TransferOutcome::Expired, "no answer".into(), "VIP, wants a refund".into())]);
-    assert!(sent(&fx, Target::Agent(UserId(2))).contains(&Out::OfferWithdrawn { chat, reason: "expired" }));
+    assert_eq!(
+        status(&fx, 1),
+        vec![(TransferOutcome::Expired, Some(StopReason::NoAnswer), String::new(), "VIP, wants a refund".into())]
+    );
+    assert!(sent(&fx, Target::Agent(UserId(2))).contains(&Out::OfferWithdrawn { chat, reason: Withdrawal::Expired }));
     assert_eq!(errors(&h.answer(2, chat, true, "")), vec![ErrorCode::OfferGone]);
     assert_eq!(h.owner(chat), Some(1));
 }
@@ -272,24 +287,24 @@ fn the_source_can_cancel_and_an_ending_chat_withdraws_the_offer() {
     h.transfer(1, chat, to_agent(2, AgentMode::Warm));
     let conn = h.conns[&1];
     let fx = h.run(Command::CancelTransfer { conn, agent: UserId(1), chat });
-    assert!(sent(&fx, Target::Agent(UserId(2))).contains(&Out::OfferWithdrawn { chat, reason: "cancelled" }));
+    assert!(sent(&fx, Target::Agent(UserId(2))).contains(&Out::OfferWithdrawn { chat, reason: Withdrawal::Cancelled }));
     assert_eq!(errors(&h.run(Command::CancelTransfer { conn, agent: UserId(1), chat })), vec![ErrorCode::NoTransfer]);
     h.transfer(1, chat, to_agent(2, AgentMode::Warm));
     let fx = h.run(Command::EndChat { conn: ConnId(999), by: Party::Visitor(VisitorId(1)), chat });
-    assert!(sent(&fx, Target::Agent(UserId(2))).contains(&Out::OfferWithdrawn { chat, reason: "chat_ended" }));
+    assert!(sent(&fx, Target::Agent(UserId(2))).contains(&Out::OfferWithdrawn { chat, reason: Withdrawal::ChatEnded }));
     assert_eq!(errors(&h.answer(2, chat, true, "")), vec![ErrorCode::OfferGone]);
     // The history says what became of the offer, before the end.
     let kinds: Vec<String> = fx
         .iter()
         .filter_map(|e| match e {
             Effect::Append(ChatEvent { kind: EventKind::Transfer { outcome, reason, .. }, .. }) => {
-                Some(format!("transfer {outcome:?} {reason}"))
+                Some(format!("transfer {outcome:?} {reason:?}"))
             }
             Effect::Append(ChatEvent { kind: EventKind::Ended { .. }, .. }) => Some("ended".into()),
             _ => None,
         })
         .collect();
-    assert_eq!(kinds, ["transfer Cancelled chat ended", "ended"]);
+    assert_eq!(kinds, ["transfer Cancelled Some(ChatEnded)", "ended"]);
 }
 
 #[test]
@@ -299,7 +314,10 @@ fn a_target_going_offline_fails_the_offer_and_a_departed_source_hands_over() {
     let chat = h.chat(1);
     h.transfer(1, chat, to_agent(2, AgentMode::Warm));
     let fx = h.presence(2, Presence::Offline);
-    assert_eq!(status(&fx, 1)[0], (TransferOutcome::Declined, "unavailable".into(), "VIP, wants a refund".into()));
+    assert_eq!(
+        status(&fx, 1)[0],
+        (TransferOutcome::Declined, Some(StopReason::Unavailable), String::new(), "VIP, wants a refund".into())
+    );
     // The source disconnects for good while its accepted offer waits for "transfer now".
     h.presence(2, Presence::Online);
     h.transfer(1, chat, to_agent(2, AgentMode::Warm));
@@ -373,7 +391,7 @@ fn a_broadcast_goes_to_every_available_member_and_the_first_to_accept_wins() {
     assert!(sent(&fx, Target::Agent(UserId(1))).iter().all(|o| !matches!(o, Out::Offer { .. })), "not the source");
     let fx = h.answer(3, chat, true, "");
     assert_eq!(h.owner(chat), Some(3), "taken at once");
-    assert!(sent(&fx, Target::Agent(UserId(2))).contains(&Out::OfferWithdrawn { chat, reason: "taken" }));
+    assert!(sent(&fx, Target::Agent(UserId(2))).contains(&Out::OfferWithdrawn { chat, reason: Withdrawal::Taken }));
     assert_eq!(errors(&h.answer(2, chat, true, "")), vec![ErrorCode::OfferGone], "the second is told");
     // Nobody available: refused.
     h.presence(2, Presence::Offline);

@@ -4,7 +4,7 @@
 use super::visitors::{ALERT_MS, FLUSH_MS, INVITATION_MS, LEAVE_MS, RECHECK_MS, VISIT_GAP_MS};
 use super::*;
 use crate::domain::model::{Proactive, ProactiveMode};
-use crate::domain::proactive::{InvitationMode, InvitationOutcome, InvitationRecord};
+use crate::domain::proactive::{AlertEnd, InvitationMode, InvitationOutcome, InvitationRecord};
 
 const SITE: SiteId = SiteId(1);
 const OTHER: SiteId = SiteId(2);
@@ -398,7 +398,7 @@ fn without_invite_the_first_available_agent_is_alerted_then_the_next_after_no_an
     assert!(
         h.sent(Target::Agent(UserId(first)))
             .iter()
-            .any(|o| matches!(o, Out::ProactiveAlertWithdrawn { reason: "expired", .. }))
+            .any(|o| matches!(o, Out::ProactiveAlertWithdrawn { reason: AlertEnd::Expired, .. }))
     );
     assert_eq!(h.alerts(second).len(), 1);
     h.advance(ALERT_MS);
@@ -426,7 +426,7 @@ fn an_alerted_agent_opens_the_chat_which_is_theirs_at_once_without_a_pre_chat_fo
     assert!(
         h.sent(Target::Agent(UserId(1)))
             .iter()
-            .any(|o| matches!(o, Out::ProactiveAlertWithdrawn { reason: "opened", .. }))
+            .any(|o| matches!(o, Out::ProactiveAlertWithdrawn { reason: AlertEnd::Opened, .. }))
     );
     let rec = h.stored().pop().expect("stored");
     assert_eq!((rec.outcome, rec.chat, rec.agent), (InvitationOutcome::Accepted, Some(chat.id), Some(UserId(1))));

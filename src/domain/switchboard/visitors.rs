@@ -19,7 +19,7 @@
 
 use super::*;
 use crate::domain::model::ProactiveMode;
-use crate::domain::proactive::{InvitationMode, InvitationOutcome, InvitationRecord};
+use crate::domain::proactive::{AlertEnd, InvitationMode, InvitationOutcome, InvitationRecord};
 use crate::domain::validate::url_rule_matches;
 
 /// A visitor whose last tab closed this long ago has left.
@@ -168,7 +168,7 @@ impl Switchboard {
         let (site, left_at) = (v.site, v.left_at.unwrap_or(now));
         fx.out.push(Effect::CancelTimer(TimerKey::Proactive(visitor)));
         fx.out.push(Effect::SetTimer(TimerKey::VisitorForget(visitor), left_at + VISIT_GAP_MS));
-        self.close_invitation(visitor, InvitationOutcome::Ignored, "left", now, fx);
+        self.close_invitation(visitor, InvitationOutcome::Ignored, Some(AlertEnd::Left), now, fx);
         self.mark(site, visitor, true, now, fx);
     }
 
@@ -372,12 +372,12 @@ impl Switchboard {
     }
 
     /// End the visitor's open invitation or alert with `outcome` (an alert's agent is told why:
-    /// `reason`).
+    /// `alert_end`; `None` where the invitation cannot be an alert).
     fn close_invitation(
         &mut self,
         visitor: VisitorId,
         outcome: InvitationOutcome,
-        reason: &'static str,
+        alert_end: Option<AlertEnd>,
         now: Millis,
         fx: &mut Fx,
     ) -> Option<InvitationRecord> {
@@ -393,6 +393,7 @@ impl Switchboard {
         fx.out.push(Effect::PutInvitation(rec.clone()));
         match (rec.mode, rec.agent) {
             (InvitationMode::Alert, Some(agent)) => {
+                let reason = alert_end.unwrap_or(AlertEnd::Expired);
                 fx.send(Target::Agent(agent), Out::ProactiveAlertWithdrawn { visitor, invitation: rec.id, reason })
             }
             _ => fx.send(Target::Visitor(visitor), Out::InvitationClosed { invitation: rec.id, outcome }),
@@ -402,7 +403,7 @@ impl Switchboard {
     }
 
     pub(super) fn invitation_expired(&mut self, visitor: VisitorId, now: Millis, fx: &mut Fx) {
-        let was_alert = self.close_invitation(visitor, InvitationOutcome::Ignored, "expired", now, fx);
+        let was_alert = self.close_invitation(visitor, InvitationOutcome::Ignored, Some(AlertEnd::Expired), now, fx);
         if was_alert.is_some_and(|r| r.mode == InvitationMode::Alert) {
             // The next available agent, if any.
             self.proactive_due(visitor, now, fx);
@@ -422,7 +423,7 @@ impl Switchboard {
         match current {
             Some(i) if i.outcome == InvitationOutcome::Pending && i.mode != InvitationMode::Alert => {
                 let outcome = if accept { InvitationOutcome::Accepted } else { InvitationOutcome::Refused };
-                self.close_invitation(visitor, outcome, "", now, fx);
+                self.close_invitation(visitor, outcome, None, now, fx);
                 if !accept {
                     self.schedule_proactive(visitor, now, fx);
                 }
@@ -499,12 +500,14 @@ impl Switchboard {
         let alert = self.visitors.get(&visitor).and_then(pending).map(|i| i.mode == InvitationMode::Alert);
         match alert {
             Some(true) => {
-                if let Some(rec) = self.close_invitation(visitor, InvitationOutcome::Accepted, "opened", now, fx) {
+                if let Some(rec) =
+                    self.close_invitation(visitor, InvitationOutcome::Accepted, Some(AlertEnd::Opened), now, fx)
+                {
                     self.link_invitation(visitor, rec.id, id, fx);
                 }
             }
             Some(false) => {
-                self.close_invitation(visitor, InvitationOutcome::Ignored, "", now, fx);
+                self.close_invitation(visitor, InvitationOutcome::Ignored, None, now, fx);
             }
             None => {}
         }

@@ -6,12 +6,12 @@
 use super::{Audience, Frame, WireError};
 use crate::domain::Millis;
 use crate::domain::chat::{
-    Author, ChatEvent, ChatRecord, ChatStatus, EndedBy, EventKind, Origin, Survey, TransferKind, TransferOutcome,
-    VisitorInfo,
+    Author, ChatEvent, ChatRecord, ChatStatus, EndedBy, EventKind, Origin, StopReason, Survey, TransferKind,
+    TransferOutcome, VisitorInfo, Withdrawal,
 };
 use crate::domain::ids::{CampaignId, CannedId, ChatId, DepartmentId, InvitationId, SiteId, UserId, VisitorId};
 use crate::domain::model::ConsolePrefs;
-use crate::domain::proactive::{CannedReply, InvitationMode, InvitationOutcome};
+use crate::domain::proactive::{AlertEnd, CannedReply, InvitationMode, InvitationOutcome};
 use crate::domain::switchboard::{InvitationBrief, PageSeen, Presence, VisitorView};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -173,8 +173,12 @@ pub enum AgentEventKind<'a> {
         to_site: Option<SiteId>,
         comment: &'a str,
         replied: bool,
+        /// Why it stopped short, as a code.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<StopReason>,
+        /// The declining agent's own words.
         #[serde(skip_serializing_if = "str::is_empty")]
-        reason: &'a str,
+        decline_text: &'a str,
     },
 }
 
@@ -216,6 +220,7 @@ impl<'a> AgentEvent<'a> {
                 comment,
                 replied,
                 reason,
+                decline_text,
             } => AgentEventKind::Transfer {
                 transfer: *transfer,
                 outcome: *outcome,
@@ -225,7 +230,8 @@ impl<'a> AgentEvent<'a> {
                 to_site: *to_site,
                 comment,
                 replied: *replied,
-                reason,
+                reason: *reason,
+                decline_text,
             },
         };
         AgentEvent { chat: e.chat, seq: e.seq, at: e.at, client_id: e.client_id.as_deref(), kind }
@@ -396,13 +402,17 @@ pub enum AgentFrame<'a> {
     /// An offer made to you is gone.
     OfferWithdrawn {
         chat: ChatId,
-        reason: &'a str,
+        reason: Withdrawal,
     },
-    /// How your transfer goes; with the reason and your note (kept for another attempt).
+    /// How your transfer goes; with why it stopped, the decliner's words and your note (kept
+    /// for another attempt).
     Transfer {
         chat: ChatId,
         outcome: TransferOutcome,
-        reason: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<StopReason>,
+        #[serde(skip_serializing_if = "str::is_empty")]
+        decline_text: &'a str,
         note: &'a str,
         /// For `offered`: when the offer runs out (ms since the epoch).
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -434,7 +444,7 @@ pub enum AgentFrame<'a> {
     ProactiveAlertWithdrawn {
         visitor: VisitorId,
         invitation: InvitationId,
-        reason: &'a str,
+        reason: AlertEnd,
     },
     /// Answer to `visitor_chats`.
     VisitorChats {

@@ -325,10 +325,15 @@ fn render_for_agent(out: &Out) -> Option<Frame> {
             expires_at: *expires_at,
             broadcast: *broadcast,
         },
-        Out::OfferWithdrawn { chat, reason } => AgentFrame::OfferWithdrawn { chat: *chat, reason },
-        Out::TransferStatus { chat, outcome, reason, note, expires_at } => {
-            AgentFrame::Transfer { chat: *chat, outcome: *outcome, reason, note, expires_at: *expires_at }
-        }
+        Out::OfferWithdrawn { chat, reason } => AgentFrame::OfferWithdrawn { chat: *chat, reason: *reason },
+        Out::TransferStatus { chat, outcome, reason, decline_text, note, expires_at } => AgentFrame::Transfer {
+            chat: *chat,
+            outcome: *outcome,
+            reason: *reason,
+            decline_text,
+            note,
+            expires_at: *expires_at,
+        },
         Out::Error { code, client_id, chat } => {
             let detail = ErrorDetail { id: client_id.as_deref(), chat: *chat, ..Default::default() };
             return Some(Frame::error(Audience::Agent, WireError::from(*code), detail));
@@ -342,7 +347,7 @@ fn render_for_agent(out: &Out) -> Option<Frame> {
             expires_at: *expires_at,
         },
         Out::ProactiveAlertWithdrawn { visitor, invitation, reason } => {
-            AgentFrame::ProactiveAlertWithdrawn { visitor: *visitor, invitation: *invitation, reason }
+            AgentFrame::ProactiveAlertWithdrawn { visitor: *visitor, invitation: *invitation, reason: *reason }
         }
     };
     Some(f.frame())

@@ -100,7 +100,8 @@ fn a_visitor_never_receives_notes_transfer_steps_or_agent_ids() {
             to_site: Some(SiteId(2)),
             comment: "rude last time".into(),
             replied: true,
-            reason: String::new(),
+            reason: None,
+            decline_text: String::new(),
         },
     );
     for e in [note, step] {
@@ -216,4 +217,55 @@ fn the_simulation_sends_visitors_nothing_agents_only_and_agents_nothing_of_other
     }
     assert!(visitor_frames > 1_000, "the simulation sent visitors {visitor_frames} frames only");
     assert!(dropped == 0, "the core addressed {dropped} agents-only outputs to visitors");
+}
+
+/// The code of a serializable code enum.
+fn code_of(v: impl serde::Serialize) -> String {
+    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+}
+
+/// The quoted strings between `start` and the next `end` in `src`.
+fn quoted_in<'a>(src: &'a str, start: &str, end: &str) -> Vec<&'a str> {
+    let Some(from) = src.find(start).map(|i| i + start.len()) else { panic!("{start} not found") };
+    let block = &src[from..from + src[from..].find(end).expect("end")];
+    block.split('\'').skip(1).step_by(2).collect()
+}
+
+/// The keys of the object literal that follows `start`.
+fn keys_in<'a>(src: &'a str, start: &str) -> Vec<&'a str> {
+    let Some(from) = src.find(start).map(|i| i + start.len()) else { panic!("{start} not found") };
+    let block = &src[from..from + src[from..].find("};").expect("end")];
+    block.lines().filter_map(|l| l.trim().split_once(':')).map(|(k, _)| k.trim()).filter(|k| !k.is_empty()).collect()
+}
+
+/// The widget's and the console's copies of codes: each must be one the server sends, and the
+/// word tables must cover exactly the server's reasons. A renamed or added code fails here.
+#[test]
+fn the_clients_copies_of_codes_match_the_servers() {
+    let widget = include_str!("../../../static/widget.js");
+    let main = include_str!("../../../static/console-main.js");
+    let transfer = include_str!("../../../static/console-transfer.js");
+    let chat = include_str!("../../../static/console-chat.js");
+    let errors: Vec<String> = WireError::ALL.iter().map(|e| e.code()).collect();
+    let mut compared = vec![];
+    for src in [widget, main] {
+        for piece in src.split("code === '").skip(1) {
+            compared.push(piece.split('\'').next().unwrap_or(""));
+        }
+    }
+    compared.extend(quoted_in(transfer, "TRANSFER_ERRORS = new Set([", "]);"));
+    assert!(compared.len() >= 15, "the clients compare error codes: {compared:?}");
+    for code in compared {
+        assert!(errors.iter().any(|e| e == code), "a client expects the unknown error code {code:?}");
+    }
+    let mut withdrawn = keys_in(transfer, "const WITHDRAWN = {");
+    let mut expected: Vec<String> = crate::domain::chat::Withdrawal::ALL.iter().map(code_of).collect();
+    withdrawn.sort_unstable();
+    expected.sort();
+    assert_eq!(withdrawn, expected, "the console's words for withdrawn offers");
+    let mut stops = keys_in(chat, "export const STOP_WORDS = {");
+    let mut expected: Vec<String> = crate::domain::chat::StopReason::ALL.iter().map(code_of).collect();
+    stops.sort_unstable();
+    expected.sort();
+    assert_eq!(stops, expected, "the console's words for a transfer's reason");
 }

@@ -3,7 +3,9 @@
 //! with its transfer log and survey.
 
 use super::html;
-use crate::domain::chat::{Author, ChatRecord, ChatStatus, EndedBy, EventKind, TransferKind, TransferOutcome};
+use crate::domain::chat::{
+    Author, ChatRecord, ChatStatus, EndedBy, EventKind, StopReason, TransferKind, TransferOutcome,
+};
 use crate::domain::ids::{ChatId, UserId};
 use crate::domain::model::{Role, Site, User};
 use crate::domain::utc;
@@ -222,7 +224,16 @@ pub fn show(
                 lines.push(line("log", "Rating".into(), text))
             }
             EventKind::Transfer {
-                transfer, outcome, from, to_agent, to_department, to_site, comment, reason, ..
+                transfer,
+                outcome,
+                from,
+                to_agent,
+                to_department,
+                to_site,
+                comment,
+                reason,
+                decline_text,
+                ..
             } => {
                 let kind = match transfer {
                     TransferKind::Cold => "cold",
@@ -254,7 +265,16 @@ pub fn show(
                     text.push_str(&format!(" to {to}"));
                 }
                 text.push_str(&format!(": {outcome}"));
-                for (label, v) in [("reason", reason), ("note", comment)] {
+                let why = reason.map(|r| match r {
+                    StopReason::Declined => "declined",
+                    StopReason::NoAnswer => "no answer",
+                    StopReason::ChatEnded => "the chat ended",
+                    StopReason::Unavailable => "the agent went offline",
+                });
+                if let Some(why) = why.filter(|w| !outcome.contains(w)) {
+                    text.push_str(&format!(" ({why})"));
+                }
+                for (label, v) in [("reason", decline_text), ("note", comment)] {
                     if !v.is_empty() {
                         text.push_str(&format!("; {label}: {v}"));
                     }

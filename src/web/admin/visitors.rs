@@ -148,7 +148,7 @@ pub fn export(
 ) -> Result<Response, WebError> {
     let scope = p.admin_scope(&state, site)?;
     let data = scope.visitor_data(VisitorId(id))?;
-    let json = serde_json::to_string_pretty(&data).map_err(|e| WebError::Internal(e.to_string()))?;
+    let json = data.export_json()?;
     Ok(json
         .with_content_type("application/json")
         .with_header(header::CONTENT_DISPOSITION, format!("attachment; filename=\"visitor-{site}-{id}.json\""))
