@@ -45,6 +45,9 @@ cargo clippy --locked --all-targets -- -D warnings
 echo "== cargo check --features acme (the optional ACME build compiles)"
 cargo check --locked --features acme
 
+echo "== cargo clippy --features load (the load generator and the store filler compile, lint-clean)"
+cargo clippy --locked --features load --bins -- -D warnings
+
 echo "== cargo test (unit and integration)"
 cargo test --locked
 

@@ -201,7 +201,15 @@ async fn setup(store: &Store, cli: &Cli, at: u64) -> anyhow::Result<sim::Org> {
             password: Some(AGENT_PASSWORD.into()),
         };
         let u = scope.save_user(None, draft, Some(agent_hash.clone()), at).await?;
-        agents.push(AgentProfile { id: u.id, site: site.id, name: u.name, max_chats: u.max_chats, active: true });
+        agents.push(AgentProfile {
+            id: u.id,
+            site: site.id,
+            name: u.name,
+            email: u.email,
+            skills: u.skills,
+            max_chats: u.max_chats,
+            active: true,
+        });
     }
     let mut campaigns = Vec::new();
     for (name, dept, share) in [("Shop", departments[0], 0.55), ("Help centre", departments[1], 0.45)] {
@@ -226,19 +234,10 @@ async fn setup(store: &Store, cli: &Cli, at: u64) -> anyhow::Result<sim::Org> {
                 greeting: c.message(Text::Greeting).to_string(),
                 queue: c.message(Text::Queue).to_string(),
             },
-            notice: c.notify_transfer.then(|| c.message(Text::Transfer).to_string()),
-            waiting: c.message(Text::Queue).to_string(),
             share,
         });
     }
     let site = store.get_site(site.id)?;
     let directory = parley::realtime::directory(store, site.id)?;
-    Ok(sim::Org {
-        site: site.id,
-        campaigns,
-        departments,
-        agents,
-        offer_ms: u64::from(site.transfer.warm_timeout_secs) * 1000,
-        directory,
-    })
+    Ok(sim::Org { site: site.id, campaigns, departments, agents, directory })
 }

@@ -325,6 +325,26 @@ pub struct Campaign {
 }
 
 impl Campaign {
+    /// A campaign with the defaults of a new one, for tests: English, the language's texts, no
+    /// department, no pre-chat form, the post-chat survey on, transfers not announced.
+    #[cfg(test)]
+    pub(crate) fn test(id: CampaignId, site: SiteId) -> Campaign {
+        Campaign {
+            id,
+            site,
+            name: format!("c{id}"),
+            language: Lang::En,
+            messages: SystemMessages::default(),
+            style: WindowStyle::default(),
+            prechat: vec![],
+            postchat: PostChat::default(),
+            department: None,
+            notify_transfer: false,
+            proactive: Proactive::default(),
+            created_at: 0,
+        }
+    }
+
     /// The text of a system message: the campaign's own or the language default.
     /// The proactive invitation's text, or the language's default.
     pub fn invitation_text(&self) -> &str {

@@ -13,9 +13,10 @@ use crate::domain::Millis;
 use crate::domain::ids::{ConnId, SiteId};
 use crate::domain::model::Role;
 use crate::domain::switchboard::{
-    AgentProfile, Command, Config as CoreConfig, DepartmentProfile, Effect, Out, Switchboard, Target, TimerKey,
+    AgentProfile, Command, Config as CoreConfig, DepartmentProfile, Effect, Out, SiteDirectory, Switchboard, Target,
+    TimerKey,
 };
-use crate::store::{ChatWrite, Store, StoreError};
+use crate::store::{Announcer, ChatWrite, Store, StoreError};
 use hub::Hub;
 use protocol::{Audience, Frame, render};
 use std::collections::{BTreeSet, HashMap};
@@ -29,10 +30,6 @@ type Query = Box<dyn FnOnce(&Switchboard) + Send>;
 
 enum Msg {
     Cmd(Command),
-    /// The admin pages changed a site's people or departments.
-    Reload(SiteId),
-    /// The owner changed the cross-site groups.
-    ReloadGroups,
     Query(Query),
 }
 
@@ -71,7 +68,9 @@ impl Realtime {
         tracing::info!(chats = restored, "switchboard restored");
         let (tx, rx) = mpsc::channel(INBOX);
         let hub = Arc::new(Hub::default());
-        let mut task = Task { sb, store, hub: hub.clone(), timers: Timers::default(), shutdown: shutdown.clone() };
+        let announcer = store.announcer();
+        let mut task =
+            Task { sb, store, announcer, hub: hub.clone(), timers: Timers::default(), shutdown: shutdown.clone() };
         task.apply(effects);
         let handle = tokio::spawn(task.run(rx));
         Ok((Realtime { tx, hub, next_conn: Arc::new(AtomicU64::new(1)) }, handle))
@@ -84,14 +83,6 @@ impl Realtime {
     /// Hand a command to the switchboard (waits only when its inbox is full).
     pub async fn send(&self, cmd: Command) {
         let _ = self.tx.send(Msg::Cmd(cmd)).await;
-    }
-
-    pub fn reload_site(&self, site: SiteId) {
-        let _ = self.tx.try_send(Msg::Reload(site));
-    }
-
-    pub fn reload_groups(&self) {
-        let _ = self.tx.try_send(Msg::ReloadGroups);
     }
 
     /// Read the live state. `None` when the task has stopped.
@@ -110,21 +101,42 @@ pub fn groups(store: &Store) -> Result<Command, StoreError> {
     Ok(Command::Groups(store.list_groups()?.into_iter().map(|g| g.sites).collect()))
 }
 
-/// The site's agents (active people who may chat: agents and site admins) and departments.
+/// A site's directory as stored: the people who may chat (agents and site admins), its
+/// departments, campaigns and settings.
 pub fn directory(store: &Store, site: SiteId) -> Result<Command, StoreError> {
     let scope = store.site(site);
+    let rec = scope.site()?;
     let agents = scope
         .users()?
         .into_iter()
         .filter(|u| matches!(u.role, Role::Agent | Role::Admin))
-        .map(|u| AgentProfile { id: u.id, site, name: u.name, max_chats: u.max_chats, active: u.active })
+        .map(|u| AgentProfile {
+            id: u.id,
+            site,
+            name: u.name,
+            email: u.email,
+            skills: u.skills,
+            max_chats: u.max_chats,
+            active: u.active,
+        })
         .collect();
     let departments = scope
         .departments()?
         .into_iter()
-        .map(|d| DepartmentProfile { id: d.id, site, rule: d.rule, members: d.members })
+        .map(|d| DepartmentProfile { id: d.id, site, name: d.name, rule: d.rule, members: d.members })
         .collect();
-    Ok(Command::Directory { site, agents, departments })
+    let campaigns = scope.campaigns()?;
+    let cross_site_campaign = rec.cross_site_campaign(&campaigns);
+    Ok(Command::Directory(Box::new(SiteDirectory {
+        site,
+        name: rec.name,
+        enabled: rec.enabled,
+        agents,
+        departments,
+        campaigns,
+        settings: rec.transfer,
+        cross_site_campaign,
+    })))
 }
 
 #[derive(Default)]
@@ -161,6 +173,8 @@ impl Timers {
 struct Task {
     sb: Switchboard,
     store: Store,
+    /// Where the store announces the sites whose directory a commit changed.
+    announcer: Arc<Announcer>,
     hub: Arc<Hub>,
     timers: Timers,
     shutdown: CancellationToken,
@@ -189,8 +203,10 @@ impl Task {
                 }
             };
             let mut batch = Batch::default();
+            let announcer = self.announcer.clone();
             tokio::select! {
                 _ = self.shutdown.cancelled() => break,
+                _ = announcer.announced() => self.reload_changed(&mut batch),
                 msg = rx.recv() => match msg {
                     Some(msg) => {
                         self.handle(msg, &mut batch);
@@ -215,17 +231,31 @@ impl Task {
         tracing::debug!("switchboard task stopped");
     }
 
+    /// Read again what the store announced as changed.
+    fn reload_changed(&mut self, batch: &mut Batch) {
+        let Some(changes) = self.announcer.take() else { return };
+        for site in changes.sites {
+            match directory(&self.store, site) {
+                Ok(cmd) => self.process(cmd, batch),
+                // A deleted site: its directory is gone with it.
+                Err(StoreError::NotFound) => {}
+                Err(e) => tracing::error!(error = %e, site = %site, "cannot read the site's directory"),
+            }
+        }
+        if changes.groups {
+            match groups(&self.store) {
+                Ok(cmd) => self.process(cmd, batch),
+                Err(e) => tracing::error!(error = %e, "cannot read the cross-site groups"),
+            }
+        }
+    }
+
     fn handle(&mut self, msg: Msg, batch: &mut Batch) {
+        // A change announced before this message was sent is seen by it: the announcement
+        // happens before the writer answers, so before anything its caller does next.
+        self.reload_changed(batch);
         match msg {
             Msg::Cmd(cmd) => self.process(cmd, batch),
-            Msg::Reload(site) => match directory(&self.store, site) {
-                Ok(cmd) => self.process(cmd, batch),
-                Err(e) => tracing::error!(error = %e, site = %site, "cannot reload the site's directory"),
-            },
-            Msg::ReloadGroups => match groups(&self.store) {
-                Ok(cmd) => self.process(cmd, batch),
-                Err(e) => tracing::error!(error = %e, "cannot reload the cross-site groups"),
-            },
             Msg::Query(q) => {
                 // What came before the query goes to the writer first, as it did one by one.
                 self.submit(std::mem::take(batch));

@@ -2,6 +2,7 @@
 //! pending write into one durable transaction (group commit), and reads straight from MVCC
 //! snapshots. Site-owned data is reached through [`SiteStore`], a handle bound to one site.
 
+mod announce;
 pub mod backup;
 mod canned;
 mod chats;
@@ -16,6 +17,7 @@ mod stored;
 pub mod tables;
 mod writer;
 
+pub use announce::{Announcer, Change, Changes};
 #[cfg(test)]
 pub(crate) use chats::write_for_test;
 pub use chats::{ChatWrite, VisitorRecord};
@@ -87,6 +89,7 @@ struct Inner {
     writer: writer::Handle,
     path: PathBuf,
     stats: Arc<StoreStats>,
+    announcer: Arc<Announcer>,
 }
 
 /// A cheap, cloneable handle to the open store.
@@ -111,7 +114,8 @@ impl Store {
         let db = Arc::new(db);
         let stats = Arc::new(StoreStats::default());
         let writer = writer::spawn(db.clone(), stats.clone());
-        Ok(Store(Arc::new(Inner { db, writer, path, stats })))
+        let announcer = Arc::new(Announcer::default());
+        Ok(Store(Arc::new(Inner { db, writer, path, stats, announcer })))
     }
 
     pub fn path(&self) -> &Path {
@@ -131,6 +135,23 @@ impl Store {
         F: FnOnce(&WriteTransaction) -> Result<R, StoreError> + Send + 'static,
     {
         self.0.writer.submit(f).await
+    }
+
+    /// A write that changes the directory: what `changes` says of its result is announced
+    /// once it is committed.
+    pub(crate) async fn write_changing<R, F, C>(&self, changes: C, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&WriteTransaction) -> Result<R, StoreError> + Send + 'static,
+        C: FnOnce(&R) -> Vec<Change> + Send + 'static,
+    {
+        let announcer = self.0.announcer.clone();
+        self.0.writer.submit_hooked(f, move |r: &R| announcer.announce(&changes(r))).await
+    }
+
+    /// Where the writes that change a site's directory (or the groups) are announced.
+    pub fn announcer(&self) -> Arc<Announcer> {
+        self.0.announcer.clone()
     }
 
     /// Read from a consistent snapshot. Keep `f` short: a live snapshot pins old pages.

@@ -7,7 +7,7 @@ use super::tables::{
     OPEN_CHATS, SESSIONS, SITES, STATS_DAYS, STATS_QUARTERS, USER_EMAILS, USERS, VISITOR_CHATS, VISITOR_TOKENS,
     VISITORS,
 };
-use super::{Store, StoreError, next_id};
+use super::{Change, Store, StoreError, next_id};
 use crate::domain::Millis;
 use crate::domain::forms::GroupDraft;
 use crate::domain::ids::{GroupId, SiteId, UserId};
@@ -81,19 +81,22 @@ impl Store {
     }
 
     pub async fn create_site(&self, name: String, now: Millis) -> Result<Site, StoreError> {
-        self.write(move |txn| {
-            check_site_name(txn, &name, None)?;
-            let site = Site {
-                id: SiteId(next_id(txn, "site")?),
-                name,
-                created_at: now,
-                default_campaign: None,
-                transfer: TransferSettings::default(),
-                enabled: true,
-            };
-            txn.open_table(SITES)?.insert(site.id.0, encode(&site).as_slice())?;
-            Ok(site)
-        })
+        self.write_changing(
+            |site: &Site| vec![Change::Site(site.id)],
+            move |txn| {
+                check_site_name(txn, &name, None)?;
+                let site = Site {
+                    id: SiteId(next_id(txn, "site")?),
+                    name,
+                    created_at: now,
+                    default_campaign: None,
+                    transfer: TransferSettings::default(),
+                    enabled: true,
+                };
+                txn.open_table(SITES)?.insert(site.id.0, encode(&site).as_slice())?;
+                Ok(site)
+            },
+        )
         .await
     }
 
@@ -121,16 +124,19 @@ impl Store {
         id: SiteId,
         f: impl FnOnce(&WriteTransaction, &mut Site) -> Result<(), StoreError> + Send + 'static,
     ) -> Result<Site, StoreError> {
-        self.write(move |txn| {
-            let mut site: Site = {
-                let t = txn.open_table(SITES)?;
-                let v = t.get(id.0)?.ok_or(StoreError::NotFound)?;
-                decode(v.value())?
-            };
-            f(txn, &mut site)?;
-            txn.open_table(SITES)?.insert(id.0, encode(&site).as_slice())?;
-            Ok(site)
-        })
+        self.write_changing(
+            move |_| vec![Change::Site(id)],
+            move |txn| {
+                let mut site: Site = {
+                    let t = txn.open_table(SITES)?;
+                    let v = t.get(id.0)?.ok_or(StoreError::NotFound)?;
+                    decode(v.value())?
+                };
+                f(txn, &mut site)?;
+                txn.open_table(SITES)?.insert(id.0, encode(&site).as_slice())?;
+                Ok(site)
+            },
+        )
         .await
     }
 
@@ -141,53 +147,56 @@ impl Store {
 
     /// Delete a site with everything it owns. Its users' sessions die with the users.
     pub async fn delete_site(&self, id: SiteId) -> Result<(), StoreError> {
-        self.write(move |txn| {
-            if txn.open_table(SITES)?.remove(id.0)?.is_none() {
-                return Err(StoreError::NotFound);
-            }
-            let range = (id.0, 0)..=(id.0, u64::MAX);
-            let users: Vec<User> = {
-                let t = txn.open_table(USERS)?;
-                t.range(range.clone())?
-                    .map(|r| r.map_err(StoreError::from).and_then(|(_, v)| decode(v.value())))
-                    .collect::<Result<_, _>>()?
-            };
-            let mut emails = txn.open_table(USER_EMAILS)?;
-            for u in &users {
-                emails.remove(u.email.as_str())?;
-            }
-            txn.open_table(USERS)?.retain_in(range.clone(), |_, _| false)?;
-            txn.open_table(DEPARTMENTS)?.retain_in(range.clone(), |_, _| false)?;
-            let mut index = txn.open_table(CAMPAIGN_SITES)?;
-            index.retain(|_, s| s != id.0)?;
-            txn.open_table(CAMPAIGNS)?.retain_in(range.clone(), |_, _| false)?;
-            // The site's visitors, chats and messages go with it.
-            txn.open_table(VISITORS)?.retain_in(range.clone(), |_, _| false)?;
-            txn.open_table(VISITOR_TOKENS)?.retain(|_, owner| owner.0 != id.0)?;
-            txn.open_table(CHATS)?.retain_in(range.clone(), |_, _| false)?;
-            txn.open_table(OPEN_CHATS)?.retain_in(range.clone(), |_, _| false)?;
-            txn.open_table(LEFT_MESSAGES)?.retain_in(range.clone(), |_, _| false)?;
-            txn.open_table(INVITATIONS)?.retain_in(range.clone(), |_, _| false)?;
-            txn.open_table(CANNED)?.retain_in(range, |_, _| false)?;
-            let everything = (id.0, 0, 0)..=(id.0, u64::MAX, u64::MAX);
-            txn.open_table(CHAT_EVENTS)?.retain_in(everything.clone(), |_, _| false)?;
-            txn.open_table(VISITOR_CHATS)?.retain_in(everything, |_, _| false)?;
-            txn.open_table(CHAT_TERMS)?.retain_in((id.0, "", 0)..(id.0 + 1, "", 0), |_, _| false)?;
-            let cells = (id.0, 0, 0, i64::MIN)..=(id.0, u8::MAX, u64::MAX, i64::MAX);
-            txn.open_table(STATS_QUARTERS)?.retain_in(cells.clone(), |_, _| false)?;
-            txn.open_table(STATS_DAYS)?.retain_in(cells, |_, _| false)?;
-            let mut groups = txn.open_table(GROUPS)?;
-            let all: Vec<Group> = read_all(&groups)?;
-            for mut g in all.into_iter().filter(|g| g.sites.contains(&id)) {
-                g.sites.retain(|s| *s != id);
-                if g.sites.len() < 2 {
-                    groups.remove(g.id.0)?;
-                } else {
-                    groups.insert(g.id.0, encode(&g).as_slice())?;
+        self.write_changing(
+            move |_| vec![Change::Site(id), Change::Groups],
+            move |txn| {
+                if txn.open_table(SITES)?.remove(id.0)?.is_none() {
+                    return Err(StoreError::NotFound);
                 }
-            }
-            Ok(())
-        })
+                let range = (id.0, 0)..=(id.0, u64::MAX);
+                let users: Vec<User> = {
+                    let t = txn.open_table(USERS)?;
+                    t.range(range.clone())?
+                        .map(|r| r.map_err(StoreError::from).and_then(|(_, v)| decode(v.value())))
+                        .collect::<Result<_, _>>()?
+                };
+                let mut emails = txn.open_table(USER_EMAILS)?;
+                for u in &users {
+                    emails.remove(u.email.as_str())?;
+                }
+                txn.open_table(USERS)?.retain_in(range.clone(), |_, _| false)?;
+                txn.open_table(DEPARTMENTS)?.retain_in(range.clone(), |_, _| false)?;
+                let mut index = txn.open_table(CAMPAIGN_SITES)?;
+                index.retain(|_, s| s != id.0)?;
+                txn.open_table(CAMPAIGNS)?.retain_in(range.clone(), |_, _| false)?;
+                // The site's visitors, chats and messages go with it.
+                txn.open_table(VISITORS)?.retain_in(range.clone(), |_, _| false)?;
+                txn.open_table(VISITOR_TOKENS)?.retain(|_, owner| owner.0 != id.0)?;
+                txn.open_table(CHATS)?.retain_in(range.clone(), |_, _| false)?;
+                txn.open_table(OPEN_CHATS)?.retain_in(range.clone(), |_, _| false)?;
+                txn.open_table(LEFT_MESSAGES)?.retain_in(range.clone(), |_, _| false)?;
+                txn.open_table(INVITATIONS)?.retain_in(range.clone(), |_, _| false)?;
+                txn.open_table(CANNED)?.retain_in(range, |_, _| false)?;
+                let everything = (id.0, 0, 0)..=(id.0, u64::MAX, u64::MAX);
+                txn.open_table(CHAT_EVENTS)?.retain_in(everything.clone(), |_, _| false)?;
+                txn.open_table(VISITOR_CHATS)?.retain_in(everything, |_, _| false)?;
+                txn.open_table(CHAT_TERMS)?.retain_in((id.0, "", 0)..(id.0 + 1, "", 0), |_, _| false)?;
+                let cells = (id.0, 0, 0, i64::MIN)..=(id.0, u8::MAX, u64::MAX, i64::MAX);
+                txn.open_table(STATS_QUARTERS)?.retain_in(cells.clone(), |_, _| false)?;
+                txn.open_table(STATS_DAYS)?.retain_in(cells, |_, _| false)?;
+                let mut groups = txn.open_table(GROUPS)?;
+                let all: Vec<Group> = read_all(&groups)?;
+                for mut g in all.into_iter().filter(|g| g.sites.contains(&id)) {
+                    g.sites.retain(|s| *s != id);
+                    if g.sites.len() < 2 {
+                        groups.remove(g.id.0)?;
+                    } else {
+                        groups.insert(g.id.0, encode(&g).as_slice())?;
+                    }
+                }
+                Ok(())
+            },
+        )
         .await
     }
 
@@ -207,37 +216,43 @@ impl Store {
 
     /// Create (`id` = None) or replace a group.
     pub async fn save_group(&self, id: Option<GroupId>, draft: GroupDraft) -> Result<Group, StoreError> {
-        self.write(move |txn| {
-            let mut groups = txn.open_table(GROUPS)?;
-            let all: Vec<Group> = read_all(&groups)?;
-            if id.is_some_and(|id| !all.iter().any(|g| g.id == id)) {
-                return Err(StoreError::NotFound);
-            }
-            if all.iter().any(|g| Some(g.id) != id && same_name(&g.name, &draft.name)) {
-                return Err(StoreError::conflict("name", "Another group has this name."));
-            }
-            let sites = txn.open_table(SITES)?;
-            for s in &draft.sites {
-                if sites.get(s.0)?.is_none() {
-                    return Err(StoreError::conflict("sites", "One of the chosen sites no longer exists."));
+        self.write_changing(
+            |_| vec![Change::Groups],
+            move |txn| {
+                let mut groups = txn.open_table(GROUPS)?;
+                let all: Vec<Group> = read_all(&groups)?;
+                if id.is_some_and(|id| !all.iter().any(|g| g.id == id)) {
+                    return Err(StoreError::NotFound);
                 }
-            }
-            let id = match id {
-                Some(id) => id,
-                None => GroupId(next_id(txn, "group")?),
-            };
-            let group = Group { id, name: draft.name, sites: draft.sites };
-            groups.insert(id.0, encode(&group).as_slice())?;
-            Ok(group)
-        })
+                if all.iter().any(|g| Some(g.id) != id && same_name(&g.name, &draft.name)) {
+                    return Err(StoreError::conflict("name", "Another group has this name."));
+                }
+                let sites = txn.open_table(SITES)?;
+                for s in &draft.sites {
+                    if sites.get(s.0)?.is_none() {
+                        return Err(StoreError::conflict("sites", "One of the chosen sites no longer exists."));
+                    }
+                }
+                let id = match id {
+                    Some(id) => id,
+                    None => GroupId(next_id(txn, "group")?),
+                };
+                let group = Group { id, name: draft.name, sites: draft.sites };
+                groups.insert(id.0, encode(&group).as_slice())?;
+                Ok(group)
+            },
+        )
         .await
     }
 
     pub async fn delete_group(&self, id: GroupId) -> Result<(), StoreError> {
-        self.write(move |txn| match txn.open_table(GROUPS)?.remove(id.0)? {
-            Some(_) => Ok(()),
-            None => Err(StoreError::NotFound),
-        })
+        self.write_changing(
+            |_| vec![Change::Groups],
+            move |txn| match txn.open_table(GROUPS)?.remove(id.0)? {
+                Some(_) => Ok(()),
+                None => Err(StoreError::NotFound),
+            },
+        )
         .await
     }
 

@@ -5,7 +5,7 @@ use super::codec::Record;
 use super::codec::{decode, encode};
 use super::org::{check_email_free, get_user_tx, insert_user, put_user};
 use super::tables::{CAMPAIGN_SITES, CAMPAIGNS, DEPARTMENTS, SITES, USER_EMAILS, USERS};
-use super::{Store, StoreError, next_id};
+use super::{Change, Store, StoreError, next_id};
 use crate::domain::Millis;
 use crate::domain::forms::{CampaignDraft, DepartmentDraft, SettingsDraft, UserDraft};
 use crate::domain::ids::{CampaignId, DepartmentId, SiteId, UserId};
@@ -108,63 +108,66 @@ impl SiteStore {
     ) -> Result<User, StoreError> {
         let site = self.site;
         self.store
-            .write(move |txn| {
-                check_site_exists(txn, site)?;
-                check_email_free(txn, &draft.email, id.map(|id| (site, id)))?;
-                let depts: Vec<Department> = all_in(&txn.open_table(DEPARTMENTS)?, site)?;
-                let user = match id {
-                    Some(id) => {
-                        let mut u = get_user_tx(txn, site, id)?;
-                        if u.email != draft.email {
-                            let mut idx = txn.open_table(USER_EMAILS)?;
-                            idx.remove(u.email.as_str())?;
-                            idx.insert(draft.email.as_str(), (site.0, id.0))?;
+            .write_changing(
+                move |_| vec![Change::Site(site)],
+                move |txn| {
+                    check_site_exists(txn, site)?;
+                    check_email_free(txn, &draft.email, id.map(|id| (site, id)))?;
+                    let depts: Vec<Department> = all_in(&txn.open_table(DEPARTMENTS)?, site)?;
+                    let user = match id {
+                        Some(id) => {
+                            let mut u = get_user_tx(txn, site, id)?;
+                            if u.email != draft.email {
+                                let mut idx = txn.open_table(USER_EMAILS)?;
+                                idx.remove(u.email.as_str())?;
+                                idx.insert(draft.email.as_str(), (site.0, id.0))?;
+                            }
+                            if u.active && !draft.active {
+                                u.session_epoch += 1;
+                            }
+                            u.name = draft.name;
+                            u.email = draft.email;
+                            u.role = draft.role;
+                            u.skills = draft.skills;
+                            u.max_chats = draft.max_chats;
+                            u.active = draft.active;
+                            put_user(txn, &u)?;
+                            u
                         }
-                        if u.active && !draft.active {
-                            u.session_epoch += 1;
+                        None => insert_user(
+                            txn,
+                            User {
+                                id: UserId(0),
+                                site,
+                                role: draft.role,
+                                name: draft.name,
+                                email: draft.email,
+                                password_hash: hash.unwrap_or_default(),
+                                skills: draft.skills,
+                                max_chats: draft.max_chats,
+                                active: draft.active,
+                                session_epoch: 0,
+                                created_at: now,
+                                prefs: Default::default(),
+                            },
+                        )?,
+                    };
+                    let mut t = txn.open_table(DEPARTMENTS)?;
+                    for mut d in depts {
+                        let want = draft.departments.contains(&d.id);
+                        let has = d.members.contains(&user.id);
+                        if want != has {
+                            if want {
+                                d.members.push(user.id);
+                            } else {
+                                d.members.retain(|m| *m != user.id);
+                            }
+                            t.insert((site.0, d.id.0), encode(&d).as_slice())?;
                         }
-                        u.name = draft.name;
-                        u.email = draft.email;
-                        u.role = draft.role;
-                        u.skills = draft.skills;
-                        u.max_chats = draft.max_chats;
-                        u.active = draft.active;
-                        put_user(txn, &u)?;
-                        u
                     }
-                    None => insert_user(
-                        txn,
-                        User {
-                            id: UserId(0),
-                            site,
-                            role: draft.role,
-                            name: draft.name,
-                            email: draft.email,
-                            password_hash: hash.unwrap_or_default(),
-                            skills: draft.skills,
-                            max_chats: draft.max_chats,
-                            active: draft.active,
-                            session_epoch: 0,
-                            created_at: now,
-                            prefs: Default::default(),
-                        },
-                    )?,
-                };
-                let mut t = txn.open_table(DEPARTMENTS)?;
-                for mut d in depts {
-                    let want = draft.departments.contains(&d.id);
-                    let has = d.members.contains(&user.id);
-                    if want != has {
-                        if want {
-                            d.members.push(user.id);
-                        } else {
-                            d.members.retain(|m| *m != user.id);
-                        }
-                        t.insert((site.0, d.id.0), encode(&d).as_slice())?;
-                    }
-                }
-                Ok(user)
-            })
+                    Ok(user)
+                },
+            )
             .await
     }
 
@@ -185,53 +188,62 @@ impl SiteStore {
     ) -> Result<Department, StoreError> {
         let site = self.site;
         self.store
-            .write(move |txn| {
-                check_site_exists(txn, site)?;
-                let mut t = txn.open_table(DEPARTMENTS)?;
-                let all: Vec<Department> = all_in(&t, site)?;
-                if id.is_some_and(|id| !all.iter().any(|d| d.id == id)) {
-                    return Err(StoreError::NotFound);
-                }
-                if all.iter().any(|d| Some(d.id) != id && same_name(&d.name, &draft.name)) {
-                    return Err(StoreError::conflict("name", "Another department of this site has this name."));
-                }
-                let users = txn.open_table(USERS)?;
-                let mut members = Vec::new();
-                for m in draft.members {
-                    // Only people of this site can be members; anything else is ignored.
-                    if users.get((site.0, m.0))?.is_some() {
-                        members.push(m);
+            .write_changing(
+                move |_| vec![Change::Site(site)],
+                move |txn| {
+                    check_site_exists(txn, site)?;
+                    let mut t = txn.open_table(DEPARTMENTS)?;
+                    let all: Vec<Department> = all_in(&t, site)?;
+                    if id.is_some_and(|id| !all.iter().any(|d| d.id == id)) {
+                        return Err(StoreError::NotFound);
                     }
-                }
-                let id = match id {
-                    Some(id) => id,
-                    None => DepartmentId(next_id(txn, "department")?),
-                };
-                let d = Department { id, site, name: draft.name, members, rule: draft.rule };
-                t.insert((site.0, id.0), encode(&d).as_slice())?;
-                Ok(d)
-            })
+                    if all.iter().any(|d| Some(d.id) != id && same_name(&d.name, &draft.name)) {
+                        return Err(StoreError::conflict("name", "Another department of this site has this name."));
+                    }
+                    let users = txn.open_table(USERS)?;
+                    let mut members = Vec::new();
+                    for m in draft.members {
+                        // Only people of this site can be members; anything else is ignored.
+                        if users.get((site.0, m.0))?.is_some() {
+                            members.push(m);
+                        }
+                    }
+                    let id = match id {
+                        Some(id) => id,
+                        None => DepartmentId(next_id(txn, "department")?),
+                    };
+                    let d = Department { id, site, name: draft.name, members, rule: draft.rule };
+                    t.insert((site.0, id.0), encode(&d).as_slice())?;
+                    Ok(d)
+                },
+            )
             .await
     }
 
     pub async fn delete_department(&self, id: DepartmentId) -> Result<(), StoreError> {
         let site = self.site;
         self.store
-            .write(move |txn| {
-                let campaigns: Vec<Campaign> = all_in(&txn.open_table(CAMPAIGNS)?, site)?;
-                let mut t = txn.open_table(DEPARTMENTS)?;
-                if t.get((site.0, id.0))?.is_none() {
-                    return Err(StoreError::NotFound);
-                }
-                if let Some(c) = campaigns.iter().find(|c| c.department == Some(id)) {
-                    return Err(StoreError::conflict(
-                        "department",
-                        format!("Campaign “{}” sends its chats to this department: point it elsewhere first.", c.name),
-                    ));
-                }
-                t.remove((site.0, id.0))?;
-                Ok(())
-            })
+            .write_changing(
+                move |_| vec![Change::Site(site)],
+                move |txn| {
+                    let campaigns: Vec<Campaign> = all_in(&txn.open_table(CAMPAIGNS)?, site)?;
+                    let mut t = txn.open_table(DEPARTMENTS)?;
+                    if t.get((site.0, id.0))?.is_none() {
+                        return Err(StoreError::NotFound);
+                    }
+                    if let Some(c) = campaigns.iter().find(|c| c.department == Some(id)) {
+                        return Err(StoreError::conflict(
+                            "department",
+                            format!(
+                                "Campaign “{}” sends its chats to this department: point it elsewhere first.",
+                                c.name
+                            ),
+                        ));
+                    }
+                    t.remove((site.0, id.0))?;
+                    Ok(())
+                },
+            )
             .await
     }
 
@@ -253,51 +265,54 @@ impl SiteStore {
     ) -> Result<Campaign, StoreError> {
         let site = self.site;
         self.store
-            .write(move |txn| {
-                check_site_exists(txn, site)?;
-                if let Some(d) = draft.department
-                    && txn.open_table(DEPARTMENTS)?.get((site.0, d.0))?.is_none()
-                {
-                    return Err(StoreError::conflict("department", "That department no longer exists."));
-                }
-                let mut t = txn.open_table(CAMPAIGNS)?;
-                let all: Vec<Campaign> = all_in(&t, site)?;
-                let existing = match id {
-                    Some(id) => Some(all.iter().find(|c| c.id == id).ok_or(StoreError::NotFound)?.clone()),
-                    None => None,
-                };
-                if all.iter().any(|c| Some(c.id) != id && same_name(&c.name, &draft.name)) {
-                    return Err(StoreError::conflict("name", "Another campaign of this site has this name."));
-                }
-                let id = match id {
-                    Some(id) => id,
-                    None => CampaignId(next_id(txn, "campaign")?),
-                };
-                let c = Campaign {
-                    id,
-                    site,
-                    name: draft.name,
-                    language: draft.language,
-                    messages: draft.messages,
-                    style: draft.style,
-                    prechat: draft.prechat,
-                    postchat: draft.postchat,
-                    department: draft.department,
-                    notify_transfer: draft.notify_transfer,
-                    proactive: draft.proactive,
-                    created_at: existing.map(|e| e.created_at).unwrap_or(now),
-                };
-                t.insert((site.0, id.0), encode(&c).as_slice())?;
-                txn.open_table(CAMPAIGN_SITES)?.insert(id.0, site.0)?;
-                Ok(c)
-            })
+            .write_changing(
+                move |_| vec![Change::Site(site)],
+                move |txn| {
+                    check_site_exists(txn, site)?;
+                    if let Some(d) = draft.department
+                        && txn.open_table(DEPARTMENTS)?.get((site.0, d.0))?.is_none()
+                    {
+                        return Err(StoreError::conflict("department", "That department no longer exists."));
+                    }
+                    let mut t = txn.open_table(CAMPAIGNS)?;
+                    let all: Vec<Campaign> = all_in(&t, site)?;
+                    let existing = match id {
+                        Some(id) => Some(all.iter().find(|c| c.id == id).ok_or(StoreError::NotFound)?.clone()),
+                        None => None,
+                    };
+                    if all.iter().any(|c| Some(c.id) != id && same_name(&c.name, &draft.name)) {
+                        return Err(StoreError::conflict("name", "Another campaign of this site has this name."));
+                    }
+                    let id = match id {
+                        Some(id) => id,
+                        None => CampaignId(next_id(txn, "campaign")?),
+                    };
+                    let c = Campaign {
+                        id,
+                        site,
+                        name: draft.name,
+                        language: draft.language,
+                        messages: draft.messages,
+                        style: draft.style,
+                        prechat: draft.prechat,
+                        postchat: draft.postchat,
+                        department: draft.department,
+                        notify_transfer: draft.notify_transfer,
+                        proactive: draft.proactive,
+                        created_at: existing.map(|e| e.created_at).unwrap_or(now),
+                    };
+                    t.insert((site.0, id.0), encode(&c).as_slice())?;
+                    txn.open_table(CAMPAIGN_SITES)?.insert(id.0, site.0)?;
+                    Ok(c)
+                },
+            )
             .await
     }
 
     pub async fn delete_campaign(&self, id: CampaignId) -> Result<(), StoreError> {
         let site = self.site;
         self.store
-            .write(move |txn| {
+            .write_changing(move |_| vec![Change::Site(site)], move |txn| {
                 let s: Site = {
                     let t = txn.open_table(SITES)?;
                     let v = t.get(site.0)?.ok_or(StoreError::NotFound)?;

@@ -47,11 +47,26 @@ impl Handle {
         R: Send + 'static,
         F: FnOnce(&WriteTransaction) -> Result<R, StoreError> + Send + 'static,
     {
+        self.submit_hooked(f, |_: &R| {}).await
+    }
+
+    /// `submit`, and run `after_commit` with the job's result on the writer thread once its
+    /// write is committed (not when the job or the commit failed), before its caller hears of it.
+    pub(super) async fn submit_hooked<R, F, H>(&self, f: F, after_commit: H) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&WriteTransaction) -> Result<R, StoreError> + Send + 'static,
+        H: FnOnce(&R) + Send + 'static,
+    {
         let (tx, rx) = oneshot::channel();
         let job: Job = Box::new(move |txn| {
             let out = f(txn);
             Box::new(move |committed: Result<(), StoreError>| {
-                let _ = tx.send(committed.and(out));
+                let result = committed.and(out);
+                if let Ok(r) = &result {
+                    after_commit(r);
+                }
+                let _ = tx.send(result);
             })
         });
         self.tx.send(Msg::Job(job)).map_err(|_| StoreError::Closed)?;

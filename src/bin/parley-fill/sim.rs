@@ -11,7 +11,7 @@ use parley::domain::chat::{EventKind, TransferKind, TransferOutcome, VisitorInfo
 use parley::domain::ids::{CampaignId, ChatId, ConnId, DepartmentId, SiteId, UserId, VisitorId};
 use parley::domain::switchboard::{
     AgentMode, AgentProfile, ChatTexts, Command, Effect, Out, Party, Presence, Switchboard, Target, TimerKey,
-    TransferTo,
+    TransferRequest, TransferTo,
 };
 use parley::store::ChatWrite;
 use std::cmp::Reverse;
@@ -33,8 +33,6 @@ pub struct Campaign {
     pub id: CampaignId,
     pub department: Option<DepartmentId>,
     pub texts: ChatTexts,
-    pub notice: Option<String>,
-    pub waiting: String,
     /// Share of the chats that come through it.
     pub share: f64,
 }
@@ -45,7 +43,6 @@ pub struct Org {
     pub departments: Vec<DepartmentId>,
     /// Shift = index % 5: 0–1 early, 2–3 late, 4 night.
     pub agents: Vec<AgentProfile>,
-    pub offer_ms: u64,
     pub directory: Command,
 }
 
@@ -557,19 +554,9 @@ impl<'a> Sim<'a> {
                 TransferTo::Agent { agent: *self.rng.pick(&pool), mode: AgentMode::Anyway, fallback_ms: 2 * 60 * SEC }
             }
         };
-        let campaign = self.sb.chat(chat).map(|c| c.campaign);
-        let c = self.org.campaigns.iter().find(|c| Some(c.id) == campaign).unwrap_or(&self.org.campaigns[0]);
         let comment = if self.rng.chance(0.5) { self.words.sentence(&mut self.rng) } else { String::new() };
-        let cmd = Command::Transfer {
-            conn: agent_conn(from),
-            agent: from,
-            chat,
-            to: to.clone(),
-            comment,
-            notice: c.notice.clone(),
-            waiting: c.waiting.clone(),
-            offer_ms: self.org.offer_ms,
-        };
+        let req = TransferRequest { conn: agent_conn(from), agent: from, chat, to: to.clone(), comment };
+        let cmd = Command::Transfer(Box::new(req));
         let seen = self.command_seen(cmd, now);
         if seen.errors.contains(&chat) {
             self.counts.transfer_refused += 1;

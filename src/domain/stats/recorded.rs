@@ -5,7 +5,7 @@ use super::*;
 use crate::domain::Millis;
 use crate::domain::chat::{ChatEvent, ChatRecord, EndedBy, TransferKind};
 use crate::domain::ids::*;
-use crate::domain::model::AllocationRule;
+use crate::domain::model::{AllocationRule, Campaign, SystemMessages};
 use crate::domain::switchboard::*;
 use std::collections::HashMap;
 
@@ -26,7 +26,7 @@ struct Live {
 
 fn profile(id: u64) -> AgentProfile {
     let site = if id > 20 { SITE_B } else { SITE };
-    AgentProfile { id: UserId(id), site, name: format!("agent{id}"), max_chats: 3, active: true }
+    AgentProfile { id: UserId(id), site, name: format!("agent{id}"), max_chats: 3, active: true, ..Default::default() }
 }
 
 fn conn(agent: u64) -> ConnId {
@@ -38,11 +38,23 @@ impl Live {
     fn new() -> Live {
         let mut l =
             Live { sb: Switchboard::new(Config::default()), now: 0, records: HashMap::new(), events: HashMap::new() };
-        for (site, ids, dept) in [(SITE, vec![1, 2, 3], DESK), (SITE_B, vec![21], DESK_B)] {
+        for (site, ids, dept, campaign) in
+            [(SITE, vec![1, 2, 3], DESK, CAMPAIGN), (SITE_B, vec![21], DESK_B, CampaignId(20))]
+        {
             let rule = AllocationRule::RoundRobin;
             let members = ids.iter().map(|i| UserId(*i)).collect();
-            let departments = vec![DepartmentProfile { id: dept, site, rule, members }];
-            l.run(Command::Directory { site, agents: ids.iter().map(|i| profile(*i)).collect(), departments });
+            let departments = vec![DepartmentProfile { id: dept, site, rule, members, ..Default::default() }];
+            let agents = ids.iter().map(|i| profile(*i)).collect();
+            // Campaigns without texts: the facts do not depend on them.
+            let mut c = Campaign::test(campaign, site);
+            c.messages = SystemMessages {
+                greeting: Some(String::new()),
+                queue: Some(String::new()),
+                transfer: Some(String::new()),
+                offline: None,
+            };
+            let dir = SiteDirectory::test(site, agents, departments).with_campaign(c);
+            l.run(Command::Directory(Box::new(dir)));
         }
         l.run(Command::Groups(vec![vec![SITE, SITE_B]]));
         l
@@ -92,18 +104,8 @@ impl Live {
     }
 
     fn transfer(&mut self, agent: u64, chat: ChatId, to: TransferTo) -> &mut Live {
-        let (comment, notice, waiting) = (String::new(), None, String::new());
-        let cmd = Command::Transfer {
-            conn: conn(agent),
-            agent: UserId(agent),
-            chat,
-            to,
-            comment,
-            notice,
-            waiting,
-            offer_ms: 30 * S,
-        };
-        self.run(cmd)
+        let req = TransferRequest { conn: conn(agent), agent: UserId(agent), chat, to, comment: String::new() };
+        self.run(Command::Transfer(Box::new(req)))
     }
 
     fn answer(&mut self, agent: u64, chat: ChatId, accept: bool) -> &mut Live {
@@ -174,17 +176,8 @@ fn a_cross_site_transfer_read_from_what_the_switchboard_records() {
     l.run(Command::SetPresence { agent: UserId(21), conn: conn(21), presence: Presence::Away });
     let chat = l.start();
     l.at(5).says(1, chat);
-    let target = CrossSite {
-        site: SITE_B,
-        from_site_name: "Shop".into(),
-        campaign: CampaignId(20),
-        department: None,
-        agent: None,
-        with_transcript: true,
-        queue_text: String::new(),
-        welcome_text: String::new(),
-    };
-    l.at(10).transfer(1, chat, TransferTo::Site(Box::new(target)));
+    let target = TransferTo::Site { site: SITE_B, department: None, agent: None, with_transcript: Some(true) };
+    l.at(10).transfer(1, chat, target);
     // Nobody takes chats on site 2 until agent 21 is back Online.
     let new = l.records.values().find(|r| r.site == SITE_B).map(|r| r.id).expect("the new chat");
     l.at(25).run(Command::SetPresence { agent: UserId(21), conn: conn(21), presence: Presence::Online });

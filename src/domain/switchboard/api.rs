@@ -5,7 +5,7 @@ use super::super::Millis;
 use super::super::chat::VisitorInfo;
 use super::super::chat::{ChatEvent, ChatRecord, StopReason, TransferOutcome, Withdrawal};
 use super::super::ids::{CampaignId, ChatId, ConnId, DepartmentId, InvitationId, SiteId, UserId, VisitorId};
-use super::super::model::{AllocationRule, Proactive};
+use super::super::model::{AllocationRule, Campaign, Proactive, TransferSettings};
 use super::super::proactive::{AlertEnd, InvitationMode, InvitationOutcome, InvitationRecord};
 use serde::{Deserialize, Serialize};
 
@@ -45,22 +45,41 @@ pub struct RestoredChat {
     pub conversation: u64,
 }
 
-/// An agent as the admin pages define them.
-#[derive(Clone, Debug, PartialEq)]
+/// An agent (or site admin) as the admin pages define them.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AgentProfile {
     pub id: UserId,
     pub site: SiteId,
     pub name: String,
+    pub email: String,
+    pub skills: Vec<String>,
     pub max_chats: u32,
     pub active: bool,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DepartmentProfile {
     pub id: DepartmentId,
     pub site: SiteId,
+    pub name: String,
     pub rule: AllocationRule,
     pub members: Vec<UserId>,
+}
+
+/// A site as the switchboard knows it: its people, departments, campaigns and settings. The
+/// store announces a site whose directory a commit changed, and the whole of it is read again.
+#[derive(Clone, Debug, Default)]
+pub struct SiteDirectory {
+    pub site: SiteId,
+    pub name: String,
+    /// Live chat is on for the site.
+    pub enabled: bool,
+    pub agents: Vec<AgentProfile>,
+    pub departments: Vec<DepartmentProfile>,
+    pub campaigns: Vec<Campaign>,
+    pub settings: TransferSettings,
+    /// The campaign that receives chats transferred from other sites.
+    pub cross_site_campaign: Option<CampaignId>,
 }
 
 /// The campaign texts a new chat needs, already in the campaign's language.
@@ -151,12 +170,8 @@ pub struct VisitorView {
 
 #[derive(Clone, Debug)]
 pub enum Command {
-    /// The site's agents and departments as currently configured (replaces the previous ones).
-    Directory {
-        site: SiteId,
-        agents: Vec<AgentProfile>,
-        departments: Vec<DepartmentProfile>,
-    },
+    /// A site's directory as currently configured (replaces the previous one).
+    Directory(Box<SiteDirectory>),
     AgentConnected {
         agent: AgentProfile,
         conn: ConnId,
@@ -208,19 +223,8 @@ pub enum Command {
     },
     /// The organization's cross-site transfer groups (each a set of sites), replacing the last.
     Groups(Vec<Vec<SiteId>>),
-    /// The chat's agent transfers it. `notice`: the campaign's "you are being transferred"
-    /// text when the campaign tells visitors; `waiting`: what a visitor whose chat waits is told.
-    Transfer {
-        conn: ConnId,
-        agent: UserId,
-        chat: ChatId,
-        to: TransferTo,
-        comment: String,
-        notice: Option<String>,
-        waiting: String,
-        /// How long a warm or broadcast offer waits for an answer (the site's setting).
-        offer_ms: u64,
-    },
+    /// The chat's agent transfers it.
+    Transfer(Box<TransferRequest>),
     /// A target answers an offer.
     AnswerOffer {
         conn: ConnId,
@@ -288,6 +292,34 @@ pub enum Command {
     },
 }
 
+#[cfg(test)]
+impl SiteDirectory {
+    /// A site of these people and departments, with the default settings and no campaign.
+    pub(crate) fn test(site: SiteId, agents: Vec<AgentProfile>, departments: Vec<DepartmentProfile>) -> SiteDirectory {
+        SiteDirectory { site, name: format!("site {site}"), enabled: true, agents, departments, ..Default::default() }
+    }
+
+    /// ... with this campaign, which also receives cross-site transfers when it is the first.
+    pub(crate) fn with_campaign(mut self, c: Campaign) -> SiteDirectory {
+        self.cross_site_campaign = self.cross_site_campaign.or(Some(c.id));
+        self.campaigns.push(c);
+        self
+    }
+}
+
+/// An agent's transfer of their chat. The chat's campaign (its transfer notice and queue
+/// message), the site's warm-transfer timeout and the target site's cross-site campaign come
+/// from the switchboard's directory.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TransferRequest {
+    pub conn: ConnId,
+    pub agent: UserId,
+    pub chat: ChatId,
+    pub to: TransferTo,
+    /// For agents only.
+    pub comment: String,
+}
+
 /// Where a transfer goes.
 #[derive(Clone, Debug, PartialEq)]
 pub enum TransferTo {
@@ -296,8 +328,9 @@ pub enum TransferTo {
     Agent { agent: UserId, mode: AgentMode, fallback_ms: u64 },
     /// A department of the same site: into its queue, or offered to all its available members.
     Department { department: DepartmentId, broadcast: bool },
-    /// Another site of a shared group, resolved by the caller to the site's cross-site campaign.
-    Site(Box<CrossSite>),
+    /// Another site of a shared group: a department or an agent of it, or its cross-site
+    /// campaign's queue; with the transcript or not (default: the source site's setting).
+    Site { site: SiteId, department: Option<DepartmentId>, agent: Option<UserId>, with_transcript: Option<bool> },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -307,6 +340,7 @@ pub enum AgentMode {
     Anyway,
 }
 
+/// A cross-site transfer resolved against the directory.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CrossSite {
     pub site: SiteId,

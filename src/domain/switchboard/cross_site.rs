@@ -3,21 +3,40 @@
 //! site under its cross-site campaign, in the same visitor window, with the visitor's name and
 //! email, the transcript when asked, and a transfer log for the receiving agent.
 
-use super::transfer::Step;
+use super::transfer::{Move, Step};
 use super::*;
+use crate::domain::i18n::Message as Text;
 
 impl Switchboard {
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn cross_site(
-        &mut self,
-        from: UserId,
+    /// The target site's side of a cross-site transfer of `chat`, from the directory: its
+    /// cross-site campaign (and that campaign's department, texts and language), the source
+    /// site's name and its "with transcript" default. `None` when the site has no campaign.
+    pub(super) fn cross_site_target(
+        &self,
         chat: ChatId,
-        t: CrossSite,
-        comment: String,
-        notice: Option<String>,
-        now: Millis,
-        fx: &mut Fx,
-    ) -> Result<(), ErrorCode> {
+        site: SiteId,
+        department: Option<DepartmentId>,
+        agent: Option<UserId>,
+        with_transcript: Option<bool>,
+    ) -> Option<CrossSite> {
+        let source = self.sites.get(&self.chats.get(&chat)?.rec.site);
+        let target = self.sites.get(&site)?;
+        let campaign = target.campaigns.iter().find(|c| Some(c.id) == target.cross_site_campaign)?;
+        let welcome = if campaign.notify_transfer { Text::Transfer } else { Text::Greeting };
+        Some(CrossSite {
+            site,
+            from_site_name: source.map(|s| s.name.clone()).unwrap_or_default(),
+            campaign: campaign.id,
+            department: department.or(campaign.department),
+            agent,
+            with_transcript: with_transcript.unwrap_or_else(|| source.is_none_or(|s| s.settings.transcript_cross_site)),
+            queue_text: campaign.message(Text::Queue).to_string(),
+            welcome_text: campaign.message(welcome).to_string(),
+        })
+    }
+
+    pub(super) fn cross_site(&mut self, m: Move, t: CrossSite, now: Millis, fx: &mut Fx) -> Result<(), ErrorCode> {
+        let Move { from, chat, comment, notice, .. } = m;
         let source = self.own_chat(chat, from)?.rec.clone();
         if t.site == source.site || !self.groups.iter().any(|g| g.contains(&source.site) && g.contains(&t.site)) {
             return Err(ErrorCode::NotInGroup);

@@ -20,6 +20,7 @@ mod allocation;
 mod api;
 mod chats;
 mod cross_site;
+mod picker;
 mod presence;
 mod queues;
 #[cfg(test)]
@@ -43,6 +44,7 @@ use super::model::AllocationRule;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
 pub use api::*;
+pub use picker::{PickAgent, PickDepartment, PickSite, Targets};
 
 pub(crate) type QueueKey = (SiteId, Option<DepartmentId>);
 
@@ -166,6 +168,8 @@ pub struct Switchboard {
     pub(crate) next_chat: u64,
     /// Cross-site transfer groups.
     pub(crate) groups: Vec<Vec<SiteId>>,
+    /// Each site's directory: people, departments, campaigns, settings.
+    pub(crate) sites: HashMap<SiteId, SiteDirectory>,
     /// Visitors on the sites now (and for a while after they left, to continue their visit).
     pub(crate) visitors: HashMap<VisitorId, visitors::LiveVisitor>,
     pub(crate) next_invitation: u64,
@@ -245,7 +249,7 @@ impl Switchboard {
     pub fn handle(&mut self, cmd: Command, now: Millis) -> Vec<Effect> {
         let mut fx = Fx { out: vec![], touched: BTreeSet::new() };
         match cmd {
-            Command::Directory { site, agents, departments } => self.directory(site, agents, departments, now, &mut fx),
+            Command::Directory(dir) => self.directory(*dir, now, &mut fx),
             Command::AgentConnected { agent, conn } => self.agent_connected(agent, conn, now, &mut fx),
             Command::AgentDisconnected { agent, conn } => {
                 self.unwatch(conn);
@@ -300,8 +304,9 @@ impl Switchboard {
                 self.survey(conn, visitor, chat, rating, comment, now, &mut fx)
             }
             Command::Groups(groups) => self.groups = groups,
-            Command::Transfer { conn, agent, chat, to, comment, notice, waiting, offer_ms } => {
-                self.transfer(conn, agent, chat, to, comment, notice, waiting, offer_ms, now, &mut fx);
+            Command::Transfer(req) => {
+                let chat = req.chat;
+                self.transfer(*req, now, &mut fx);
                 self.dispatch_chat_site(chat, now, &mut fx);
             }
             Command::AnswerOffer { conn, agent, chat, accept, reason } => {
@@ -313,7 +318,7 @@ impl Switchboard {
                 self.dispatch_chat_site(chat, now, &mut fx);
             }
             Command::CompleteTransfer { conn, agent, chat } => {
-                self.complete(conn, agent, chat, now, &mut fx);
+                self.complete(Some(conn), agent, chat, now, &mut fx);
                 self.dispatch_chat_site(chat, now, &mut fx);
             }
             Command::Timer(TimerKey::Offer(chat)) => self.offer_expired(chat, now, &mut fx),

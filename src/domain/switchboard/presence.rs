@@ -5,14 +5,10 @@ use super::*;
 impl Switchboard {
     // ---- presence ----
 
-    pub(super) fn directory(
-        &mut self,
-        site: SiteId,
-        agents: Vec<AgentProfile>,
-        departments: Vec<DepartmentProfile>,
-        now: Millis,
-        fx: &mut Fx,
-    ) {
+    pub(super) fn directory(&mut self, dir: SiteDirectory, now: Millis, fx: &mut Fx) {
+        let site = dir.site;
+        let (agents, departments) = (dir.agents.clone(), dir.departments.clone());
+        self.sites.insert(site, dir);
         for p in agents.into_iter().filter(|p| p.site == site) {
             match self.agents.get_mut(&p.id) {
                 Some(a) => a.profile = p,

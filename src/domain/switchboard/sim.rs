@@ -30,6 +30,7 @@ fn setup(sb: &mut Switchboard, now: Millis) {
                 name: format!("a{n}"),
                 max_chats: 1 + (n % 3) as u32,
                 active: true,
+                ..Default::default()
             })
             .collect();
         let departments = vec![
@@ -38,15 +39,25 @@ fn setup(sb: &mut Switchboard, now: Millis) {
                 site: *site,
                 rule: AllocationRule::RoundRobin,
                 members: (1..=4).map(|n| UserId(base + n)).collect(),
+                ..Default::default()
             },
             DepartmentProfile {
                 id: DepartmentId(base + 2),
                 site: *site,
                 rule: AllocationRule::LeastBusy,
                 members: (3..=6).map(|n| UserId(base + n)).collect(),
+                ..Default::default()
             },
         ];
-        sb.handle(Command::Directory { site: *site, agents, departments }, now);
+        // The campaign receiving cross-site transfers, then the two the visitors chat on; all
+        // tell visitors of transfers.
+        let mut dir = SiteDirectory::test(*site, agents, departments);
+        for id in [50 + site.0, 0, 1] {
+            let mut c = crate::domain::model::Campaign::test(CampaignId(id), *site);
+            c.notify_transfer = true;
+            dir = dir.with_campaign(c);
+        }
+        sb.handle(Command::Directory(Box::new(dir)), now);
     }
 }
 
@@ -186,28 +197,16 @@ pub(crate) fn run_observed(seed: u64, steps: usize, observe: &mut dyn FnMut(&Swi
                     _ => {
                         let other = if site == SITES[0] { SITES[1] } else { SITES[0] };
                         let obase = if other == SITES[0] { 0 } else { 100 };
-                        TransferTo::Site(Box::new(CrossSite {
+                        TransferTo::Site {
                             site: other,
-                            from_site_name: "s".into(),
-                            campaign: CampaignId(50 + other.0),
                             department: if rng.below(2) == 0 { Some(DepartmentId(obase + 1)) } else { None },
                             agent: if rng.below(3) == 0 { Some(UserId(obase + 1 + rng.below(6))) } else { None },
-                            with_transcript: rng.below(2) == 0,
-                            queue_text: "wait".into(),
-                            welcome_text: "welcome".into(),
-                        }))
+                            with_transcript: Some(rng.below(2) == 0),
+                        }
                     }
                 };
-                Command::Transfer {
-                    conn: ConnId(0),
-                    agent: from,
-                    chat,
-                    to,
-                    comment: format!("{AGENTS_ONLY} comment"),
-                    notice: None,
-                    waiting: String::new(),
-                    offer_ms: 20_000,
-                }
+                let comment = format!("{AGENTS_ONLY} comment");
+                Command::Transfer(Box::new(TransferRequest { conn: ConnId(0), agent: from, chat, to, comment }))
             }
             13 => {
                 let offers: Vec<(ChatId, Pending)> =

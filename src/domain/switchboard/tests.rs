@@ -17,7 +17,14 @@ struct H {
 }
 
 fn profile(id: u64, site: SiteId, max: u32) -> AgentProfile {
-    AgentProfile { id: UserId(id), site, name: format!("agent{id}"), max_chats: max, active: true }
+    AgentProfile {
+        id: UserId(id),
+        site,
+        name: format!("agent{id}"),
+        max_chats: max,
+        active: true,
+        ..Default::default()
+    }
 }
 
 fn texts() -> ChatTexts {
@@ -49,9 +56,10 @@ impl H {
                 site,
                 rule: *rule,
                 members: members.iter().map(|m| UserId(*m)).collect(),
+                ..Default::default()
             })
             .collect();
-        self.run(Command::Directory { site, agents, departments })
+        self.run(Command::Directory(Box::new(SiteDirectory::test(site, agents, departments))))
     }
 
     fn run(&mut self, cmd: Command) -> Vec<Effect> {

@@ -8,6 +8,8 @@
 //! stored, agents-only `Transfer` event for statistics.
 
 use super::*;
+use crate::domain::i18n::Message as Text;
+use crate::domain::model::TransferSettings;
 
 /// What a transfer step records.
 pub(super) struct Step {
@@ -36,6 +38,20 @@ impl Step {
             decline_text: String::new(),
         }
     }
+}
+
+/// A transfer being carried out: who moves which chat with what comment, and what the
+/// directory says about it.
+pub(super) struct Move {
+    pub(super) from: UserId,
+    pub(super) chat: ChatId,
+    pub(super) comment: String,
+    /// The chat's campaign's "you are being transferred", when it tells visitors.
+    pub(super) notice: Option<String>,
+    /// What a visitor whose chat waits is told: the campaign's queue message.
+    pub(super) waiting: String,
+    /// How long a warm or broadcast offer waits for an answer: the site's setting.
+    pub(super) offer_ms: u64,
 }
 
 /// How an offer stops: the step's outcome and reason, the decliner's words, and what the
@@ -123,55 +139,49 @@ impl Switchboard {
         self.agents.get(&agent).is_some_and(|a| (a.chats.len() + a.reserved.len()) < a.profile.max_chats as usize)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn transfer(
-        &mut self,
-        conn: ConnId,
-        agent: UserId,
-        chat: ChatId,
-        to: TransferTo,
-        comment: String,
-        notice: Option<String>,
-        waiting: String,
-        offer_ms: u64,
-        now: Millis,
-        fx: &mut Fx,
-    ) {
-        let comment: String = comment.trim().chars().take(2000).collect();
+    /// An agent's transfer: resolved against the directory (the chat's campaign, the site's
+    /// settings, the target site's cross-site campaign), then carried out by its kind.
+    pub(super) fn transfer(&mut self, req: TransferRequest, now: Millis, fx: &mut Fx) {
+        let TransferRequest { conn, agent, chat, to, comment } = req;
+        let m = self.move_of(agent, chat, comment);
         let result = match to {
-            TransferTo::Agent { agent: to, mode: AgentMode::Cold, .. } => {
-                self.cold(agent, chat, to, comment, notice, now, fx)
-            }
-            TransferTo::Agent { agent: to, mode: AgentMode::Warm, .. } => {
-                self.offer(agent, chat, vec![to], None, comment, notice, offer_ms, now, fx)
-            }
+            TransferTo::Agent { agent: to, mode: AgentMode::Cold, .. } => self.cold(m, to, now, fx),
+            TransferTo::Agent { agent: to, mode: AgentMode::Warm, .. } => self.offer(m, vec![to], None, now, fx),
             TransferTo::Agent { agent: to, mode: AgentMode::Anyway, fallback_ms } => {
-                self.anyway(agent, chat, to, fallback_ms, comment, notice, waiting, now, fx)
+                self.anyway(m, to, fallback_ms, now, fx)
             }
-            TransferTo::Department { department, broadcast: false } => {
-                self.queue_transfer(agent, chat, department, comment, notice, now, fx)
+            TransferTo::Department { department, broadcast: false } => self.queue_transfer(m, department, now, fx),
+            TransferTo::Department { department, broadcast: true } => self.broadcast(m, department, now, fx),
+            TransferTo::Site { site, department, agent: to, with_transcript } => {
+                match self.cross_site_target(chat, site, department, to, with_transcript) {
+                    Some(t) => self.cross_site(m, t, now, fx),
+                    None => Err(ErrorCode::UnknownTarget),
+                }
             }
-            TransferTo::Department { department, broadcast: true } => {
-                self.broadcast(agent, chat, department, comment, notice, offer_ms, now, fx)
-            }
-            TransferTo::Site(target) => self.cross_site(agent, chat, *target, comment, notice, now, fx),
         };
         if let Err(code) = result {
             fx.send(Target::AgentConn(conn), Out::Error { code, client_id: None, chat: Some(chat) });
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn cold(
-        &mut self,
-        from: UserId,
-        chat: ChatId,
-        to: UserId,
-        comment: String,
-        notice: Option<String>,
-        now: Millis,
-        fx: &mut Fx,
-    ) -> Result<(), ErrorCode> {
+    /// What a transfer of `chat` by `from` carries: the comment, and from the directory the
+    /// chat's campaign's transfer notice (when it tells visitors) and queue message, and the
+    /// site's warm-transfer timeout.
+    fn move_of(&self, from: UserId, chat: ChatId, comment: String) -> Move {
+        let comment: String = comment.trim().chars().take(2000).collect();
+        let rec = self.chats.get(&chat).map(|c| &c.rec);
+        let site = rec.and_then(|r| self.sites.get(&r.site));
+        let campaign = rec.and_then(|r| site?.campaigns.iter().find(|c| c.id == r.campaign));
+        let notice = campaign.filter(|c| c.notify_transfer).map(|c| c.message(Text::Transfer).to_string());
+        let waiting = campaign.map(|c| c.message(Text::Queue).to_string()).unwrap_or_default();
+        let offer_ms =
+            u64::from(site.map_or(TransferSettings::default().warm_timeout_secs, |s| s.settings.warm_timeout_secs))
+                * 1000;
+        Move { from, chat, comment, notice, waiting, offer_ms }
+    }
+
+    fn cold(&mut self, m: Move, to: UserId, now: Millis, fx: &mut Fx) -> Result<(), ErrorCode> {
+        let Move { from, chat, comment, notice, .. } = m;
         let site = self.own_chat(chat, from)?.rec.site;
         let target = self
             .agents
@@ -192,19 +202,8 @@ impl Switchboard {
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn anyway(
-        &mut self,
-        from: UserId,
-        chat: ChatId,
-        to: UserId,
-        fallback_ms: u64,
-        comment: String,
-        notice: Option<String>,
-        waiting: String,
-        now: Millis,
-        fx: &mut Fx,
-    ) -> Result<(), ErrorCode> {
+    fn anyway(&mut self, m: Move, to: UserId, fallback_ms: u64, now: Millis, fx: &mut Fx) -> Result<(), ErrorCode> {
+        let Move { from, chat, comment, notice, waiting, .. } = m;
         let site = self.own_chat(chat, from)?.rec.site;
         if !self.agents.get(&to).is_some_and(|a| a.profile.site == site && a.profile.active && to != from) {
             return Err(ErrorCode::UnknownTarget);
@@ -246,17 +245,8 @@ impl Switchboard {
         self.announce_queue((site, department), fx);
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn queue_transfer(
-        &mut self,
-        from: UserId,
-        chat: ChatId,
-        department: DepartmentId,
-        comment: String,
-        notice: Option<String>,
-        now: Millis,
-        fx: &mut Fx,
-    ) -> Result<(), ErrorCode> {
+    fn queue_transfer(&mut self, m: Move, department: DepartmentId, now: Millis, fx: &mut Fx) -> Result<(), ErrorCode> {
+        let Move { from, chat, comment, notice, .. } = m;
         let site = self.own_chat(chat, from)?.rec.site;
         if !self.queues.contains_key(&(site, Some(department))) {
             return Err(ErrorCode::UnknownTarget);
@@ -278,18 +268,8 @@ impl Switchboard {
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn broadcast(
-        &mut self,
-        from: UserId,
-        chat: ChatId,
-        department: DepartmentId,
-        comment: String,
-        notice: Option<String>,
-        offer_ms: u64,
-        now: Millis,
-        fx: &mut Fx,
-    ) -> Result<(), ErrorCode> {
+    fn broadcast(&mut self, m: Move, department: DepartmentId, now: Millis, fx: &mut Fx) -> Result<(), ErrorCode> {
+        let (from, chat) = (m.from, m.chat);
         let site = self.own_chat(chat, from)?.rec.site;
         let q = self.queues.get(&(site, Some(department))).ok_or(ErrorCode::UnknownTarget)?;
         let to: Vec<UserId> = q
@@ -307,23 +287,19 @@ impl Switchboard {
         if to.is_empty() {
             return Err(ErrorCode::NoOneAvailable);
         }
-        self.offer(from, chat, to, Some(department), comment, notice, offer_ms, now, fx)
+        self.offer(m, to, Some(department), now, fx)
     }
 
     /// Make a warm (one target) or broadcast (several) offer.
-    #[allow(clippy::too_many_arguments)]
     fn offer(
         &mut self,
-        from: UserId,
-        chat: ChatId,
+        m: Move,
         to: Vec<UserId>,
         department: Option<DepartmentId>,
-        note: String,
-        notice: Option<String>,
-        offer_ms: u64,
         now: Millis,
         fx: &mut Fx,
     ) -> Result<(), ErrorCode> {
+        let Move { from, chat, comment: note, notice, offer_ms, .. } = m;
         let site = self.own_chat(chat, from)?.rec.site;
         let kind = if department.is_some() { TransferKind::Broadcast } else { TransferKind::Warm };
         if kind == TransferKind::Warm {
@@ -483,7 +459,7 @@ impl Switchboard {
                 fx.send(Target::Agent(agent), status);
                 // A source who is gone cannot say goodbye: hand over at once, the chat is not lost.
                 if self.presence(p.from) == Presence::Offline {
-                    self.complete(ConnId(0), p.from, chat, now, fx);
+                    self.complete(None, p.from, chat, now, fx);
                 }
             }
         }
@@ -516,13 +492,16 @@ impl Switchboard {
     }
 
     /// "Transfer now": the source completes an accepted warm transfer.
-    pub(super) fn complete(&mut self, conn: ConnId, agent: UserId, chat: ChatId, now: Millis, fx: &mut Fx) {
+    /// Hand over an accepted offer ("transfer now"). `conn`: the console that asked, told when
+    /// there is nothing to hand over (`None` when the switchboard does it for an agent who left).
+    pub(super) fn complete(&mut self, conn: Option<ConnId>, agent: UserId, chat: ChatId, now: Millis, fx: &mut Fx) {
         let p = self.chats.get(&chat).and_then(|c| c.pending.clone()).filter(|p| p.from == agent);
         let Some((p, to)) = p.and_then(|p| p.accepted_by.map(|to| (p, to))) else {
-            return fx.send(
-                Target::AgentConn(conn),
-                Out::Error { code: ErrorCode::NoTransfer, client_id: None, chat: Some(chat) },
-            );
+            if let Some(conn) = conn {
+                let error = Out::Error { code: ErrorCode::NoTransfer, client_id: None, chat: Some(chat) };
+                fx.send(Target::AgentConn(conn), error);
+            }
+            return;
         };
         if let Some(c) = self.chats.get_mut(&chat) {
             c.pending = None;
@@ -582,7 +561,7 @@ impl Switchboard {
         for (chat, p) in involved {
             if p.from == agent {
                 if p.accepted_by.is_some() {
-                    self.complete(ConnId(0), agent, chat, now, fx);
+                    self.complete(None, agent, chat, now, fx);
                 }
                 continue;
             }

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::domain::chat::{EventKind, StopReason, Withdrawal};
+use crate::domain::model::Campaign;
 
 const SITE: SiteId = SiteId(1);
 const SITE_B: SiteId = SiteId(2);
@@ -19,7 +20,7 @@ struct H {
 }
 
 fn profile(id: u64, site: SiteId) -> AgentProfile {
-    AgentProfile { id: UserId(id), site, name: format!("agent{id}"), max_chats: 2, active: true }
+    AgentProfile { id: UserId(id), site, name: format!("agent{id}"), max_chats: 2, active: true, ..Default::default() }
 }
 
 impl H {
@@ -27,18 +28,32 @@ impl H {
     /// Sites 1 and 2 share a group. Agents 1 and 21 online; the rest offline.
     fn new() -> H {
         let mut h = H { sb: Switchboard::new(Config::default()), now: 1_000_000, conns: HashMap::new(), next: 0 };
-        let dir = |site, ids: &[u64], dept| Command::Directory {
-            site,
-            agents: ids.iter().map(|i| profile(*i, site)).collect(),
-            departments: vec![DepartmentProfile {
+        // Each site's campaign tells visitors of transfers, in its own words.
+        let dir = |site, name: &str, ids: &[u64], dept, campaign, (transfer, queue): (&str, &str)| {
+            let departments = vec![DepartmentProfile {
                 id: dept,
                 site,
+                name: "Desk".into(),
                 rule: AllocationRule::RoundRobin,
                 members: ids.iter().map(|i| UserId(*i)).collect(),
-            }],
+            }];
+            let mut c = Campaign::test(campaign, site);
+            c.notify_transfer = true;
+            c.messages.transfer = Some(transfer.into());
+            c.messages.queue = Some(queue.into());
+            let mut d = SiteDirectory::test(site, ids.iter().map(|i| profile(*i, site)).collect(), departments);
+            d.name = name.into();
+            Command::Directory(Box::new(d.with_campaign(c)))
         };
-        h.run(dir(SITE, &[1, 2, 3], DESK));
-        h.run(dir(SITE_B, &[21, 22], DESK_B));
+        h.run(dir(
+            SITE,
+            "Acme",
+            &[1, 2, 3],
+            DESK,
+            CAMPAIGN,
+            ("You are being transferred.", "Please wait for your agent."),
+        ));
+        h.run(dir(SITE_B, "Globex", &[21, 22], DESK_B, CAMPAIGN_B, ("Willkommen bei Globex", "Bitte warten")));
         h.run(Command::Groups(vec![vec![SITE, SITE_B]]));
         h.online(1);
         h.online(21);
@@ -78,16 +93,8 @@ impl H {
 
     fn transfer(&mut self, from: u64, chat: ChatId, to: TransferTo) -> Vec<Effect> {
         let conn = self.conns.get(&from).copied().unwrap_or(ConnId(0));
-        self.run(Command::Transfer {
-            conn,
-            agent: UserId(from),
-            chat,
-            to,
-            comment: "VIP, wants a refund".into(),
-            notice: Some("You are being transferred.".into()),
-            waiting: "Please wait for your agent.".into(),
-            offer_ms: OFFER_MS,
-        })
+        let comment = "VIP, wants a refund".into();
+        self.run(Command::Transfer(Box::new(TransferRequest { conn, agent: UserId(from), chat, to, comment })))
     }
 
     fn answer(&mut self, agent: u64, chat: ChatId, accept: bool, reason: &str) -> Vec<Effect> {
@@ -416,16 +423,7 @@ fn a_broadcast_declined_by_everyone_fails_for_the_source() {
 }
 
 fn cross(with_transcript: bool) -> TransferTo {
-    TransferTo::Site(Box::new(CrossSite {
-        site: SITE_B,
-        from_site_name: "Acme".into(),
-        campaign: CAMPAIGN_B,
-        department: Some(DESK_B),
-        agent: None,
-        with_transcript,
-        queue_text: "Bitte warten".into(),
-        welcome_text: "Willkommen bei Globex".into(),
-    }))
+    TransferTo::Site { site: SITE_B, department: Some(DESK_B), agent: None, with_transcript: Some(with_transcript) }
 }
 
 #[test]

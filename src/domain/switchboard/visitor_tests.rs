@@ -58,6 +58,7 @@ impl H {
                 name: format!("agent{id}"),
                 max_chats: 2,
                 active: true,
+                ..Default::default()
             })
             .collect();
         let departments = vec![DepartmentProfile {
@@ -65,8 +66,9 @@ impl H {
             site: SITE,
             rule: AllocationRule::RoundRobin,
             members: vec![UserId(1), UserId(2), UserId(3)],
+            ..Default::default()
         }];
-        h.run(Command::Directory { site: SITE, agents, departments });
+        h.run(Command::Directory(Box::new(SiteDirectory::test(SITE, agents, departments))));
         h
     }
 

@@ -12,7 +12,7 @@ use crate::domain::chat::{
 use crate::domain::ids::{CampaignId, CannedId, ChatId, DepartmentId, InvitationId, SiteId, UserId, VisitorId};
 use crate::domain::model::ConsolePrefs;
 use crate::domain::proactive::{AlertEnd, CannedReply, InvitationMode, InvitationOutcome};
-use crate::domain::switchboard::{InvitationBrief, PageSeen, Presence, VisitorView};
+use crate::domain::switchboard::{InvitationBrief, PageSeen, Presence, Targets, VisitorView};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -238,42 +238,82 @@ impl<'a> AgentEvent<'a> {
     }
 }
 
-/// An agent the chat may go to.
-#[derive(Clone, Debug, Serialize)]
-pub struct TargetAgent {
+/// An agent the chat may go to (`targets`).
+#[derive(Debug, Serialize)]
+pub struct TargetAgent<'a> {
     pub id: UserId,
-    pub name: String,
-    pub email: String,
+    pub name: &'a str,
+    pub email: &'a str,
     pub site: SiteId,
     pub presence: Presence,
     pub active_chats: u32,
     pub max_chats: u32,
-    pub departments: Vec<String>,
-    pub skills: Vec<String>,
+    pub departments: &'a [String],
+    pub skills: &'a [String],
 }
 
 /// A department (queue) the chat may go to.
-#[derive(Clone, Debug, Serialize)]
-pub struct TargetDepartment {
+#[derive(Debug, Serialize)]
+pub struct TargetDepartment<'a> {
     pub id: DepartmentId,
-    pub name: String,
+    pub name: &'a str,
     pub site: SiteId,
-    /// Visitors waiting in its queue now.
     pub waiting: u32,
-    /// How long the longest of them has waited, in seconds.
     pub longest_wait_secs: u64,
-    /// Members Online or Away.
     pub available: u32,
 }
 
 /// A site of a shared cross-site group.
-#[derive(Clone, Debug, Serialize)]
-pub struct TargetSite {
+#[derive(Debug, Serialize)]
+pub struct TargetSite<'a> {
     pub id: SiteId,
-    pub name: String,
-    /// Someone is Online or Away there now (a transfer can go there).
+    pub name: &'a str,
     pub can_receive: bool,
     pub with_transcript_default: bool,
+}
+
+impl<'a> AgentFrame<'a> {
+    /// The answer to `targets`.
+    pub fn targets(t: &'a Targets) -> AgentFrame<'a> {
+        let agents = t
+            .agents
+            .iter()
+            .map(|a| TargetAgent {
+                id: a.id,
+                name: &a.name,
+                email: &a.email,
+                site: a.site,
+                presence: a.presence,
+                active_chats: a.active_chats,
+                max_chats: a.max_chats,
+                departments: &a.departments,
+                skills: &a.skills,
+            })
+            .collect();
+        let departments = t
+            .departments
+            .iter()
+            .map(|d| TargetDepartment {
+                id: d.id,
+                name: &d.name,
+                site: d.site,
+                waiting: d.waiting,
+                longest_wait_secs: d.longest_wait_secs,
+                available: d.available,
+            })
+            .collect();
+        let sites = t
+            .sites
+            .iter()
+            .map(|s| TargetSite {
+                id: s.id,
+                name: &s.name,
+                can_receive: s.can_receive,
+                with_transcript_default: s.with_transcript_default,
+            })
+            .collect();
+        AgentFrame::Targets { agents, departments, sites }
+    }
 }
 
 /// A colleague as the console lists them.
@@ -420,9 +460,9 @@ pub enum AgentFrame<'a> {
     },
     /// Answer to `targets`: whom this chat may be transferred to.
     Targets {
-        agents: &'a [TargetAgent],
-        departments: &'a [TargetDepartment],
-        sites: &'a [TargetSite],
+        agents: Vec<TargetAgent<'a>>,
+        departments: Vec<TargetDepartment<'a>>,
+        sites: Vec<TargetSite<'a>>,
     },
     History {
         chat: ChatId,

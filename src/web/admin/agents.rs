@@ -7,7 +7,6 @@ use crate::domain::forms::{PasswordForm, UserForm};
 use crate::domain::ids::UserId;
 use crate::domain::model::{Department, Site, User};
 use crate::domain::validate::FormErrors;
-use crate::realtime::Realtime;
 use crate::store::SiteStore;
 use crate::web::auth::{Admin, Principal, hash_password};
 use crate::web::csrf::CsrfToken;
@@ -165,7 +164,6 @@ pub fn edit_page(
 async fn save(
     p: Principal,
     csrf: CsrfToken,
-    realtime: &Realtime,
     scope: SiteStore,
     id: Option<u64>,
     form: UserForm,
@@ -181,11 +179,7 @@ async fn save(
         Err(e) => Err(Ok(e)),
     };
     match result {
-        Ok(_) => {
-            // The switchboard allocates by the site's people and departments: tell it.
-            realtime.reload_site(scope.id());
-            Ok(back_to_list(format!("/admin/sites/{}/agents", scope.id()), id))
-        }
+        Ok(_) => Ok(back_to_list(format!("/admin/sites/{}/agents", scope.id()), id)),
         Err(errors) => html_invalid(&form_page(&p, &csrf, &scope, id, form, errors?)?),
     }
 }
@@ -199,7 +193,7 @@ pub async fn create(
     HtmlForm(form): HtmlForm<UserForm>,
 ) -> Result<Response, WebError> {
     let scope = p.admin_scope(&state, site)?;
-    save(p, csrf, &state.realtime, scope, None, form).await
+    save(p, csrf, scope, None, form).await
 }
 
 #[handler]
@@ -216,7 +210,7 @@ pub async fn update(
         let errors = FormErrors::single("active", "You cannot disable your own account.");
         return html_invalid(&form_page(&p, &csrf, &scope, Some(id), form, errors)?);
     }
-    save(p, csrf, &state.realtime, scope, Some(id), form).await
+    save(p, csrf, scope, Some(id), form).await
 }
 
 #[handler]

@@ -5,7 +5,6 @@ use crate::domain::forms::DepartmentForm;
 use crate::domain::ids::DepartmentId;
 use crate::domain::model::{AllocationRule, Department, Site, User};
 use crate::domain::validate::FormErrors;
-use crate::realtime::Realtime;
 use crate::store::{SiteStore, StoreError};
 use crate::web::auth::{Admin, Principal};
 use crate::web::csrf::CsrfToken;
@@ -130,7 +129,6 @@ pub fn edit_page(
 async fn save(
     p: Principal,
     csrf: CsrfToken,
-    realtime: &Realtime,
     scope: SiteStore,
     id: Option<u64>,
     form: DepartmentForm,
@@ -140,11 +138,7 @@ async fn save(
         Err(e) => Err(Ok(e)),
     };
     match result {
-        Ok(_) => {
-            // The switchboard allocates by the site's people and departments: tell it.
-            realtime.reload_site(scope.id());
-            Ok(back_to_list(format!("/admin/sites/{}/departments", scope.id()), id))
-        }
+        Ok(_) => Ok(back_to_list(format!("/admin/sites/{}/departments", scope.id()), id)),
         Err(errors) => html_invalid(&form_page(&p, &csrf, &scope, id, form, errors?)?),
     }
 }
@@ -158,7 +152,7 @@ pub async fn create(
     HtmlForm(form): HtmlForm<DepartmentForm>,
 ) -> Result<Response, WebError> {
     let scope = p.admin_scope(&state, site)?;
-    save(p, csrf, &state.realtime, scope, None, form).await
+    save(p, csrf, scope, None, form).await
 }
 
 #[handler]
@@ -171,7 +165,7 @@ pub async fn update(
 ) -> Result<Response, WebError> {
     let scope = p.admin_scope(&state, site)?;
     scope.department(DepartmentId(id))?;
-    save(p, csrf, &state.realtime, scope, Some(id), form).await
+    save(p, csrf, scope, Some(id), form).await
 }
 
 #[handler]
@@ -183,10 +177,7 @@ pub async fn delete(
 ) -> Result<Response, WebError> {
     let scope = p.admin_scope(&state, site)?;
     match scope.delete_department(DepartmentId(id)).await {
-        Ok(()) => {
-            state.realtime.reload_site(scope.id());
-            Ok(see_other(format!("/admin/sites/{site}/departments?ok=deleted")))
-        }
+        Ok(()) => Ok(see_other(format!("/admin/sites/{site}/departments?ok=deleted"))),
         Err(StoreError::Conflict { message, .. }) => {
             let d = scope.department(DepartmentId(id))?;
             let form = DepartmentForm {

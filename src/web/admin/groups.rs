@@ -119,10 +119,7 @@ async fn save(
         Err(e) => Err(Ok(e)),
     };
     match result {
-        Ok(_) => {
-            state.realtime.reload_groups();
-            Ok(back_to_list("/admin/groups", id))
-        }
+        Ok(_) => Ok(back_to_list("/admin/groups", id)),
         Err(errors) => html_invalid(&form_page(&p, &csrf, state, id, form, errors?)?),
     }
 }
@@ -152,6 +149,5 @@ pub async fn update(
 #[handler]
 pub async fn delete(Owner(_p): Owner, state: Data<&AppState>, Path(id): Path<u64>) -> Result<Response, WebError> {
     state.store.delete_group(GroupId(id)).await?;
-    state.realtime.reload_groups();
     Ok(see_other("/admin/groups?ok=deleted"))
 }

@@ -244,7 +244,6 @@ pub async fn delete(
         )?);
     }
     state.store.delete_site(site.id).await?;
-    state.realtime.reload_groups();
     tracing::info!(site = %site.id, name = %site.name, "site deleted");
     Ok(see_other("/admin/sites?ok=deleted"))
 }

@@ -52,7 +52,15 @@ pub fn endpoint(ws: WebSocket, req: &Request, state: Data<&AppState>) -> Result<
 }
 
 fn profile(u: &User) -> AgentProfile {
-    AgentProfile { id: u.id, site: u.site, name: u.name.clone(), max_chats: u.max_chats, active: u.active }
+    AgentProfile {
+        id: u.id,
+        site: u.site,
+        name: u.name.clone(),
+        email: u.email.clone(),
+        skills: u.skills.clone(),
+        max_chats: u.max_chats,
+        active: u.active,
+    }
 }
 
 async fn run(mut s: Socket, p: Principal) {
@@ -190,15 +198,13 @@ async fn handle(s: &mut Socket, me: UserId, site: SiteId, text: &str) {
         }
         AgentIn::Typing { chat, on } => rt.send(Command::Typing { conn, from, chat, on }).await,
         AgentIn::End { chat } => rt.send(Command::EndChat { conn, by: from, chat }).await,
-        AgentIn::Transfer { chat, target, comment } => {
-            super::transfer::transfer(s, me, site, chat, target, comment).await
-        }
+        AgentIn::Transfer { chat, target, comment } => super::transfer::transfer(s, me, chat, target, comment).await,
         AgentIn::AnswerOffer { chat, accept, reason } => {
             rt.send(Command::AnswerOffer { conn, agent: me, chat, accept, reason }).await
         }
         AgentIn::CancelTransfer { chat } => rt.send(Command::CancelTransfer { conn, agent: me, chat }).await,
         AgentIn::TransferNow { chat } => rt.send(Command::CompleteTransfer { conn, agent: me, chat }).await,
-        AgentIn::Targets { q, site: only } => super::transfer::targets(s, me, site, q, only).await,
+        AgentIn::Targets { q, site: only } => super::transfer::targets(s, me, q, only).await,
         AgentIn::History { chat, before, limit } => {
             // Any chat of the agent's own site; the site-bound store handle cannot reach others.
             let scope = s.state.store.site(site);
