@@ -76,6 +76,33 @@ mod tests {
         assert_eq!(a.take(), None);
     }
 
+    /// Every write that changes what the switchboard knows is announced after its commit;
+    /// a refused write announces nothing.
+    #[tokio::test]
+    async fn directory_writes_are_announced_after_their_commit() {
+        use crate::domain::forms::{DepartmentDraft, GroupDraft, SettingsDraft};
+        use crate::domain::model::AllocationRule;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = super::super::Store::open(dir.path()).expect("open");
+        let a = store.announcer();
+        let sites = |ids: &[u64]| ids.iter().map(|i| SiteId(*i)).collect::<BTreeSet<_>>();
+        let one = store.create_site("One".into(), 1).await.expect("site").id;
+        let two = store.create_site("Two".into(), 1).await.expect("site").id;
+        assert_eq!(a.take(), Some(Changes { sites: sites(&[one.0, two.0]), groups: false }));
+        let draft = DepartmentDraft { name: "Desk".into(), rule: AllocationRule::RoundRobin, members: vec![] };
+        store.site(one).save_department(None, draft).await.expect("department");
+        store.site(two).save_settings(SettingsDraft { default_campaign: None, transfer: Default::default() }).await.expect("settings");
+        assert_eq!(a.take(), Some(Changes { sites: sites(&[one.0, two.0]), groups: false }));
+        store.save_group(None, GroupDraft { name: "EU".into(), sites: vec![one, two] }).await.expect("group");
+        assert_eq!(a.take(), Some(Changes { sites: sites(&[]), groups: true }));
+        // Refused (the name is taken): nothing was written, nothing is announced.
+        assert!(store.rename_site(two, "One".into()).await.is_err());
+        assert_eq!(a.take(), None);
+        store.set_site_enabled(two, false).await.expect("turned off");
+        store.delete_site(one).await.expect("deleted");
+        assert_eq!(a.take(), Some(Changes { sites: sites(&[one.0, two.0]), groups: true }));
+    }
+
     #[tokio::test]
     async fn an_announcement_before_the_wait_still_wakes_it() {
         let a = Announcer::default();

@@ -269,3 +269,69 @@ async fn cross_site_transfer_moves_the_visitor_and_locks_the_source_out() {
     page.assert_ok().assert_contains("My order is late").assert_contains("(from Acme)");
     assert!(!page.body.contains("refund approved by Sam"), "the source site's note stays there");
 }
+
+/// What an admin changes reaches live chat at once: the store announces the change after its
+/// commit and the switchboard reads the site's directory again (no restart, no reload call).
+#[tokio::test]
+async fn admin_changes_reach_the_switchboard_at_once() {
+    let (mut sc, mut others) = scene(&["Bob"]).await;
+    let bob_id = others[0].0;
+    let site = sc.o.site;
+    // Bob gains skills: the picker finds him by one of them.
+    let dept = sc.o.department.to_string();
+    sc.owner
+        .post(
+            &format!("/admin/sites/{site}/agents/{bob_id}"),
+            &[
+                ("name", "Bob"),
+                ("email", "bob@colleague.example"),
+                ("role", "agent"),
+                ("skills", "German, refunds"),
+                ("max_chats", "3"),
+                ("active", "on"),
+                ("departments", &dept),
+            ],
+        )
+        .await
+        .assert_redirect(&format!("/admin/sites/{site}/agents"));
+    sc.ann.send(json!({"type": "targets", "q": "german"})).await;
+    let found = sc.ann.until_type("targets").await;
+    let ids: Vec<u64> = found["agents"].as_array().expect("agents").iter().filter_map(|a| a["id"].as_u64()).collect();
+    assert_eq!(ids, [bob_id], "{found}");
+    // The site's warm-transfer timeout changes: the next offer runs that long.
+    let settings = format!("/admin/sites/{site}/settings");
+    sc.owner.post(&settings, &[("warm_timeout_secs", "45")]).await.assert_redirect(&settings);
+    let sent_at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis() as u64;
+    sc.ann.send(transfer(sc.chat, json!({"kind": "agent", "agent": bob_id, "mode": "warm"}), "")).await;
+    let offer = others[0].1.until_type("offer").await;
+    let runs = offer["expires_at"].as_u64().expect("expires_at").saturating_sub(sent_at);
+    assert!((40_000..=46_000).contains(&runs), "the offer runs {runs} ms");
+    sc.ann.send(json!({"type": "cancel_transfer", "chat": sc.chat})).await;
+    others[0].1.until_type("offer_withdrawn").await;
+    // The campaign's transfer notice changes: the visitor reads the new words.
+    let notice = "One moment, a colleague takes over.";
+    sc.owner
+        .post(
+            &format!("/admin/sites/{site}/campaigns/{}", sc.o.campaign),
+            &[
+                ("name", "Main"),
+                ("language", "en"),
+                ("department", &dept),
+                ("color", "#123456"),
+                ("transfer", notice),
+                ("field_key", "name"),
+                ("field_label", "Your name"),
+                ("field_kind", "text"),
+                ("field_required", "yes"),
+                ("postchat_enabled", "on"),
+                ("notify_transfer", "on"),
+                ("proactive_mode", "disabled"),
+                ("proactive_after_secs", "0"),
+                ("reinvite_after_mins", "0"),
+            ],
+        )
+        .await
+        .assert_redirect(&format!("/admin/sites/{site}/campaigns"));
+    sc.ann.send(transfer(sc.chat, json!({"kind": "agent", "agent": bob_id, "mode": "cold"}), "")).await;
+    sc.v.until(|f: &Value| f["type"] == "event" && f["text"] == notice).await;
+}
