@@ -7,6 +7,7 @@ pub mod forms;
 pub mod i18n;
 pub mod ids;
 pub mod model;
+pub mod prechat;
 pub mod proactive;
 pub mod stats;
 pub mod switchboard;

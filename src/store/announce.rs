@@ -91,7 +91,11 @@ mod tests {
         assert_eq!(a.take(), Some(Changes { sites: sites(&[one.0, two.0]), groups: false }));
         let draft = DepartmentDraft { name: "Desk".into(), rule: AllocationRule::RoundRobin, members: vec![] };
         store.site(one).save_department(None, draft).await.expect("department");
-        store.site(two).save_settings(SettingsDraft { default_campaign: None, transfer: Default::default() }).await.expect("settings");
+        store
+            .site(two)
+            .save_settings(SettingsDraft { default_campaign: None, transfer: Default::default() })
+            .await
+            .expect("settings");
         assert_eq!(a.take(), Some(Changes { sites: sites(&[one.0, two.0]), groups: false }));
         store.save_group(None, GroupDraft { name: "EU".into(), sites: vec![one, two] }).await.expect("group");
         assert_eq!(a.take(), Some(Changes { sites: sites(&[]), groups: true }));

@@ -398,6 +398,12 @@ impl Switchboard {
         self.chats.get(&chat).map(|c| &c.rec)
     }
 
+    /// A campaign of any site, with its site's directory (campaign ids are unique across the
+    /// organization).
+    pub fn campaign(&self, id: CampaignId) -> Option<(&SiteDirectory, &crate::domain::model::Campaign)> {
+        self.sites.values().find_map(|d| d.campaigns.iter().find(|c| c.id == id).map(|c| (d, c)))
+    }
+
     /// The visitor's open chat on a campaign.
     pub fn open_chat(&self, visitor: VisitorId, campaign: CampaignId) -> Option<&ChatRecord> {
         self.open_by_visitor.get(&(visitor, campaign)).and_then(|id| self.chat(*id))

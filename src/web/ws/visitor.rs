@@ -2,12 +2,12 @@
 //! organization's own sites); the visitor is known by a random token the server issues.
 
 use super::{CLIENT_ID_RULE, Socket, Step, bad_frame_message, socket_config, valid_client_id};
-use crate::domain::chat::{ChatStatus, LeftMessage, VisitorInfo};
+use crate::domain::chat::{ChatStatus, LeftMessage};
 use crate::domain::i18n::Message as Text;
 use crate::domain::ids::{CampaignId, ChatId, SiteId, VisitorId};
-use crate::domain::model::{Campaign, FieldKind};
+use crate::domain::model::Campaign;
 use crate::domain::switchboard::{ChatTexts, Command, PageReport, Party, Target, VisitorCampaign};
-use crate::domain::validate;
+use crate::domain::{prechat, validate};
 use crate::realtime::protocol::{
     Audience, CampaignView, ErrorDetail, Page, VERSION, VisitorChat, VisitorEvent, VisitorFrame, VisitorIn, WireError,
     close,
@@ -17,7 +17,6 @@ use poem::web::Data;
 use poem::web::websocket::WebSocket;
 use poem::{IntoResponse, handler};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
 
 #[handler]
 pub fn endpoint(ws: WebSocket, state: Data<&AppState>) -> impl IntoResponse {
@@ -97,13 +96,13 @@ async fn hello(s: &mut Socket) -> Option<Visitor> {
     let state = s.state.clone();
     let store = &state.store;
     let campaign_id = CampaignId(campaign);
-    let found =
-        store.campaign_site(campaign_id).ok().flatten().and_then(|site| store.site(site).campaign(campaign_id).ok());
-    let Some(campaign) = found else {
+    // The campaign and whether its site's live chat is on: the switchboard's directory.
+    let found = state.realtime.query(move |sb| sb.campaign(campaign_id).map(|(d, c)| (d.enabled, c.clone())));
+    let Some((enabled, campaign)) = found.await.flatten() else {
         return refuse(s, WireError::UnknownCampaign, ErrorDetail::default(), close::UNKNOWN_CAMPAIGN).await;
     };
     let site = campaign.site;
-    if !store.site(site).site().is_ok_and(|s| s.enabled) {
+    if !enabled {
         return refuse(s, WireError::SiteDisabled, ErrorDetail::default(), close::UNKNOWN_CAMPAIGN).await;
     }
     let known = match token.as_deref() {
@@ -182,7 +181,7 @@ async fn handle(s: &mut Socket, v: &Visitor, text: &str) {
         VisitorIn::Ping {} => {
             s.send(&VisitorFrame::Pong.frame()).await;
         }
-        VisitorIn::Start { fields } => match prechat(&v.campaign, fields) {
+        VisitorIn::Start { fields } => match prechat::answers(&v.campaign, fields) {
             Ok(mut info) => {
                 info.page_url = v.page.url.chars().take(2000).collect();
                 info.page_title = v.page.title.chars().take(500).collect();
@@ -236,54 +235,11 @@ async fn handle(s: &mut Socket, v: &Visitor, text: &str) {
 /// does not hold (or of another visitor) is left to it to refuse (`chat_not_found`).
 async fn survey_enabled(s: &Socket, v: &Visitor, chat: ChatId) -> bool {
     let visitor = v.id;
-    let found =
-        s.state.realtime.query(move |sb| sb.chat(chat).filter(|c| c.visitor == visitor).map(|c| (c.site, c.campaign)));
-    match found.await.flatten() {
-        Some((site, campaign)) if campaign != v.campaign.id => {
-            s.state.store.site(site).campaign(campaign).is_ok_and(|c| c.postchat.enabled)
-        }
-        _ => v.campaign.postchat.enabled,
-    }
-}
-
-/// Check the pre-chat answers against the campaign's form; `Err((field, message))`.
-fn prechat(c: &Campaign, mut fields: BTreeMap<String, String>) -> Result<VisitorInfo, (String, String)> {
-    let mut info = VisitorInfo::default();
-    for f in &c.prechat {
-        let value = fields.remove(&f.key).unwrap_or_default().trim().to_string();
-        if value.is_empty() {
-            if f.required {
-                return Err((f.key.clone(), format!("“{}” is required.", f.label)));
-            }
-            continue;
-        }
-        if value.chars().count() > 1000 {
-            return Err((f.key.clone(), format!("“{}” is too long (at most 1000 characters).", f.label)));
-        }
-        if f.kind == FieldKind::Email && validate::email(&value).is_err() {
-            return Err((f.key.clone(), format!("“{}” must be an email address.", f.label)));
-        }
-        match f.key.as_str() {
-            "name" => info.name = value,
-            "email" => info.email = value.to_lowercase(),
-            _ => {
-                info.fields.insert(f.key.clone(), value);
-            }
-        }
-    }
-    // Name and email are kept even when the form does not ask for them (cross-site transfers
-    // carry them); other unknown answers are dropped.
-    for key in ["name", "email"] {
-        if let Some(value) = fields.remove(key) {
-            let value: String = value.trim().chars().take(200).collect();
-            if key == "name" && info.name.is_empty() {
-                info.name = value;
-            } else if key == "email" && info.email.is_empty() && validate::email(&value).is_ok() {
-                info.email = value.to_lowercase();
-            }
-        }
-    }
-    Ok(info)
+    let found = s.state.realtime.query(move |sb| {
+        let c = sb.chat(chat).filter(|c| c.visitor == visitor)?;
+        sb.campaign(c.campaign).map(|(_, campaign)| campaign.postchat.enabled)
+    });
+    found.await.flatten().unwrap_or(v.campaign.postchat.enabled)
 }
 
 async fn leave_message(s: &mut Socket, v: &Visitor, name: String, email: String, text: String) {
