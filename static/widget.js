@@ -288,7 +288,8 @@
     '@media (prefers-reduced-motion:no-preference){.win{animation:pop .16s ease-out}@keyframes pop{from{opacity:0;transform:translateY(12px)}}}';
 
   // ---- state -------------------------------------------------------------------------------------
-  var campaign = null; // the campaign view from visitor_welcome
+  var campaign = null; // the campaign followed now: the widget's own, or the one a chat moved to
+  var ownCampaign = null; // the campaign view from visitor_welcome
   var token = lsGet(K_TOKEN);
   var ws = null;
   var ready = false; // welcome received on the current socket
@@ -708,9 +709,14 @@
     ready = true;
     pingSent = 0;
     var first = !campaign;
-    campaign = f.campaign || {};
-    if (first) build();
-    else setConn('');
+    ownCampaign = f.campaign || {};
+    if (first) {
+      campaign = following(f.chat);
+      build();
+    } else {
+      setConn('');
+      follow(following(f.chat));
+    }
     var open = f.chat;
     replayUpTo = open ? open.last_seq || 0 : 0;
     if (open) {
@@ -886,8 +892,40 @@
     }
   }
 
+  /**
+   * The campaign to follow for a chat: after a cross-site transfer the chat carries the
+   * receiving site's (its language, texts and post-chat form; the window keeps its own style),
+   * otherwise the widget's own.
+   */
+  function following(rec) {
+    if (!rec || !rec.campaign) return ownCampaign;
+    var c = {};
+    for (var k in ownCampaign) c[k] = ownCampaign[k];
+    c.language = rec.campaign.language;
+    c.messages = rec.campaign.messages;
+    c.postchat = rec.campaign.postchat;
+    return c;
+  }
+  /** Rebuild the window in another campaign's language, keeping the conversation and the view. */
+  function follow(want) {
+    if (JSON.stringify(want) === JSON.stringify(campaign)) return;
+    campaign = want;
+    var kids = Array.prototype.slice.call(logEl.childNodes);
+    var draft = composeIn.value;
+    var was = view;
+    var open = isOpen;
+    if (hostEl.parentNode) hostEl.parentNode.removeChild(hostEl);
+    build();
+    kids.forEach(function (k) { logEl.appendChild(k); });
+    composeIn.value = draft;
+    setView(was);
+    setOpen(open, false, false);
+    paintBadge();
+  }
+
   function onChat(rec) {
     if (!rec) return;
+    if (!(chat != null && rec.id < chat)) follow(following(rec));
     if (rec.id !== chat) {
       if (chat != null && rec.id < chat) return;
       adopt(rec.id);
@@ -1173,6 +1211,8 @@
   }
   function newChat() {
     clearLog();
+    // A new chat is on the widget's own campaign, whatever the last one moved to.
+    follow(ownCampaign);
     chat = null;
     chatStatus = null;
     thanksEl.setAttribute('data-on', '0');

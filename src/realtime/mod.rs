@@ -18,7 +18,7 @@ use crate::domain::switchboard::{
 };
 use crate::store::{Announcer, ChatWrite, Store, StoreError};
 use hub::Hub;
-use protocol::{Audience, Frame, render};
+use protocol::{Audience, Frame, render_with};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -295,7 +295,7 @@ impl Task {
                     let audience = Audience::of(target);
                     let frame = match &last {
                         Some((a, prev, frame)) if *a == audience && *prev == out => frame.clone(),
-                        _ => render(target, &out),
+                        _ => render_with(target, &out, &|id| self.sb.campaign(id).map(|(_, c)| c)),
                     };
                     if let Some(f) = &frame {
                         batch.sends.push((target, f.clone()));

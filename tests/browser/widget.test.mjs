@@ -17,7 +17,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { startServer } from './server.mjs';
 import { launchBrowser, ARTIFACTS, AXE_PATH, STEP_TIMEOUT_MS } from './browser.mjs';
-import { ownerSession, signIn, createSite, createDepartment, createAgent, createCampaign } from './seed.mjs';
+import { ownerSession, signIn, createSite, createDepartment, createAgent, createCampaign, createGroup } from './seed.mjs';
 import { startHostPage } from './hostpage.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -239,6 +239,17 @@ describe('the visitor widget on another site', { timeout: 200_000 }, () => {
         color: '#0b5cad',
         prechat: [{ key: 'name', label: 'Votre nom', kind: 'text', required: true }],
       });
+      // Site F: receives cross-site transfers from Acme, in French, without a post-chat survey.
+      S.lakeSite = await createSite(owner, 'Lac Bleu');
+      await createAgent(owner, S.lakeSite, { name: 'Rémi Agent', email: 'remi@example.com', password: AGENT_PW, maxChats: 20 });
+      S.lake = await createCampaign(owner, S.lakeSite, {
+        name: 'Lac',
+        language: 'fr',
+        title: 'Lac Bleu',
+        color: '#444444',
+        postchat: { enabled: false, question: '', comment: false },
+      });
+      await createGroup(owner, 'Acme and Lac', [S.shop, S.lakeSite]);
       // Site E: its live chat is turned off by the owner.
       S.closedSite = await createSite(owner, 'Closed Shop');
       S.closed = await createCampaign(owner, S.closedSite, { name: 'Closed' });
@@ -248,6 +259,7 @@ describe('the visitor widget on another site', { timeout: 200_000 }, () => {
       S.bob = await signIn(server.baseUrl, 'bob@example.com', AGENT_PW);
       S.ben = await signIn(server.baseUrl, 'ben@example.com', AGENT_PW);
       S.cara = await signIn(server.baseUrl, 'cara@example.com', AGENT_PW);
+      S.remi = await signIn(server.baseUrl, 'remi@example.com', AGENT_PW);
     } catch (e) {
       setupError = e;
     }
@@ -717,6 +729,42 @@ describe('the visitor widget on another site', { timeout: 200_000 }, () => {
         await sleep(100);
         bob.close();
       }
+    }
+  });
+
+  test('a cross-site transfer: the window keeps its style and follows the receiving campaign’s language, texts and post-chat form', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+    const ann = await agent(S.ann);
+    const remi = await agent(S.remi);
+    try {
+      await visitor(t, async ({ page }) => {
+        const { win, chat } = await chatWithAnn(page, ann, { name: 'Lena Lake', email: 'lena@example.com' });
+        say(ann, chat, 'Our lake team will help you.');
+        await win.getByText('Our lake team will help you.').waitFor();
+        assert.equal(await win.getByRole('button', { name: 'Send', exact: true }).count(), 1);
+        ann.send({ type: 'transfer', chat, target: { kind: 'site', site: S.lakeSite }, comment: 'wants a boat, VIP' });
+        const moved = await remi.waitFor((f) => f.type === 'assigned', 'the chat at Rémi');
+        // The receiving campaign speaks, in French; the window is the same (title, colour) and
+        // its buttons now read in French; the conversation so far is still there.
+        await win.getByText('Vous êtes transféré vers un autre conseiller. Merci de patienter un instant.').waitFor();
+        await win.getByRole('button', { name: 'Envoyer', exact: true }).waitFor();
+        assert.equal(await win.getByText('Our lake team will help you.').count(), 1, 'the transcript stays');
+        assert.equal(await win.getByText('wants a boat, VIP').count(), 0, 'the comment is for agents only');
+        await win.getByText('Rémi Agent a rejoint la discussion.').waitFor();
+        say(remi, moved.chat.id, 'Bonjour Lena !');
+        await win.getByText('Bonjour Lena !').waitFor();
+        // The receiving campaign has no post-chat survey: none is shown when Rémi ends.
+        remi.send({ type: 'end', chat: moved.chat.id });
+        await win.getByRole('button', { name: 'Nouvelle discussion' }).waitFor();
+        assert.equal(await win.getByRole('group', { name: /Comment évaluez-vous|How would you rate/ }).count(), 0);
+        // A new chat is the widget's own campaign's again, in English.
+        await win.getByRole('button', { name: 'Nouvelle discussion' }).click();
+        await win.getByRole('textbox', { name: 'Your name', exact: true }).waitFor();
+      });
+    } finally {
+      ann.close();
+      remi.send({ type: 'presence', presence: 'offline' });
+      await sleep(100);
+      remi.close();
     }
   });
 

@@ -17,7 +17,8 @@ pub use agent::*;
 pub use inbound::*;
 pub use visitor::*;
 
-use crate::domain::ids::ChatId;
+use crate::domain::ids::{CampaignId, ChatId};
+use crate::domain::model::Campaign;
 use crate::domain::switchboard::{ErrorCode, Out, Target};
 use serde::Serialize;
 use std::sync::Arc;
@@ -254,17 +255,26 @@ impl WireError {
 /// `None` when that audience may not receive it at all (a note or a transfer step for a
 /// visitor, an agent's offer for a widget).
 pub fn render(target: Target, out: &Out) -> Option<Frame> {
+    render_with(target, out, &|_| None)
+}
+
+/// Where a campaign is found by id (the switchboard's directory).
+pub type CampaignOf<'a> = dyn Fn(CampaignId) -> Option<&'a Campaign> + 'a;
+
+/// `render`, with the campaigns of the directory (`campaign_of`), for the visitor's view of a
+/// chat that moved to another site's campaign.
+pub fn render_with<'a>(target: Target, out: &Out, campaign_of: &CampaignOf<'a>) -> Option<Frame> {
     match Audience::of(target) {
-        Audience::Visitor => render_for_visitor(out),
+        Audience::Visitor => render_for_visitor(out, campaign_of),
         Audience::Agent => render_for_agent(out),
     }
 }
 
-fn render_for_visitor(out: &Out) -> Option<Frame> {
+fn render_for_visitor<'a>(out: &Out, campaign_of: &CampaignOf<'a>) -> Option<Frame> {
     let f = match out {
         Out::Event(e) => VisitorFrame::Event(VisitorEvent::of(e)?),
         Out::Ack { chat, client_id, seq } => VisitorFrame::Ack { chat: *chat, id: client_id, seq: *seq },
-        Out::Chat(rec) => VisitorFrame::Chat { chat: VisitorChat::of(rec) },
+        Out::Chat(rec) => VisitorFrame::Chat { chat: VisitorChat::of(rec, campaign_of(rec.campaign)) },
         Out::Offline { chat } => VisitorFrame::Offline { chat: *chat },
         Out::Queue { chat, position, eta_secs } => {
             VisitorFrame::Queue { chat: *chat, position: *position, eta_secs: *eta_secs }

@@ -14,16 +14,39 @@ use serde::Serialize;
 
 /// A chat as its visitor sees it.
 #[derive(Debug, Serialize)]
-pub struct VisitorChat {
+pub struct VisitorChat<'a> {
     pub id: ChatId,
     pub status: ChatStatus,
     /// The seq of the chat's latest event (the events a visitor is not shown count too).
     pub last_seq: u64,
+    /// After a cross-site transfer: the receiving site's campaign, whose language, texts and
+    /// post-chat form the widget now follows (it keeps its own window style).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub campaign: Option<ChatCampaignView<'a>>,
 }
 
-impl VisitorChat {
-    pub fn of(c: &ChatRecord) -> VisitorChat {
-        VisitorChat { id: c.id, status: c.status, last_seq: c.last_seq }
+impl<'a> VisitorChat<'a> {
+    /// `campaign`: the chat's campaign, shown when the chat came from another site.
+    pub fn of(c: &ChatRecord, campaign: Option<&'a Campaign>) -> VisitorChat<'a> {
+        let campaign = campaign.filter(|k| c.origin.is_some() && k.id == c.campaign).map(ChatCampaignView::of);
+        VisitorChat { id: c.id, status: c.status, last_seq: c.last_seq, campaign }
+    }
+}
+
+/// What the widget follows of the campaign a chat moved to: its language, texts and post-chat
+/// form (not its window style, pre-chat form or proactive rule).
+#[derive(Debug, Serialize)]
+pub struct ChatCampaignView<'a> {
+    pub id: CampaignId,
+    pub language: &'static str,
+    pub messages: MessagesView<'a>,
+    pub postchat: PostchatView<'a>,
+}
+
+impl<'a> ChatCampaignView<'a> {
+    fn of(c: &'a Campaign) -> ChatCampaignView<'a> {
+        let v = CampaignView::of(c);
+        ChatCampaignView { id: v.id, language: v.language, messages: v.messages, postchat: v.postchat }
     }
 }
 
@@ -179,7 +202,7 @@ pub enum VisitorFrame<'a> {
         token: &'a str,
         visitor: u64,
         campaign: CampaignView<'a>,
-        chat: Option<VisitorChat>,
+        chat: Option<VisitorChat<'a>>,
     },
     Event(VisitorEvent<'a>),
     Ack {
@@ -188,7 +211,7 @@ pub enum VisitorFrame<'a> {
         seq: u64,
     },
     Chat {
-        chat: VisitorChat,
+        chat: VisitorChat<'a>,
     },
     Offline {
         chat: Option<ChatId>,

@@ -131,13 +131,20 @@ async fn hello(s: &mut Socket) -> Option<Visitor> {
     };
     let targets = [Target::VisitorConn(s.conn), Target::Visitor(id)];
     state.realtime.hub.register(s.conn, Audience::Visitor, &targets, s.tx.clone(), s.slow.clone());
-    let chat = state.realtime.query(move |sb| sb.open_chat(id, campaign_id).cloned()).await.flatten();
+    // The open chat, and its campaign when it moved to another site's.
+    let found = state.realtime.query(move |sb| {
+        let chat = sb.open_chat(id, campaign_id).cloned()?;
+        let moved = sb.campaign(chat.campaign).map(|(_, c)| c.clone()).filter(|c| c.id != campaign_id);
+        Some((chat, moved))
+    });
+    let (chat, moved) = found.await.flatten().unzip();
+    let moved = moved.flatten();
     let welcome = VisitorFrame::VisitorWelcome {
         v: VERSION,
         token: &token,
         visitor: id.0,
         campaign: CampaignView::of(&campaign),
-        chat: chat.as_ref().map(VisitorChat::of),
+        chat: chat.as_ref().map(|c| VisitorChat::of(c, moved.as_ref())),
     };
     s.send(&welcome.frame()).await;
     if let Some(chat) = chat {
