@@ -193,6 +193,7 @@ impl<'a> CampaignView<'a> {
 
 /// Every frame a visitor's widget can receive.
 #[derive(Debug, Serialize)]
+#[allow(clippy::large_enum_variant)] // made on the stack, serialized at once, never kept
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum VisitorFrame<'a> {
     /// Answer to `hello`.
