@@ -10,8 +10,8 @@ use parley::domain::Millis;
 use parley::domain::chat::{EventKind, TransferKind, TransferOutcome, VisitorInfo};
 use parley::domain::ids::{CampaignId, ChatId, ConnId, DepartmentId, SiteId, UserId, VisitorId};
 use parley::domain::switchboard::{
-    AgentMode, AgentProfile, ChatTexts, Command, Effect, Out, Party, Presence, Switchboard, Target, TimerKey,
-    TransferRequest, TransferTo,
+    AgentMode, AgentProfile, ChatTexts, Command, Effect, NewMessage, OfferAnswer, Out, Party, Presence, StartChat,
+    SurveyAnswer, Switchboard, Target, TimerKey, TransferRequest, TransferTo,
 };
 use parley::store::ChatWrite;
 use std::cmp::Reverse;
@@ -295,7 +295,8 @@ impl<'a> Sim<'a> {
             Action::Answer { chat, agent, accept } => {
                 if self.scripts.get(&chat).is_some_and(|s| !s.ended) {
                     let reason = if accept { String::new() } else { "Busy with a customer".into() };
-                    let cmd = Command::AnswerOffer { conn: agent_conn(agent), agent, chat, accept, reason };
+                    let cmd =
+                        Command::AnswerOffer(OfferAnswer { conn: agent_conn(agent), agent, chat, accept, reason });
                     self.command(cmd, now);
                 }
             }
@@ -308,8 +309,13 @@ impl<'a> Sim<'a> {
                 if let Some(s) = self.scripts.remove(&chat) {
                     let rating = s.survey.unwrap_or(5);
                     let comment = if self.rng.chance(0.3) { self.words.sentence(&mut self.rng) } else { String::new() };
-                    let cmd =
-                        Command::Survey { conn: visitor_conn(s.visitor), visitor: s.visitor, chat, rating, comment };
+                    let cmd = Command::Survey(SurveyAnswer {
+                        conn: visitor_conn(s.visitor),
+                        visitor: s.visitor,
+                        chat,
+                        rating,
+                        comment,
+                    });
                     self.counts.surveys += 1;
                     self.command(cmd, now);
                     self.returning.push(s.visitor);
@@ -384,7 +390,7 @@ impl<'a> Sim<'a> {
             })
             .unwrap_or(&self.org.campaigns[0]);
         let info = self.visitor_info();
-        let cmd = Command::StartChat {
+        let cmd = Command::StartChat(StartChat {
             conn: visitor_conn(visitor),
             site: self.org.site,
             campaign: campaign.id,
@@ -392,7 +398,7 @@ impl<'a> Sim<'a> {
             visitor,
             info,
             texts: campaign.texts.clone(),
-        };
+        });
         let seen = self.command_seen(cmd, now);
         if seen.offline {
             self.counts.offline += 1;
@@ -448,14 +454,14 @@ impl<'a> Sim<'a> {
         s.left = s.left.saturating_sub(1);
         s.agent_turn = !s.missed || s.left == 0;
         let (visitor, client_id) = (s.visitor, format!("v{}", s.sent));
-        let cmd = Command::Message {
+        let cmd = Command::Message(NewMessage {
             conn: visitor_conn(visitor),
             from: Party::Visitor(visitor),
             chat,
             client_id,
             text,
             note: false,
-        };
+        });
         self.command(cmd, now);
         let Some(s) = self.scripts.get(&chat) else { return };
         let generation = s.generation;
@@ -496,14 +502,14 @@ impl<'a> Sim<'a> {
         if self.rng.chance(0.02) {
             let text = self.words.sentence(&mut self.rng);
             let client_id = format!("n{}", self.seq);
-            let cmd = Command::Message {
+            let cmd = Command::Message(NewMessage {
                 conn: agent_conn(agent),
                 from: Party::Agent(agent),
                 chat,
                 client_id,
                 text,
                 note: true,
-            };
+            });
             self.command(cmd, now);
         }
         let mut text = self.words.sentence(&mut self.rng);
@@ -517,8 +523,14 @@ impl<'a> Sim<'a> {
         s.agent_turn = false;
         s.answered = true;
         let (client_id, generation) = (format!("{}", s.sent), s.generation);
-        let cmd =
-            Command::Message { conn: agent_conn(agent), from: Party::Agent(agent), chat, client_id, text, note: false };
+        let cmd = Command::Message(NewMessage {
+            conn: agent_conn(agent),
+            from: Party::Agent(agent),
+            chat,
+            client_id,
+            text,
+            note: false,
+        });
         self.command(cmd, now);
         let wait = self.rng.range(10 * SEC, 70 * SEC);
         self.schedule(now + wait, Action::Step(chat, generation));

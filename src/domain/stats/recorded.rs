@@ -94,13 +94,20 @@ impl Live {
         let texts = ChatTexts { greeting: "Hello".into(), queue: "Please wait".into() };
         let department = Some(DESK);
         let (site, campaign, visitor) = (SITE, CAMPAIGN, VisitorId(1));
-        self.run(Command::StartChat { conn: ConnId(999), site, campaign, department, visitor, info, texts });
+        self.run(Command::StartChat(StartChat { conn: ConnId(999), site, campaign, department, visitor, info, texts }));
         self.sb.open_chat(VisitorId(1), CAMPAIGN).map(|c| c.id).expect("a chat")
     }
 
     fn says(&mut self, agent: u64, chat: ChatId) -> &mut Live {
         let (from, client_id) = (Party::Agent(UserId(agent)), format!("{agent}-{}", self.now));
-        self.run(Command::Message { conn: conn(agent), from, chat, client_id, text: "Hi".into(), note: false })
+        self.run(Command::Message(NewMessage {
+            conn: conn(agent),
+            from,
+            chat,
+            client_id,
+            text: "Hi".into(),
+            note: false,
+        }))
     }
 
     fn transfer(&mut self, agent: u64, chat: ChatId, to: TransferTo) -> &mut Live {
@@ -110,13 +117,13 @@ impl Live {
 
     fn answer(&mut self, agent: u64, chat: ChatId, accept: bool) -> &mut Live {
         let reason = String::new();
-        self.run(Command::AnswerOffer { conn: conn(agent), agent: UserId(agent), chat, accept, reason })
+        self.run(Command::AnswerOffer(OfferAnswer { conn: conn(agent), agent: UserId(agent), chat, accept, reason }))
     }
 
     fn visitor_ends(&mut self, chat: ChatId, rating: u8) -> &mut Live {
         self.run(Command::EndChat { conn: ConnId(999), by: Party::Visitor(VisitorId(1)), chat });
         let comment = String::new();
-        self.run(Command::Survey { conn: ConnId(999), visitor: VisitorId(1), chat, rating, comment })
+        self.run(Command::Survey(SurveyAnswer { conn: ConnId(999), visitor: VisitorId(1), chat, rating, comment }))
     }
 
     fn facts(&self, chat: ChatId) -> ChatFacts {

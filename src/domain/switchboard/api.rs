@@ -186,23 +186,8 @@ pub enum Command {
         presence: Presence,
     },
     /// Start (or find again) the visitor's chat on this campaign.
-    StartChat {
-        conn: ConnId,
-        site: SiteId,
-        campaign: CampaignId,
-        department: Option<DepartmentId>,
-        visitor: VisitorId,
-        info: VisitorInfo,
-        texts: ChatTexts,
-    },
-    Message {
-        conn: ConnId,
-        from: Party,
-        chat: ChatId,
-        client_id: String,
-        text: String,
-        note: bool,
-    },
+    StartChat(StartChat),
+    Message(NewMessage),
     Typing {
         conn: ConnId,
         from: Party,
@@ -214,25 +199,13 @@ pub enum Command {
         by: Party,
         chat: ChatId,
     },
-    Survey {
-        conn: ConnId,
-        visitor: VisitorId,
-        chat: ChatId,
-        rating: u8,
-        comment: String,
-    },
+    Survey(SurveyAnswer),
     /// The organization's cross-site transfer groups (each a set of sites), replacing the last.
     Groups(Vec<Vec<SiteId>>),
     /// The chat's agent transfers it.
     Transfer(Box<TransferRequest>),
     /// A target answers an offer.
-    AnswerOffer {
-        conn: ConnId,
-        agent: UserId,
-        chat: ChatId,
-        accept: bool,
-        reason: String,
-    },
+    AnswerOffer(OfferAnswer),
     /// The source withdraws a pending or accepted offer.
     CancelTransfer {
         conn: ConnId,
@@ -247,14 +220,7 @@ pub enum Command {
     },
     Timer(TimerKey),
     /// A widget said hello (a page load, a new tab). `name`: from the visitor's latest chat.
-    VisitorConnected {
-        conn: ConnId,
-        visitor: VisitorId,
-        site: SiteId,
-        campaign: Box<VisitorCampaign>,
-        page: PageReport,
-        name: String,
-    },
+    VisitorConnected(VisitorArrival),
     /// The page changed without a reload.
     VisitorPage {
         conn: ConnId,
@@ -318,6 +284,60 @@ pub struct TransferRequest {
     pub to: TransferTo,
     /// For agents only.
     pub comment: String,
+}
+
+/// Start (or find again) the visitor's chat on this campaign.
+#[derive(Clone, Debug)]
+pub struct StartChat {
+    pub conn: ConnId,
+    pub site: SiteId,
+    pub campaign: CampaignId,
+    pub department: Option<DepartmentId>,
+    pub visitor: VisitorId,
+    pub info: VisitorInfo,
+    pub texts: ChatTexts,
+}
+
+/// A message (or, from an agent, an internal note) for a chat.
+#[derive(Clone, Debug)]
+pub struct NewMessage {
+    pub conn: ConnId,
+    pub from: Party,
+    pub chat: ChatId,
+    pub client_id: String,
+    pub text: String,
+    pub note: bool,
+}
+
+/// The visitor rates their ended chat.
+#[derive(Clone, Debug)]
+pub struct SurveyAnswer {
+    pub conn: ConnId,
+    pub visitor: VisitorId,
+    pub chat: ChatId,
+    pub rating: u8,
+    pub comment: String,
+}
+
+/// A target answers an offer.
+#[derive(Clone, Debug)]
+pub struct OfferAnswer {
+    pub conn: ConnId,
+    pub agent: UserId,
+    pub chat: ChatId,
+    pub accept: bool,
+    pub reason: String,
+}
+
+/// A widget said hello (a page load, a new tab). `name`: from the visitor's latest chat.
+#[derive(Clone, Debug)]
+pub struct VisitorArrival {
+    pub conn: ConnId,
+    pub visitor: VisitorId,
+    pub site: SiteId,
+    pub campaign: Box<VisitorCampaign>,
+    pub page: PageReport,
+    pub name: String,
 }
 
 /// Where a transfer goes.

@@ -5,19 +5,8 @@ use super::*;
 impl Switchboard {
     // ---- chats ----
 
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn start_chat(
-        &mut self,
-        conn: ConnId,
-        site: SiteId,
-        campaign: CampaignId,
-        department: Option<DepartmentId>,
-        visitor: VisitorId,
-        info: VisitorInfo,
-        texts: ChatTexts,
-        now: Millis,
-        fx: &mut Fx,
-    ) {
+    pub(super) fn start_chat(&mut self, req: StartChat, now: Millis, fx: &mut Fx) {
+        let StartChat { conn, site, campaign, department, visitor, info, texts } = req;
         if let Some(c) = self.open_by_visitor.get(&(visitor, campaign)).and_then(|id| self.chats.get(id)) {
             fx.send(Target::VisitorConn(conn), Out::Chat(c.rec.clone()));
             return;
@@ -73,18 +62,8 @@ impl Switchboard {
         if ok { Ok(()) } else { Err(ErrorCode::ChatNotFound) }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn message(
-        &mut self,
-        conn: ConnId,
-        from: Party,
-        chat: ChatId,
-        client_id: String,
-        text: String,
-        note: bool,
-        now: Millis,
-        fx: &mut Fx,
-    ) {
+    pub(super) fn message(&mut self, m: NewMessage, now: Millis, fx: &mut Fx) {
+        let NewMessage { conn, from, chat, client_id, text, note } = m;
         let err = |fx: &mut Fx, code| {
             fx.send(
                 Target::reply(from, conn),
@@ -132,17 +111,8 @@ impl Switchboard {
         fx.send(Target::reply(from, conn), Out::Ack { chat, client_id, seq });
     }
 
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn survey(
-        &mut self,
-        conn: ConnId,
-        visitor: VisitorId,
-        chat: ChatId,
-        rating: u8,
-        comment: String,
-        now: Millis,
-        fx: &mut Fx,
-    ) {
+    pub(super) fn survey(&mut self, answer: SurveyAnswer, now: Millis, fx: &mut Fx) {
+        let SurveyAnswer { conn, visitor, chat, rating, comment } = answer;
         let err = |fx: &mut Fx, code| {
             fx.send(Target::VisitorConn(conn), Out::Error { code, client_id: None, chat: Some(chat) })
         };

@@ -265,12 +265,8 @@ impl Switchboard {
                     self.set_presence(agent, presence, now, &mut fx);
                 }
             }
-            Command::StartChat { conn, site, campaign, department, visitor, info, texts } => {
-                self.start_chat(conn, site, campaign, department, visitor, info, texts, now, &mut fx)
-            }
-            Command::Message { conn, from, chat, client_id, text, note } => {
-                self.message(conn, from, chat, client_id, text, note, now, &mut fx)
-            }
+            Command::StartChat(req) => self.start_chat(req, now, &mut fx),
+            Command::Message(m) => self.message(m, now, &mut fx),
             Command::Typing { conn, from, chat, on } => match self.check_party(chat, from) {
                 Ok(()) => {
                     let Some(c) = self.chats.get(&chat).filter(|c| c.rec.status != ChatStatus::Ended) else {
@@ -300,17 +296,16 @@ impl Switchboard {
                 }
                 Err(code) => fx.send(Target::reply(by, conn), Out::Error { code, client_id: None, chat: Some(chat) }),
             },
-            Command::Survey { conn, visitor, chat, rating, comment } => {
-                self.survey(conn, visitor, chat, rating, comment, now, &mut fx)
-            }
+            Command::Survey(answer) => self.survey(answer, now, &mut fx),
             Command::Groups(groups) => self.groups = groups,
             Command::Transfer(req) => {
                 let chat = req.chat;
                 self.transfer(*req, now, &mut fx);
                 self.dispatch_chat_site(chat, now, &mut fx);
             }
-            Command::AnswerOffer { conn, agent, chat, accept, reason } => {
-                self.answer_offer(conn, agent, chat, accept, reason, now, &mut fx);
+            Command::AnswerOffer(answer) => {
+                let chat = answer.chat;
+                self.answer_offer(answer, now, &mut fx);
                 self.dispatch_chat_site(chat, now, &mut fx);
             }
             Command::CancelTransfer { conn, agent, chat } => {
@@ -333,9 +328,7 @@ impl Switchboard {
             Command::Timer(TimerKey::Proactive(visitor)) => self.proactive_due(visitor, now, &mut fx),
             Command::Timer(TimerKey::InvitationExpiry(visitor)) => self.invitation_expired(visitor, now, &mut fx),
             Command::Timer(TimerKey::VisitorFlush(site)) => self.visitor_flush(site, &mut fx),
-            Command::VisitorConnected { conn, visitor, site, campaign, page, name } => {
-                self.visitor_connected(conn, visitor, site, *campaign, page, name, now, &mut fx)
-            }
+            Command::VisitorConnected(arrival) => self.visitor_connected(arrival, now, &mut fx),
             Command::VisitorPage { conn, visitor, page } => self.visitor_page(conn, visitor, page, now, &mut fx),
             Command::VisitorDisconnected { conn, visitor } => self.visitor_disconnected(conn, visitor, now, &mut fx),
             Command::Invite { conn, agent, visitor, text } => self.invite(conn, agent, visitor, text, now, &mut fx),

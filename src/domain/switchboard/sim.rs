@@ -221,13 +221,13 @@ pub(crate) fn run_observed(seed: u64, steps: usize, observe: &mut dyn FnMut(&Swi
                     (None, 0) => Command::CancelTransfer { conn: ConnId(0), agent: p.from, chat },
                     (None, n) => {
                         let agent = p.to[rng.below(p.to.len() as u64) as usize];
-                        Command::AnswerOffer {
+                        Command::AnswerOffer(OfferAnswer {
                             conn: ConnId(0),
                             agent,
                             chat,
                             accept: n != 1,
                             reason: format!("{AGENTS_ONLY} reason"),
-                        }
+                        })
                     }
                 }
             }
@@ -254,7 +254,7 @@ pub(crate) fn run_observed(seed: u64, steps: usize, observe: &mut dyn FnMut(&Swi
                     0 => None,
                     n => Some(DepartmentId(base + n)),
                 };
-                Command::StartChat {
+                Command::StartChat(StartChat {
                     conn: ConnId(0),
                     site,
                     campaign: CampaignId(rng.below(2)),
@@ -262,7 +262,7 @@ pub(crate) fn run_observed(seed: u64, steps: usize, observe: &mut dyn FnMut(&Swi
                     visitor: VisitorId(base + rng.below(40)),
                     info: VisitorInfo::default(),
                     texts: ChatTexts { greeting: "hi".into(), queue: "wait".into() },
-                }
+                })
             }
             5..=7 => {
                 let open: Vec<&ChatRecord> =
@@ -276,14 +276,14 @@ pub(crate) fn run_observed(seed: u64, steps: usize, observe: &mut dyn FnMut(&Swi
                     _ => Party::Visitor(c.visitor),
                 };
                 let note = rng.below(5) == 0;
-                Command::Message {
+                Command::Message(NewMessage {
                     conn: ConnId(0),
                     from,
                     chat: c.id,
                     client_id: format!("m{}", rng.below(50)),
                     text: if note { format!("{AGENTS_ONLY} note") } else { "x".into() },
                     note,
-                }
+                })
             }
             _ => {
                 let open: Vec<&ChatRecord> =

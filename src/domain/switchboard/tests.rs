@@ -89,7 +89,7 @@ impl H {
 
     fn start_on(&mut self, site: SiteId, visitor: u64, dept: Option<DepartmentId>) -> (Vec<Effect>, Option<ChatId>) {
         let conn = self.conn();
-        let fx = self.run(Command::StartChat {
+        let fx = self.run(Command::StartChat(StartChat {
             conn,
             site,
             campaign: CAMPAIGN,
@@ -97,7 +97,7 @@ impl H {
             visitor: VisitorId(visitor),
             info: VisitorInfo { name: format!("visitor{visitor}"), ..Default::default() },
             texts: texts(),
-        });
+        }));
         let chat = self.sb.open_chat(VisitorId(visitor), CAMPAIGN).map(|c| c.id);
         (fx, chat)
     }
@@ -240,13 +240,15 @@ fn messages_are_acknowledged_with_their_seq_and_resends_are_not_stored_twice() {
     let ac = h.online(1);
     let chat = h.start(1, Some(SALES)).1.expect("chat");
     let vc = h.conn();
-    let msg = |client_id: &str| Command::Message {
-        conn: vc,
-        from: Party::Visitor(VisitorId(1)),
-        chat,
-        client_id: client_id.into(),
-        text: "hi".into(),
-        note: false,
+    let msg = |client_id: &str| {
+        Command::Message(NewMessage {
+            conn: vc,
+            from: Party::Visitor(VisitorId(1)),
+            chat,
+            client_id: client_id.into(),
+            text: "hi".into(),
+            note: false,
+        })
     };
     let fx = h.run(msg("m1"));
     assert_eq!(appended(&fx).len(), 1);
@@ -256,14 +258,14 @@ fn messages_are_acknowledged_with_their_seq_and_resends_are_not_stored_twice() {
     let again = h.run(msg("m1"));
     assert!(appended(&again).is_empty(), "a resend stores nothing");
     assert!(sent_to(&again, Target::VisitorConn(vc)).contains(&Out::Ack { chat, client_id: "m1".into(), seq: 4 }));
-    let reply = h.run(Command::Message {
+    let reply = h.run(Command::Message(NewMessage {
         conn: ac,
         from: Party::Agent(UserId(1)),
         chat,
         client_id: "a1".into(),
         text: "hello".into(),
         note: false,
-    });
+    }));
     assert!(sent_to(&reply, Target::Visitor(VisitorId(1))).iter().any(|o| matches!(o, Out::Event(e) if e.seq == 5)));
 }
 
@@ -272,26 +274,26 @@ fn notes_never_reach_the_visitor_and_visitors_cannot_write_them() {
     let mut h = H::new();
     let ac = h.online(1);
     let chat = h.start(1, Some(SALES)).1.expect("chat");
-    let fx = h.run(Command::Message {
+    let fx = h.run(Command::Message(NewMessage {
         conn: ac,
         from: Party::Agent(UserId(1)),
         chat,
         client_id: "n1".into(),
         text: "VIP".into(),
         note: true,
-    });
+    }));
     assert!(matches!(appended(&fx)[0], EventKind::Note { .. }));
     assert!(sent_to(&fx, Target::Visitor(VisitorId(1))).is_empty());
     assert!(!sent_to(&fx, Target::Agent(UserId(1))).is_empty());
     let vc = h.conn();
-    let fx = h.run(Command::Message {
+    let fx = h.run(Command::Message(NewMessage {
         conn: vc,
         from: Party::Visitor(VisitorId(1)),
         chat,
         client_id: "x".into(),
         text: "sneaky".into(),
         note: true,
-    });
+    }));
     assert_eq!(errors(&fx), vec![ErrorCode::NotAllowed]);
 }
 
@@ -309,29 +311,35 @@ fn bad_messages_get_explicit_errors_and_change_nothing() {
         (Party::Visitor(VisitorId(1)), "far too long text", ErrorCode::MessageTooLong),
     ];
     for (from, text, code) in cases {
-        let fx =
-            h.run(Command::Message { conn: ac, from, chat, client_id: "c".into(), text: text.into(), note: false });
+        let fx = h.run(Command::Message(NewMessage {
+            conn: ac,
+            from,
+            chat,
+            client_id: "c".into(),
+            text: text.into(),
+            note: false,
+        }));
         assert_eq!(errors(&fx), vec![code]);
         assert!(appended(&fx).is_empty());
     }
-    let fx = h.run(Command::Message {
+    let fx = h.run(Command::Message(NewMessage {
         conn: ac,
         from: Party::Visitor(VisitorId(1)),
         chat: ChatId(999),
         client_id: "c".into(),
         text: "x".into(),
         note: false,
-    });
+    }));
     assert_eq!(errors(&fx), vec![ErrorCode::ChatNotFound]);
     h.end(chat);
-    let fx = h.run(Command::Message {
+    let fx = h.run(Command::Message(NewMessage {
         conn: ac,
         from: Party::Visitor(VisitorId(1)),
         chat,
         client_id: "late".into(),
         text: "x".into(),
         note: false,
-    });
+    }));
     assert_eq!(errors(&fx), vec![ErrorCode::ChatEnded]);
 }
 
@@ -391,12 +399,8 @@ fn surveys_once_after_the_end_by_the_chats_visitor() {
     h.online(1);
     let chat = h.start(1, Some(SALES)).1.expect("chat");
     let vc = h.conn();
-    let survey = |visitor: u64, rating: u8| Command::Survey {
-        conn: vc,
-        visitor: VisitorId(visitor),
-        chat,
-        rating,
-        comment: " great ".into(),
+    let survey = |visitor: u64, rating: u8| {
+        Command::Survey(SurveyAnswer { conn: vc, visitor: VisitorId(visitor), chat, rating, comment: " great ".into() })
     };
     assert_eq!(errors(&h.run(survey(1, 5))), vec![ErrorCode::NotAllowed], "not before the end");
     h.end(chat);
@@ -420,14 +424,14 @@ fn restore_rebuilds_queues_in_order_owners_and_exactly_once() {
     let q3 = h.start(3, Some(SALES)).1.expect("chat");
     assert_eq!(h.owner(q3), None, "agent 1 is full");
     let vc = h.conn();
-    h.run(Command::Message {
+    h.run(Command::Message(NewMessage {
         conn: vc,
         from: Party::Visitor(VisitorId(1)),
         chat: q1,
         client_id: "m1".into(),
         text: "hi".into(),
         note: false,
-    });
+    }));
     // "Restart": a new switchboard from what the store would hold.
     let stored: Vec<RestoredChat> = [q3, q1, q2]
         .iter()
@@ -447,14 +451,14 @@ fn restore_rebuilds_queues_in_order_owners_and_exactly_once() {
     assert_eq!(r.sb.presence(UserId(1)), Presence::Offline, "agents come back Offline");
     assert_eq!(r.sb.agent_chats(UserId(1)), vec![q1, q2]);
     assert_eq!(r.sb.queue_position(q3).map(|p| p.0), Some(1));
-    let again = r.run(Command::Message {
+    let again = r.run(Command::Message(NewMessage {
         conn: vc,
         from: Party::Visitor(VisitorId(1)),
         chat: q1,
         client_id: "m1".into(),
         text: "hi".into(),
         note: false,
-    });
+    }));
     assert!(appended(&again).is_empty(), "a resend after the restart is not stored twice");
     r.online(1);
     assert_eq!(r.sb.queue_position(q3).map(|p| p.0), Some(1), "agent 1 is still full");

@@ -383,17 +383,8 @@ impl Switchboard {
         fx.send(Target::Agent(p.from), status);
     }
 
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn answer_offer(
-        &mut self,
-        conn: ConnId,
-        agent: UserId,
-        chat: ChatId,
-        accept: bool,
-        reason: String,
-        now: Millis,
-        fx: &mut Fx,
-    ) {
+    pub(super) fn answer_offer(&mut self, answer: OfferAnswer, now: Millis, fx: &mut Fx) {
+        let OfferAnswer { conn, agent, chat, accept, reason } = answer;
         let err = |fx: &mut Fx, code| {
             fx.send(Target::AgentConn(conn), Out::Error { code, client_id: None, chat: Some(chat) })
         };

@@ -79,7 +79,7 @@ impl H {
 
     /// A chat of visitor `v`, taken by agent 1 (the only one online at first).
     fn chat(&mut self, v: u64) -> ChatId {
-        self.run(Command::StartChat {
+        self.run(Command::StartChat(StartChat {
             conn: ConnId(999),
             site: SITE,
             campaign: CAMPAIGN,
@@ -87,7 +87,7 @@ impl H {
             visitor: VisitorId(v),
             info: VisitorInfo { name: "Vera".into(), email: "vera@example.com".into(), ..Default::default() },
             texts: ChatTexts { greeting: "Hello".into(), queue: "Wait".into() },
-        });
+        }));
         self.sb.open_chat(VisitorId(v), CAMPAIGN).map(|c| c.id).expect("chat")
     }
 
@@ -99,7 +99,7 @@ impl H {
 
     fn answer(&mut self, agent: u64, chat: ChatId, accept: bool, reason: &str) -> Vec<Effect> {
         let conn = self.conns[&agent];
-        self.run(Command::AnswerOffer { conn, agent: UserId(agent), chat, accept, reason: reason.into() })
+        self.run(Command::AnswerOffer(OfferAnswer { conn, agent: UserId(agent), chat, accept, reason: reason.into() }))
     }
 
     fn owner(&self, chat: ChatId) -> Option<u64> {
@@ -215,14 +215,14 @@ fn warm_transfer_declined_then_accepted_by_another_with_the_note_kept() {
     assert_eq!(errors(&h.transfer(1, chat, to_agent(3, AgentMode::Warm))), vec![ErrorCode::TransferPending]);
     // The source keeps chatting with the visitor meanwhile.
     let conn = h.conns[&1];
-    let msg = h.run(Command::Message {
+    let msg = h.run(Command::Message(NewMessage {
         conn,
         from: Party::Agent(UserId(1)),
         chat,
         client_id: "a1".into(),
         text: "One moment".into(),
         note: false,
-    });
+    }));
     assert!(errors(&msg).is_empty());
     let fx = h.answer(2, chat, false, "in a meeting");
     assert_eq!(
@@ -468,14 +468,14 @@ fn a_cross_site_transfer_ends_the_chat_here_and_starts_one_there() {
     );
     // The source can no longer act on it.
     let conn = h.conns[&1];
-    let e = h.run(Command::Message {
+    let e = h.run(Command::Message(NewMessage {
         conn,
         from: Party::Agent(UserId(1)),
         chat: new.id,
         client_id: "x".into(),
         text: "hi".into(),
         note: false,
-    });
+    }));
     assert_eq!(errors(&e), vec![ErrorCode::ChatNotFound]);
 }
 

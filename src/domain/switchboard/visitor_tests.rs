@@ -116,14 +116,14 @@ impl H {
 
     fn visit(&mut self, c: VisitorCampaign, url: &str) -> ConnId {
         let conn = self.conn();
-        self.run(Command::VisitorConnected {
+        self.run(Command::VisitorConnected(VisitorArrival {
             conn,
             visitor: V,
             site: SITE,
             campaign: Box::new(c),
             page: page(url),
             name: String::new(),
-        });
+        }));
         conn
     }
 
@@ -171,7 +171,7 @@ impl H {
 
     fn start_chat(&mut self) -> ChatId {
         let conn = self.conn();
-        self.run(Command::StartChat {
+        self.run(Command::StartChat(StartChat {
             conn,
             site: SITE,
             campaign: CAMPAIGN,
@@ -179,7 +179,7 @@ impl H {
             visitor: V,
             info: VisitorInfo { name: "Vera".into(), ..Default::default() },
             texts: ChatTexts::default(),
-        });
+        }));
         self.sb.open_chat(V, CAMPAIGN).map(|c| c.id).expect("a chat")
     }
 }
@@ -465,14 +465,14 @@ fn manual_invitations_are_refused_for_visitors_gone_chatting_already_invited_or_
     };
     assert_eq!(err(&mut h, None), Some(ErrorCode::VisitorGone));
     let conn = h.conn();
-    h.run(Command::VisitorConnected {
+    h.run(Command::VisitorConnected(VisitorArrival {
         conn,
         visitor: V,
         site: OTHER,
         campaign: Box::new(campaign(ProactiveMode::Disabled, 0)),
         page: page("https://other.example/"),
         name: String::new(),
-    });
+    }));
     assert_eq!(err(&mut h, None), Some(ErrorCode::VisitorGone), "a visitor of another site");
     h.leave(conn);
     h.visit(campaign(ProactiveMode::Disabled, 0), "https://shop.example/");

@@ -77,18 +77,9 @@ fn pending(v: &LiveVisitor) -> Option<&InvitationRecord> {
 }
 
 impl Switchboard {
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn visitor_connected(
-        &mut self,
-        conn: ConnId,
-        visitor: VisitorId,
-        site: SiteId,
-        campaign: VisitorCampaign,
-        page: PageReport,
-        name: String,
-        now: Millis,
-        fx: &mut Fx,
-    ) {
+    pub(super) fn visitor_connected(&mut self, arrival: VisitorArrival, now: Millis, fx: &mut Fx) {
+        let VisitorArrival { conn, visitor, site, campaign, page, name } = arrival;
+        let campaign = *campaign;
         let fresh = match self.visitors.get(&visitor) {
             None => true,
             Some(v) => v.site != site || v.left_at.is_some_and(|t| now.saturating_sub(t) > VISIT_GAP_MS),

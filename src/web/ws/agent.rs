@@ -5,7 +5,7 @@ use super::{CLIENT_ID_RULE, Socket, Step, bad_frame_message, socket_config, vali
 use crate::domain::chat::ChatRecord;
 use crate::domain::ids::{ChatId, SiteId, UserId};
 use crate::domain::model::{Role, User};
-use crate::domain::switchboard::{AgentProfile, Command, Party, Target};
+use crate::domain::switchboard::{AgentProfile, Command, NewMessage, OfferAnswer, Party, Target};
 use crate::realtime::protocol::{
     AgentChat, AgentEvent, AgentFrame, AgentIn, AgentView, Audience, CannedView, ErrorDetail, VERSION, WireError, close,
 };
@@ -191,16 +191,16 @@ async fn handle(s: &mut Socket, me: UserId, site: SiteId, text: &str) {
             s.error(WireError::BadFrame, ErrorDetail::message(CLIENT_ID_RULE)).await
         }
         AgentIn::Message { chat, id, text } => {
-            rt.send(Command::Message { conn, from, chat, client_id: id, text, note: false }).await
+            rt.send(Command::Message(NewMessage { conn, from, chat, client_id: id, text, note: false })).await
         }
         AgentIn::Note { chat, id, text } => {
-            rt.send(Command::Message { conn, from, chat, client_id: id, text, note: true }).await
+            rt.send(Command::Message(NewMessage { conn, from, chat, client_id: id, text, note: true })).await
         }
         AgentIn::Typing { chat, on } => rt.send(Command::Typing { conn, from, chat, on }).await,
         AgentIn::End { chat } => rt.send(Command::EndChat { conn, by: from, chat }).await,
         AgentIn::Transfer { chat, target, comment } => super::transfer::transfer(s, me, chat, target, comment).await,
         AgentIn::AnswerOffer { chat, accept, reason } => {
-            rt.send(Command::AnswerOffer { conn, agent: me, chat, accept, reason }).await
+            rt.send(Command::AnswerOffer(OfferAnswer { conn, agent: me, chat, accept, reason })).await
         }
         AgentIn::CancelTransfer { chat } => rt.send(Command::CancelTransfer { conn, agent: me, chat }).await,
         AgentIn::TransferNow { chat } => rt.send(Command::CompleteTransfer { conn, agent: me, chat }).await,

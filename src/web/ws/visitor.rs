@@ -6,7 +6,9 @@ use crate::domain::chat::{ChatStatus, LeftMessage};
 use crate::domain::i18n::Message as Text;
 use crate::domain::ids::{CampaignId, ChatId, SiteId, VisitorId};
 use crate::domain::model::Campaign;
-use crate::domain::switchboard::{ChatTexts, Command, PageReport, Party, Target, VisitorCampaign};
+use crate::domain::switchboard::{
+    ChatTexts, Command, NewMessage, PageReport, Party, StartChat, SurveyAnswer, Target, VisitorArrival, VisitorCampaign,
+};
 use crate::domain::{prechat, validate};
 use crate::realtime::protocol::{
     Audience, CampaignView, ErrorDetail, Page, VERSION, VisitorChat, VisitorEvent, VisitorFrame, VisitorIn, WireError,
@@ -55,7 +57,15 @@ async fn run(mut s: Socket) {
         invitation_text: v.campaign.invitation_text().to_string(),
     });
     let page = PageReport { url: v.page.url.clone(), title: v.page.title.clone(), referrer: v.page.referrer.clone() };
-    rt.send(Command::VisitorConnected { conn: s.conn, visitor: v.id, site: v.site, campaign, page, name }).await;
+    rt.send(Command::VisitorConnected(VisitorArrival {
+        conn: s.conn,
+        visitor: v.id,
+        site: v.site,
+        campaign,
+        page,
+        name,
+    }))
+    .await;
     loop {
         match s.next().await {
             Step::Text(t) => Box::pin(handle(&mut s, &v, &t)).await,
@@ -196,7 +206,7 @@ async fn handle(s: &mut Socket, v: &Visitor, text: &str) {
                     greeting: v.campaign.message(Text::Greeting).to_string(),
                     queue: v.campaign.message(Text::Queue).to_string(),
                 };
-                let cmd = Command::StartChat {
+                let cmd = Command::StartChat(StartChat {
                     conn,
                     site: v.site,
                     campaign: v.campaign.id,
@@ -204,7 +214,7 @@ async fn handle(s: &mut Socket, v: &Visitor, text: &str) {
                     visitor: v.id,
                     info,
                     texts,
-                };
+                });
                 rt.send(cmd).await;
             }
             Err((field, message)) => {
@@ -216,7 +226,7 @@ async fn handle(s: &mut Socket, v: &Visitor, text: &str) {
             if !valid_client_id(&id) {
                 return s.error(WireError::BadFrame, ErrorDetail::message(CLIENT_ID_RULE)).await;
             }
-            rt.send(Command::Message { conn, from, chat, client_id: id, text, note: false }).await;
+            rt.send(Command::Message(NewMessage { conn, from, chat, client_id: id, text, note: false })).await;
         }
         VisitorIn::Typing { chat, on } => rt.send(Command::Typing { conn, from, chat, on }).await,
         VisitorIn::End { chat } => rt.send(Command::EndChat { conn, by: from, chat }).await,
@@ -226,7 +236,7 @@ async fn handle(s: &mut Socket, v: &Visitor, text: &str) {
                 let message = Some("This campaign has no post-chat survey.");
                 return s.error(WireError::NotAllowed, ErrorDetail { message, ..ErrorDetail::chat(chat) }).await;
             }
-            rt.send(Command::Survey { conn, visitor: v.id, chat, rating, comment }).await;
+            rt.send(Command::Survey(SurveyAnswer { conn, visitor: v.id, chat, rating, comment })).await;
         }
         VisitorIn::LeaveMessage { name, email, text } => leave_message(s, v, name, email, text).await,
         VisitorIn::Page { url, title, referrer } => {
