@@ -119,16 +119,71 @@ impl Chat {
 /// A warm or broadcast offer under way.
 #[derive(Debug, Clone)]
 pub(crate) struct Pending {
-    pub(crate) kind: TransferKind,
     pub(crate) from: UserId,
-    /// Who is offered the chat (one agent, or the department's available members).
-    pub(crate) to: Vec<UserId>,
-    pub(crate) department: Option<DepartmentId>,
     pub(crate) note: String,
     pub(crate) notice: Option<String>,
     pub(crate) expires_at: Millis,
-    /// Warm: the target accepted; the source completes the hand-over.
-    pub(crate) accepted_by: Option<UserId>,
+    pub(crate) offer: Offer,
+}
+
+/// To whom an offer is made, and how far it got.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Offer {
+    /// A warm transfer to one agent, not answered yet.
+    Warm { to: UserId },
+    /// The warm transfer's target accepted: the source hands the chat over ("transfer now").
+    Accepted { by: UserId },
+    /// A broadcast to the department's available members still offered it; the first to
+    /// accept takes the chat.
+    Broadcast { department: DepartmentId, to: Vec<UserId> },
+}
+
+impl Offer {
+    pub(crate) fn kind(&self) -> TransferKind {
+        match self {
+            Offer::Broadcast { .. } => TransferKind::Broadcast,
+            Offer::Warm { .. } | Offer::Accepted { .. } => TransferKind::Warm,
+        }
+    }
+
+    /// The agents shown the offer.
+    pub(crate) fn targets(&self) -> &[UserId] {
+        match self {
+            Offer::Warm { to } | Offer::Accepted { by: to } => std::slice::from_ref(to),
+            Offer::Broadcast { to, .. } => to,
+        }
+    }
+
+    /// May `agent` still answer it?
+    pub(crate) fn open_to(&self, agent: UserId) -> bool {
+        match self {
+            Offer::Warm { to } => *to == agent,
+            Offer::Broadcast { to, .. } => to.contains(&agent),
+            Offer::Accepted { .. } => false,
+        }
+    }
+
+    pub(crate) fn accepted_by(&self) -> Option<UserId> {
+        match self {
+            Offer::Accepted { by } => Some(*by),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn department(&self) -> Option<DepartmentId> {
+        match self {
+            Offer::Broadcast { department, .. } => Some(*department),
+            _ => None,
+        }
+    }
+
+    /// The agent a warm transfer is (or was) to.
+    pub(crate) fn warm_target(&self) -> Option<UserId> {
+        match self {
+            Offer::Warm { to } | Offer::Accepted { by: to } => Some(*to),
+            Offer::Broadcast { .. } => None,
+        }
+    }
 }
 
 /// A sender's message id, made unique per sender: ids are chosen by clients, and the visitor

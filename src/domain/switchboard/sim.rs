@@ -215,12 +215,13 @@ pub(crate) fn run_observed(seed: u64, steps: usize, observe: &mut dyn FnMut(&Swi
                     continue;
                 }
                 let (chat, p) = offers[rng.below(offers.len() as u64) as usize].clone();
-                match (p.accepted_by, rng.below(4)) {
+                match (p.offer.accepted_by(), rng.below(4)) {
                     (Some(_), 0) => Command::CancelTransfer { conn: ConnId(0), agent: p.from, chat },
                     (Some(_), _) => Command::CompleteTransfer { conn: ConnId(0), agent: p.from, chat },
                     (None, 0) => Command::CancelTransfer { conn: ConnId(0), agent: p.from, chat },
                     (None, n) => {
-                        let agent = p.to[rng.below(p.to.len() as u64) as usize];
+                        let to = p.offer.targets();
+                        let agent = to[rng.below(to.len() as u64) as usize];
                         Command::AnswerOffer(OfferAnswer {
                             conn: ConnId(0),
                             agent,

@@ -61,6 +61,8 @@ struct Stop {
     reason: Option<StopReason>,
     decline_text: String,
     withdrawn: Withdrawal,
+    /// An agent already told (the one who declined).
+    told: Option<UserId>,
 }
 
 impl Stop {
@@ -71,7 +73,7 @@ impl Stop {
             StopReason::ChatEnded => Withdrawal::ChatEnded,
             StopReason::Unavailable => Withdrawal::Unavailable,
         };
-        Stop { outcome, reason: Some(reason), decline_text: String::new(), withdrawn }
+        Stop { outcome, reason: Some(reason), decline_text: String::new(), withdrawn, told: None }
     }
 }
 
@@ -321,16 +323,12 @@ impl Switchboard {
         let from_name = self.agent_name(from);
         let Some(c) = self.chats.get_mut(&chat) else { return Err(ErrorCode::ChatNotFound) };
         c.last_note = note.clone();
-        c.pending = Some(Pending {
-            kind,
-            from,
-            to: to.clone(),
-            department,
-            note: note.clone(),
-            notice,
-            expires_at,
-            accepted_by: None,
-        });
+        let offer = match (department, to.as_slice()) {
+            (Some(department), _) => Offer::Broadcast { department, to: to.clone() },
+            (None, [one]) => Offer::Warm { to: *one },
+            (None, _) => return Err(ErrorCode::UnknownTarget),
+        };
+        c.pending = Some(Pending { from, note: note.clone(), notice, expires_at, offer });
         let rec = c.rec.clone();
         for t in &to {
             let offer = Out::Offer {
@@ -361,18 +359,18 @@ impl Switchboard {
     /// Stop the chat's offer: tell the source (`outcome`, `reason`, the decliner's words) and
     /// every target still offered (`withdrawn`).
     fn stop_offer(&mut self, chat: ChatId, stop: Stop, now: Millis, fx: &mut Fx) {
-        let Stop { outcome, reason, decline_text, withdrawn } = stop;
+        let Stop { outcome, reason, decline_text, withdrawn, told } = stop;
         let Some(p) = self.chats.get_mut(&chat).and_then(|c| c.pending.take()) else { return };
         fx.out.push(Effect::CancelTimer(TimerKey::Offer(chat)));
-        if let Some(a) = p.accepted_by.and_then(|a| self.agents.get_mut(&a)) {
+        if let Some(a) = p.offer.accepted_by().and_then(|a| self.agents.get_mut(&a)) {
             a.reserved.remove(&chat);
         }
-        for t in &p.to {
+        for t in p.offer.targets().iter().filter(|t| Some(**t) != told) {
             fx.send(Target::Agent(*t), Out::OfferWithdrawn { chat, reason: withdrawn });
         }
-        let mut step = Step::new(p.kind, outcome, p.from);
-        step.to_agent = if p.kind == TransferKind::Warm { p.to.first().copied() } else { p.accepted_by };
-        step.to_department = p.department;
+        let mut step = Step::new(p.offer.kind(), outcome, p.from);
+        step.to_agent = p.offer.warm_target();
+        step.to_department = p.offer.department();
         step.comment = p.note.clone();
         step.reason = reason;
         step.decline_text = decline_text.clone();
@@ -391,44 +389,43 @@ impl Switchboard {
         let Some(p) = self.chats.get(&chat).and_then(|c| c.pending.clone()) else {
             return err(fx, ErrorCode::OfferGone);
         };
-        if !p.to.contains(&agent) || p.accepted_by.is_some() || now >= p.expires_at {
+        if !p.offer.open_to(agent) || now >= p.expires_at {
             return err(fx, ErrorCode::OfferGone);
         }
         let decline_text: String = reason.trim().chars().take(500).collect();
         if !accept {
-            if p.kind == TransferKind::Broadcast && p.to.len() > 1 {
-                // One member less; the others may still accept.
-                if let Some(pp) = self.chats.get_mut(&chat).and_then(|c| c.pending.as_mut()) {
-                    pp.to.retain(|t| *t != agent);
+            fx.send(Target::Agent(agent), Out::OfferWithdrawn { chat, reason: Withdrawal::Declined });
+            if p.offer.targets().len() > 1 {
+                // A broadcast: one member less; the others may still accept.
+                if let Some(Offer::Broadcast { to, .. }) =
+                    self.chats.get_mut(&chat).and_then(|c| c.pending.as_mut()).map(|p| &mut p.offer)
+                {
+                    to.retain(|t| *t != agent);
                 }
-                fx.send(Target::Agent(agent), Out::OfferWithdrawn { chat, reason: Withdrawal::Declined });
                 return;
             }
-            fx.send(Target::Agent(agent), Out::OfferWithdrawn { chat, reason: Withdrawal::Declined });
-            if let Some(pp) = self.chats.get_mut(&chat).and_then(|c| c.pending.as_mut()) {
-                pp.to.retain(|t| *t != agent);
-            }
-            let stop = Stop { decline_text, ..Stop::new(TransferOutcome::Declined, StopReason::Declined) };
+            let stop =
+                Stop { decline_text, told: Some(agent), ..Stop::new(TransferOutcome::Declined, StopReason::Declined) };
             return self.stop_offer(chat, stop, now, fx);
         }
         if !self.has_room(agent) || self.agents.get(&agent).is_none_or(|a| a.presence == Presence::Offline) {
             return err(fx, ErrorCode::TargetFull);
         }
-        match p.kind {
-            TransferKind::Broadcast => {
+        match &p.offer {
+            Offer::Broadcast { to, .. } => {
                 // The first to accept takes the chat; the offer disappears for the others.
                 if let Some(c) = self.chats.get_mut(&chat) {
                     c.pending = None;
                 }
                 fx.out.push(Effect::CancelTimer(TimerKey::Offer(chat)));
-                for t in p.to.iter().filter(|t| **t != agent) {
+                for t in to.iter().filter(|t| **t != agent) {
                     fx.send(Target::Agent(*t), Out::OfferWithdrawn { chat, reason: Withdrawal::Taken });
                 }
                 self.hand_over(chat, &p, agent, now, fx);
             }
-            _ => {
+            Offer::Warm { .. } | Offer::Accepted { .. } => {
                 if let Some(pp) = self.chats.get_mut(&chat).and_then(|c| c.pending.as_mut()) {
-                    pp.accepted_by = Some(agent);
+                    pp.offer = Offer::Accepted { by: agent };
                 }
                 if let Some(a) = self.agents.get_mut(&agent) {
                     a.reserved.insert(chat);
@@ -461,9 +458,9 @@ impl Switchboard {
         if let Some(a) = self.agents.get_mut(&to) {
             a.reserved.remove(&chat);
         }
-        let mut step = Step::new(p.kind, TransferOutcome::Completed, p.from);
+        let mut step = Step::new(p.offer.kind(), TransferOutcome::Completed, p.from);
         step.to_agent = Some(to);
-        step.to_department = p.department;
+        step.to_department = p.offer.department();
         step.comment = p.note.clone();
         self.record(chat, step, now, fx);
         self.notify_visitor(chat, &p.notice, now, fx);
@@ -482,12 +479,11 @@ impl Switchboard {
         self.assign(chat, to, now, fx);
     }
 
-    /// "Transfer now": the source completes an accepted warm transfer.
     /// Hand over an accepted offer ("transfer now"). `conn`: the console that asked, told when
     /// there is nothing to hand over (`None` when the switchboard does it for an agent who left).
     pub(super) fn complete(&mut self, conn: Option<ConnId>, agent: UserId, chat: ChatId, now: Millis, fx: &mut Fx) {
         let p = self.chats.get(&chat).and_then(|c| c.pending.clone()).filter(|p| p.from == agent);
-        let Some((p, to)) = p.and_then(|p| p.accepted_by.map(|to| (p, to))) else {
+        let Some((p, to)) = p.and_then(|p| p.offer.accepted_by().map(|to| (p, to))) else {
             if let Some(conn) = conn {
                 let error = Out::Error { code: ErrorCode::NoTransfer, client_id: None, chat: Some(chat) };
                 fx.send(Target::AgentConn(conn), error);
@@ -512,6 +508,7 @@ impl Switchboard {
             reason: None,
             decline_text: String::new(),
             withdrawn: Withdrawal::Cancelled,
+            told: None,
         };
         self.stop_offer(chat, stop, now, fx);
     }
@@ -521,7 +518,7 @@ impl Switchboard {
             .chats
             .get(&chat)
             .and_then(|c| c.pending.as_ref())
-            .is_some_and(|p| p.accepted_by.is_none() && now >= p.expires_at);
+            .is_some_and(|p| p.offer.accepted_by().is_none() && now >= p.expires_at);
         if open {
             self.stop_offer(chat, Stop::new(TransferOutcome::Expired, StopReason::NoAnswer), now, fx);
         }
@@ -547,19 +544,21 @@ impl Switchboard {
             .chats
             .iter()
             .filter_map(|(id, c)| c.pending.clone().map(|p| (*id, p)))
-            .filter(|(_, p)| p.from == agent || p.to.contains(&agent))
+            .filter(|(_, p)| p.from == agent || p.offer.targets().contains(&agent))
             .collect();
         for (chat, p) in involved {
             if p.from == agent {
-                if p.accepted_by.is_some() {
+                if p.offer.accepted_by().is_some() {
                     self.complete(None, agent, chat, now, fx);
                 }
                 continue;
             }
-            if p.accepted_by == Some(agent) || p.to.len() == 1 {
+            if p.offer.targets().len() == 1 {
                 self.stop_offer(chat, Stop::new(TransferOutcome::Declined, StopReason::Unavailable), now, fx);
-            } else if let Some(pp) = self.chats.get_mut(&chat).and_then(|c| c.pending.as_mut()) {
-                pp.to.retain(|t| *t != agent);
+            } else if let Some(Offer::Broadcast { to, .. }) =
+                self.chats.get_mut(&chat).and_then(|c| c.pending.as_mut()).map(|p| &mut p.offer)
+            {
+                to.retain(|t| *t != agent);
                 fx.send(Target::Agent(agent), Out::OfferWithdrawn { chat, reason: Withdrawal::Unavailable });
             }
         }
