@@ -34,12 +34,35 @@ const AGENTS = {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
+/**
+ * What a visitor's socket must never receive (docs/protocol.md, "Who receives what"): the
+ * transfer log and its comments, notes, `origin`, waiting state, agents' ids. Every frame a
+ * test visitor receives is checked, and a failing check fails the test at its next wait.
+ */
+function agentOnlyIn(f) {
+  const found = [];
+  const walk = (v) => {
+    if (Array.isArray(v)) return v.forEach(walk);
+    if (!v || typeof v !== 'object') return;
+    for (const [k, x] of Object.entries(v)) {
+      if (['origin', 'waiting_for', 'department', 'email', 'site'].includes(k)) found.push(k);
+      if (k === 'agent' && typeof x === 'number') found.push('agent id');
+      if (k === 'kind' && (x === 'note' || x === 'transfer')) found.push(`kind ${x}`);
+      walk(x);
+    }
+  };
+  walk(f);
+  return found;
+}
+
 /** A visitor: a raw /ws/visitor socket speaking the documented frames. */
 class Visitor {
   constructor(baseUrl, campaign) {
     this.url = `${baseUrl.replace(/^http/, 'ws')}/ws/visitor`;
     this.campaign = campaign;
     this.frames = [];
+    /** Agent-only content found in a received frame (must stay empty). */
+    this.leaks = [];
     this.waiters = [];
     this.chat = null;
     this.n = 0;
@@ -49,6 +72,8 @@ class Visitor {
     this.ws = new WebSocket(this.url);
     this.ws.on('message', (m) => {
       const f = JSON.parse(m.toString());
+      const leaked = agentOnlyIn(f);
+      if (leaked.length) this.leaks.push(`${leaked.join(', ')} in ${JSON.stringify(f)}`);
       this.frames.push(f);
       if (f.type === 'chat') this.chat = f.chat.id;
       for (const w of [...this.waiters]) if (w.pred(f)) w.done(f);
@@ -67,8 +92,12 @@ class Visitor {
     this.ws.send(JSON.stringify(f));
   }
 
-  /** The first frame (already received or to come) matching `pred`, within `ms`. */
+  /**
+   * The first frame (already received or to come) matching `pred`, within `ms`. Refused at
+   * once if anything agent-only reached this visitor.
+   */
   next(pred, ms = STEP_TIMEOUT_MS, what = 'a frame') {
+    if (this.leaks.length) return Promise.reject(new Error(`visitor received agent-only content: ${this.leaks[0]}`));
     const seen = this.frames.find(pred);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
@@ -198,6 +227,7 @@ describe('agent console in a browser', { timeout: 420_000 }, () => {
     // Console errors are bugs, even when the test passed.
     const problems = open.flatMap((c) => c.problems.map((p) => `${c.who}: ${p}`));
     assert.deepEqual(problems, [], 'errors in the browser console');
+    assert.deepEqual(visitors.flatMap((v) => v.leaks), [], 'a visitor received agent-only content');
   }
 
   /** Sign `who` in, open /console, wait for "Connected". `audit`: allow axe to be injected. */

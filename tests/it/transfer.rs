@@ -154,6 +154,11 @@ async fn transfer_anyway_waits_for_an_offline_agent_and_a_queue_transfer_allocat
     let (bob_id, bob_client) = colleague(&sc.s.base, &sc.owner, &sc.o, "Bob").await;
     sc.ann.send(transfer(sc.chat, json!({"kind": "agent", "agent": bob_id, "mode": "cold"}), "")).await;
     assert_eq!(sc.ann.until_type("error").await["code"], "target_unavailable");
+    // A fallback over a day is refused, not cut silently; the chat stays.
+    let too_long = json!({"kind": "agent", "agent": bob_id, "mode": "anyway", "fallback_mins": 1441});
+    sc.ann.send(transfer(sc.chat, too_long, "")).await;
+    let refused = sc.ann.until_type("error").await;
+    assert_eq!((refused["code"].as_str(), refused["chat"].as_u64()), (Some("bad_frame"), Some(sc.chat)));
     sc.ann
         .send(transfer(
             sc.chat,
