@@ -56,20 +56,16 @@ pub struct ChatRecord {
     pub visitor: VisitorId,
     /// The queue it waits in: a department, or `None` for "any agent of the site".
     pub department: Option<DepartmentId>,
-    pub status: ChatStatus,
-    pub agent: Option<UserId>,
+    /// Where it is in its life, and whose it is.
+    pub state: ChatState,
     pub info: VisitorInfo,
     pub created_at: Millis,
     /// When it (last) entered a queue.
     pub queued_at: Millis,
     pub assigned_at: Option<Millis>,
-    pub ended_at: Option<Millis>,
-    pub ended_by: Option<EndedBy>,
     /// Sequence number of the chat's last event.
     pub last_seq: u64,
     pub survey: Option<Survey>,
-    /// Transferred to one agent who could not take it yet: it waits for them.
-    pub waiting_for: Option<UserId>,
     /// Where a chat that came by cross-site transfer came from.
     pub origin: Option<Origin>,
 }
@@ -91,20 +87,69 @@ impl ChatRecord {
             campaign,
             visitor,
             department,
-            status: ChatStatus::Queued,
-            agent: None,
+            state: ChatState::Queued,
             info,
             created_at: now,
             queued_at: now,
             assigned_at: None,
-            ended_at: None,
-            ended_by: None,
             last_seq: 0,
             survey: None,
-            waiting_for: None,
             origin: None,
         }
     }
+
+    pub fn status(&self) -> ChatStatus {
+        match self.state {
+            ChatState::Queued | ChatState::WaitingFor(_) => ChatStatus::Queued,
+            ChatState::Active(_) => ChatStatus::Active,
+            ChatState::Ended { .. } => ChatStatus::Ended,
+        }
+    }
+
+    /// The agent who has it, or who had it when it ended.
+    pub fn agent(&self) -> Option<UserId> {
+        match self.state {
+            ChatState::Active(a) => Some(a),
+            ChatState::Ended { agent, .. } => agent,
+            ChatState::Queued | ChatState::WaitingFor(_) => None,
+        }
+    }
+
+    /// Transferred "anyway" to one agent who could not take it yet: it waits for them.
+    pub fn waiting_for(&self) -> Option<UserId> {
+        match self.state {
+            ChatState::WaitingFor(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    pub fn ended_at(&self) -> Option<Millis> {
+        match self.state {
+            ChatState::Ended { at, .. } => Some(at),
+            _ => None,
+        }
+    }
+
+    pub fn ended_by(&self) -> Option<EndedBy> {
+        match self.state {
+            ChatState::Ended { by, .. } => Some(by),
+            _ => None,
+        }
+    }
+}
+
+/// Where a chat is in its life. A chat waiting has no agent, an active one has exactly one,
+/// only an ended one has an end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChatState {
+    /// Waiting in its queue for the agent the queue's rule picks.
+    Queued,
+    /// Transferred "anyway" to one agent who could not take it yet: it waits for them.
+    WaitingFor(UserId),
+    /// An agent has it.
+    Active(UserId),
+    /// Over. `agent`: who had it at the end, if anyone.
+    Ended { at: Millis, by: EndedBy, agent: Option<UserId> },
 }
 
 /// The transfer log a receiving agent sees for a chat that came from another site.

@@ -53,7 +53,7 @@ fn write_records(txn: &WriteTransaction, writes: &[ChatWrite]) -> Result<(), Sto
                 stats.chat(old.as_ref(), c);
                 chats.insert((c.site.0, c.id.0), encode(c).as_slice())?;
                 by_visitor.insert((c.site.0, c.visitor.0, c.id.0), ())?;
-                if c.status == ChatStatus::Ended {
+                if c.status() == ChatStatus::Ended {
                     open.remove((c.site.0, c.id.0))?;
                 } else {
                     open.insert((c.site.0, c.id.0), ())?;
@@ -173,7 +173,7 @@ impl Store {
                     match &ev.kind {
                         EventKind::Assigned { .. } => owner_replied = false,
                         EventKind::Message { author: Author::Agent { agent, .. }, .. } => {
-                            owner_replied |= Some(*agent) == rec.agent
+                            owner_replied |= Some(*agent) == rec.agent()
                         }
                         _ => {}
                     }
@@ -314,11 +314,10 @@ mod tests {
         };
         let assigned = |agent: u64| EventKind::Assigned { agent: UserId(agent), name: "A".into() };
         let mut one = ChatRecord::queued(ChatId(1), site, CampaignId(1), VisitorId(5), None, VisitorInfo::default(), 1);
-        one.status = crate::domain::chat::ChatStatus::Active;
-        one.agent = Some(UserId(3));
+        one.state = crate::domain::chat::ChatState::Active(UserId(3));
         let mut two = one.clone();
         two.id = ChatId(2);
-        two.agent = Some(UserId(4));
+        two.state = crate::domain::chat::ChatState::Active(UserId(4));
         write(
             &store,
             vec![

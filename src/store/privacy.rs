@@ -53,7 +53,7 @@ impl Store {
                 for e in t.iter()? {
                     let (k, val) = e?;
                     let c: ChatRecord = decode(val.value())?;
-                    if c.status == ChatStatus::Ended && c.ended_at.is_some_and(|at| at < cutoff) {
+                    if c.status() == ChatStatus::Ended && c.ended_at().is_some_and(|at| at < cutoff) {
                         let (site, chat) = k.value();
                         v.push((site, chat, c.visitor.0));
                         if v.len() == RETENTION_BATCH {
@@ -172,7 +172,7 @@ impl SiteStore {
                 for e in chats.range((site.0, 0)..=(site.0, u64::MAX))? {
                     let c: ChatRecord = decode(e?.1.value())?;
                     if c.visitor == visitor {
-                        if c.status != ChatStatus::Ended {
+                        if c.status() != ChatStatus::Ended {
                             return Err(StoreError::conflict(
                                 "visitor",
                                 "This visitor has an open chat: end it first.",
@@ -209,8 +209,8 @@ impl SiteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::chat::{Author, EndedBy, EventKind, VisitorInfo};
-    use crate::domain::ids::{CampaignId, ChatId, SiteId};
+    use crate::domain::chat::{Author, ChatState, EndedBy, EventKind, VisitorInfo};
+    use crate::domain::ids::{CampaignId, ChatId, SiteId, UserId};
     use crate::store::ChatWrite;
 
     fn chat(id: u64, visitor: VisitorId, ended_at: Option<u64>) -> ChatRecord {
@@ -220,17 +220,16 @@ mod tests {
             campaign: CampaignId(1),
             visitor,
             department: None,
-            status: if ended_at.is_some() { ChatStatus::Ended } else { ChatStatus::Active },
-            agent: None,
+            state: match ended_at {
+                Some(at) => ChatState::Ended { at, by: EndedBy::Visitor, agent: None },
+                None => ChatState::Active(UserId(1)),
+            },
             info: VisitorInfo { name: "Vera".into(), email: "vera@example.com".into(), ..Default::default() },
             created_at: 0,
             queued_at: 0,
             assigned_at: None,
-            ended_at,
-            ended_by: ended_at.map(|_| EndedBy::Visitor),
             last_seq: 1,
             survey: None,
-            waiting_for: None,
             origin: None,
         }
     }

@@ -207,7 +207,7 @@ impl SiteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::chat::{Author, ChatStatus, EndedBy, VisitorInfo};
+    use crate::domain::chat::{Author, ChatState, EndedBy, VisitorInfo};
     use crate::domain::ids::{CampaignId, SiteId, VisitorId};
     use crate::store::{ChatWrite, Store};
 
@@ -224,9 +224,7 @@ mod tests {
             ev(2, EventKind::Message { author: Author::Visitor, text: text.into() }),
             ev(3, EventKind::Ended { by: EndedBy::Visitor }),
         ];
-        rec.status = ChatStatus::Ended;
-        rec.agent = Some(UserId(agent));
-        rec.ended_at = Some(id * 1000 + 3);
+        rec.state = ChatState::Ended { at: id * 1000 + 3, by: EndedBy::Visitor, agent: Some(UserId(agent)) };
         rec.last_seq = 3;
         let mut writes: Vec<ChatWrite> = events.into_iter().map(|e| ChatWrite::Event(site, e)).collect();
         writes.push(ChatWrite::Chat(rec));

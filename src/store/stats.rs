@@ -89,11 +89,11 @@ impl Pending {
     /// A chat record is about to be stored over `old` (if any).
     pub(super) fn chat(&mut self, old: Option<&ChatRecord>, new: &ChatRecord) {
         use crate::domain::chat::ChatStatus::Ended;
-        if new.status != Ended {
+        if new.status() != Ended {
             return;
         }
         let since = match old {
-            Some(o) if o.status == Ended => {
+            Some(o) if o.status() == Ended => {
                 if new.last_seq <= o.last_seq {
                     return;
                 }
@@ -403,7 +403,7 @@ mod tests {
         }
     }
 
-    use crate::domain::chat::{Author, ChatStatus, EndedBy, EventKind, Survey, VisitorInfo};
+    use crate::domain::chat::{Author, ChatState, EndedBy, EventKind, Survey, VisitorInfo};
     use crate::domain::ids::{ChatId, InvitationId, VisitorId};
     use crate::store::{ChatWrite, Store};
 
@@ -444,8 +444,8 @@ mod tests {
                 ));
                 rec.survey = Some(Survey { rating: 1 + (n % 5) as u8, comment: String::new() });
             }
-            (rec.status, rec.agent, rec.ended_by) = (ChatStatus::Ended, Some(agent), Some(EndedBy::Visitor));
-            (rec.ended_at, rec.last_seq) = (Some(at + 20 * 60_000), events.len() as u64);
+            rec.state = ChatState::Ended { at: at + 20 * 60_000, by: EndedBy::Visitor, agent: Some(agent) };
+            rec.last_seq = events.len() as u64;
             writes.extend(events.into_iter().map(|e| ChatWrite::Event(site, e)));
             writes.push(ChatWrite::Chat(rec));
         }
@@ -490,8 +490,7 @@ mod tests {
             ev(id, 4, T0 + 60_000, EventKind::Ended { by: EndedBy::Visitor }),
         ];
         // Open: nothing counted yet.
-        rec.status = ChatStatus::Active;
-        rec.agent = Some(ada);
+        rec.state = ChatState::Active(ada);
         rec.last_seq = 3;
         let mut writes: Vec<ChatWrite> = events[..3].iter().map(|e| ChatWrite::Event(site, e.clone())).collect();
         writes.push(ChatWrite::Chat(rec.clone()));
@@ -501,9 +500,7 @@ mod tests {
         let totals = |dim| s.stats_totals(&[dim], day.0, day.1).expect("totals")[0].1.clone();
         assert_eq!(totals(Dim::Site).chats, 0);
 
-        rec.status = ChatStatus::Ended;
-        rec.ended_by = Some(EndedBy::Visitor);
-        rec.ended_at = Some(T0 + 60_000);
+        rec.state = ChatState::Ended { at: T0 + 60_000, by: EndedBy::Visitor, agent: Some(ada) };
         rec.last_seq = 4;
         write(&store, vec![ChatWrite::Event(site, events[3].clone()), ChatWrite::Chat(rec.clone())]).await;
         let ada_day = totals(Dim::Agent(ada));

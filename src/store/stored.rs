@@ -12,7 +12,7 @@ use super::StoreError;
 use super::codec::{Record, json_decode, json_encode, split, unknown_version};
 use crate::domain::Millis;
 use crate::domain::chat::{
-    Author, ChatEvent, ChatRecord, ChatStatus, EndedBy, EventKind, Origin, StopReason, Survey, TransferKind,
+    Author, ChatEvent, ChatRecord, ChatState, ChatStatus, EndedBy, EventKind, Origin, StopReason, Survey, TransferKind,
     TransferOutcome, VisitorInfo,
 };
 use crate::domain::ids::{CampaignId, ChatId, DepartmentId, SiteId, UserId, VisitorId};
@@ -110,6 +110,8 @@ struct StoredChat {
 
 impl Record for ChatRecord {
     fn encode(&self) -> Vec<u8> {
+        let (status, agent, ended_at, ended_by, waiting_for) =
+            (self.status(), self.agent(), self.ended_at(), self.ended_by(), self.waiting_for());
         let c = self.clone();
         let i = c.info;
         let stored = StoredChat {
@@ -118,8 +120,8 @@ impl Record for ChatRecord {
             campaign: c.campaign,
             visitor: c.visitor,
             department: c.department,
-            status: c.status.into(),
-            agent: c.agent,
+            status: status.into(),
+            agent,
             info: Info {
                 name: i.name,
                 email: i.email,
@@ -130,11 +132,11 @@ impl Record for ChatRecord {
             created_at: c.created_at,
             queued_at: c.queued_at,
             assigned_at: c.assigned_at,
-            ended_at: c.ended_at,
-            ended_by: c.ended_by.map(Into::into),
+            ended_at,
+            ended_by: ended_by.map(Into::into),
             last_seq: c.last_seq,
             survey: c.survey.map(|s| Rating { rating: s.rating, comment: s.comment }),
-            waiting_for: c.waiting_for,
+            waiting_for,
             origin: c.origin.map(|o| From_ {
                 site: o.site,
                 site_name: o.site_name,
@@ -155,6 +157,18 @@ impl Record for ChatRecord {
             (CHAT_V1, json) => json_decode(json)?,
             (v, _) => return Err(unknown_version(v)),
         };
+        let state = match (c.status, c.agent, c.waiting_for) {
+            (Status::Ended, agent, _) => {
+                let (Some(at), Some(by)) = (c.ended_at, c.ended_by) else {
+                    return Err(StoreError::Corrupt(format!("chat {} ended with no end recorded", c.id)));
+                };
+                ChatState::Ended { at, by: by.into(), agent }
+            }
+            (Status::Active, Some(agent), _) => ChatState::Active(agent),
+            (_, _, Some(agent)) => ChatState::WaitingFor(agent),
+            // Queued, or (never written so) active without an agent: it waits in its queue.
+            _ => ChatState::Queued,
+        };
         let i = c.info;
         Ok(ChatRecord {
             id: c.id,
@@ -162,8 +176,7 @@ impl Record for ChatRecord {
             campaign: c.campaign,
             visitor: c.visitor,
             department: c.department,
-            status: c.status.into(),
-            agent: c.agent,
+            state,
             info: VisitorInfo {
                 name: i.name,
                 email: i.email,
@@ -174,11 +187,8 @@ impl Record for ChatRecord {
             created_at: c.created_at,
             queued_at: c.queued_at,
             assigned_at: c.assigned_at,
-            ended_at: c.ended_at,
-            ended_by: c.ended_by.map(Into::into),
             last_seq: c.last_seq,
             survey: c.survey.map(|s| Survey { rating: s.rating, comment: s.comment }),
-            waiting_for: c.waiting_for,
             origin: c.origin.map(|o| Origin {
                 site: o.site,
                 site_name: o.site_name,
@@ -480,6 +490,36 @@ mod tests {
     }
 
     #[test]
+    fn a_stored_chat_reads_back_into_its_state() {
+        let chat = |fields: &str| {
+            let json = format!(
+                r#"{{"id":1,"site":2,"campaign":3,"visitor":4,"department":null,"info":{{}},"created_at":5,"queued_at":5,"assigned_at":null,"last_seq":2,{fields}}}"#
+            );
+            let mut b = vec![CHAT_V1];
+            b.extend_from_slice(json.as_bytes());
+            ChatRecord::decode(&b)
+        };
+        let state = |fields: &str| chat(fields).map(|c| c.state).ok();
+        assert_eq!(
+            state(r#""status":"active","agent":7,"ended_at":null,"ended_by":null"#),
+            Some(ChatState::Active(UserId(7)))
+        );
+        assert_eq!(
+            state(r#""status":"queued","agent":null,"ended_at":null,"ended_by":null,"waiting_for":8"#),
+            Some(ChatState::WaitingFor(UserId(8)))
+        );
+        assert_eq!(state(r#""status":"queued","agent":null,"ended_at":null,"ended_by":null"#), Some(ChatState::Queued));
+        assert_eq!(
+            state(r#""status":"ended","agent":7,"ended_at":9,"ended_by":"no_agent""#),
+            Some(ChatState::Ended { at: 9, by: EndedBy::NoAgent, agent: Some(UserId(7)) })
+        );
+        assert!(matches!(
+            chat(r#""status":"ended","agent":7,"ended_at":null,"ended_by":null"#),
+            Err(StoreError::Corrupt(_))
+        ));
+    }
+
+    #[test]
     fn events_and_chats_read_back_what_was_written() {
         let e = ChatEvent {
             chat: ChatId(1),
@@ -502,7 +542,7 @@ mod tests {
         assert_eq!(ChatEvent::decode(&e.encode()).ok(), Some(e));
         let mut c =
             ChatRecord::queued(ChatId(1), SiteId(2), CampaignId(3), VisitorId(4), None, VisitorInfo::default(), 5);
-        c.ended_by = Some(EndedBy::Transfer);
+        c.state = ChatState::Ended { at: 9, by: EndedBy::Transfer, agent: Some(UserId(6)) };
         assert_eq!(ChatRecord::decode(&c.encode()).ok(), Some(c));
         assert!(ChatEvent::decode(&[7, b'{', b'}']).is_err(), "an unknown version is refused");
     }

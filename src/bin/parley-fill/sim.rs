@@ -285,7 +285,7 @@ impl<'a> Sim<'a> {
                 }
             }
             Action::Patience(chat) => {
-                let queued = self.sb.chat(chat).is_some_and(|c| c.agent.is_none() && c.assigned_at.is_none());
+                let queued = self.sb.chat(chat).is_some_and(|c| c.agent().is_none() && c.assigned_at.is_none());
                 if let Some(s) = self.scripts.get(&chat).filter(|s| !s.ended && queued) {
                     let by = Party::Visitor(s.visitor);
                     self.counts.abandoned += 1;
@@ -469,7 +469,7 @@ impl<'a> Sim<'a> {
             // Nobody answers: the visitor writes again after a while, then leaves.
             let wait = self.rng.range(40 * SEC, 180 * SEC);
             self.schedule(now + wait, Action::Step(chat, generation));
-        } else if self.sb.chat(chat).is_some_and(|c| c.agent.is_some()) {
+        } else if self.sb.chat(chat).is_some_and(|c| c.agent().is_some()) {
             let wait = self.rng.range(8 * SEC, 60 * SEC);
             self.schedule(now + wait, Action::Step(chat, generation));
         }
@@ -477,7 +477,7 @@ impl<'a> Sim<'a> {
 
     fn step(&mut self, chat: ChatId, now: Millis) {
         let Some(rec) = self.sb.chat(chat) else { return };
-        let agent = rec.agent;
+        let agent = rec.agent();
         let Some(s) = self.scripts.get(&chat) else { return };
         let (visitor, left, agent_turn, missed, transfer) = (s.visitor, s.left, s.agent_turn, s.missed, s.transfer);
         if left == 0 {
@@ -712,7 +712,7 @@ impl<'a> Sim<'a> {
             self.resume(chat, now);
         }
         for (chat, _) in seen.accepted_warm {
-            if let Some(from) = self.sb.chat(chat).and_then(|c| c.agent) {
+            if let Some(from) = self.sb.chat(chat).and_then(|c| c.agent()) {
                 let wait = self.rng.range(5 * SEC, 20 * SEC);
                 self.schedule(now + wait, Action::Complete { chat, agent: from });
             }

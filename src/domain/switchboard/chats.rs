@@ -41,7 +41,7 @@ impl Switchboard {
         }
         self.queue_mut((site, department)).waiting.push_back(id);
         self.dispatch(site, now, fx);
-        if self.chats.get(&id).is_some_and(|c| c.rec.status == ChatStatus::Queued) {
+        if self.chats.get(&id).is_some_and(|c| c.rec.status() == ChatStatus::Queued) {
             if !texts.queue.is_empty() {
                 self.append(id, EventKind::System { text: texts.queue }, None, now, fx);
             }
@@ -57,7 +57,7 @@ impl Switchboard {
         let c = self.chats.get(&chat).ok_or(ErrorCode::ChatNotFound)?;
         let ok = match party {
             Party::Visitor(v) => c.rec.visitor == v,
-            Party::Agent(a) => c.rec.agent == Some(a),
+            Party::Agent(a) => c.rec.agent() == Some(a),
         };
         if ok { Ok(()) } else { Err(ErrorCode::ChatNotFound) }
     }
@@ -80,7 +80,7 @@ impl Switchboard {
             fx.send(Target::reply(from, conn), Out::Ack { chat, client_id, seq: *seq });
             return;
         }
-        if c.rec.status == ChatStatus::Ended {
+        if c.rec.status() == ChatStatus::Ended {
             return err(fx, ErrorCode::ChatEnded);
         }
         let text = text.trim().to_string();
@@ -119,7 +119,7 @@ impl Switchboard {
         let Some(c) = self.chats.get(&chat).filter(|c| c.rec.visitor == visitor) else {
             return err(fx, ErrorCode::ChatNotFound);
         };
-        if c.rec.status != ChatStatus::Ended || c.rec.survey.is_some() {
+        if c.rec.status() != ChatStatus::Ended || c.rec.survey.is_some() {
             return err(fx, ErrorCode::NotAllowed);
         }
         if !(1..=5).contains(&rating) {
@@ -148,7 +148,7 @@ impl Switchboard {
         if event.kind.visible_to_visitor() {
             fx.send(Target::Visitor(c.rec.visitor), Out::Event(event.clone()));
         }
-        if let Some(a) = c.rec.agent {
+        if let Some(a) = c.rec.agent() {
             fx.send(Target::Agent(a), Out::Event(event.clone()));
         }
         fx.touched.insert(chat);
@@ -159,20 +159,18 @@ impl Switchboard {
 
     pub(super) fn end(&mut self, chat: ChatId, by: EndedBy, now: Millis, fx: &mut Fx) {
         let Some(c) = self.chats.get_mut(&chat) else { return };
-        if c.rec.status == ChatStatus::Ended {
+        if c.rec.status() == ChatStatus::Ended {
             return;
         }
-        let was_queued = c.rec.status == ChatStatus::Queued && c.rec.waiting_for.is_none();
+        let was_queued = c.rec.status() == ChatStatus::Queued && c.rec.waiting_for().is_none();
         let key = (c.rec.site, c.rec.department);
-        let (visitor, campaign, agent) = (c.rec.visitor, c.rec.campaign, c.rec.agent);
+        let (visitor, campaign, agent) = (c.rec.visitor, c.rec.campaign, c.rec.agent());
         // An offer still open is stopped first, so its step ("cancelled", "chat ended") is in
         // the chat's history before its end.
         self.transfers_end(chat, now, fx);
         self.append(chat, EventKind::Ended { by }, None, now, fx);
         if let Some(c) = self.chats.get_mut(&chat) {
-            c.rec.status = ChatStatus::Ended;
-            c.rec.ended_at = Some(now);
-            c.rec.ended_by = Some(by);
+            c.rec.state = ChatState::Ended { at: now, by, agent: c.rec.agent() };
         }
         if self.open_by_visitor.get(&(visitor, campaign)) == Some(&chat) {
             self.open_by_visitor.remove(&(visitor, campaign));

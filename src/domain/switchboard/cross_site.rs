@@ -114,7 +114,7 @@ impl Switchboard {
         match t.agent {
             Some(a) => {
                 if let Some(c) = self.chats.get_mut(&id) {
-                    c.rec.waiting_for = Some(a);
+                    c.rec.state = ChatState::WaitingFor(a);
                 }
                 if let Some(x) = self.agents.get_mut(&a) {
                     x.waiting.push_back(id);
@@ -129,7 +129,7 @@ impl Switchboard {
             fx.send(Target::Visitor(source.visitor), Out::Chat(c.rec.clone()));
         }
         self.dispatch(t.site, now, fx);
-        if self.chats.get(&id).is_some_and(|c| c.rec.status == ChatStatus::Queued) {
+        if self.chats.get(&id).is_some_and(|c| c.rec.status() == ChatStatus::Queued) {
             if !t.queue_text.is_empty() {
                 self.append(id, EventKind::System { text: t.queue_text }, None, now, fx);
             }

@@ -36,8 +36,8 @@ mod visitors;
 
 use super::Millis;
 use super::chat::{
-    Author, ChatEvent, ChatRecord, ChatStatus, EndedBy, EventKind, StopReason, TransferKind, TransferOutcome,
-    VisitorInfo, Withdrawal,
+    Author, ChatEvent, ChatRecord, ChatState, ChatStatus, EndedBy, EventKind, StopReason, TransferKind,
+    TransferOutcome, VisitorInfo, Withdrawal,
 };
 use super::ids::{CampaignId, ChatId, ConnId, DepartmentId, InvitationId, SiteId, UserId, VisitorId};
 use super::model::AllocationRule;
@@ -264,15 +264,15 @@ impl Switchboard {
         for RestoredChat { record: rec, client_ids: ids, owner_replied, conversation } in chats {
             let id = rec.id;
             self.next_chat = self.next_chat.max(id.0 + 1);
-            if rec.status == ChatStatus::Ended {
+            if rec.status() == ChatStatus::Ended {
                 self.ended.push_back(id);
                 self.chats.insert(id, Chat::stored(rec, ids.into_iter().collect()));
                 continue;
             }
             self.open_by_visitor.insert((rec.visitor, rec.campaign), id);
-            match (rec.status, rec.waiting_for) {
+            match (rec.status(), rec.waiting_for()) {
                 (ChatStatus::Active, _) => {
-                    if let Some(a) = rec.agent.and_then(|a| self.agents.get_mut(&a)) {
+                    if let Some(a) = rec.agent().and_then(|a| self.agents.get_mut(&a)) {
                         a.chats.insert(id);
                     }
                 }
@@ -324,12 +324,12 @@ impl Switchboard {
             Command::Message(m) => self.message(m, now, &mut fx),
             Command::Typing { conn, from, chat, on } => match self.check_party(chat, from) {
                 Ok(()) => {
-                    let Some(c) = self.chats.get(&chat).filter(|c| c.rec.status != ChatStatus::Ended) else {
+                    let Some(c) = self.chats.get(&chat).filter(|c| c.rec.status() != ChatStatus::Ended) else {
                         return fx.out;
                     };
                     match from {
                         Party::Visitor(_) => {
-                            if let Some(a) = c.rec.agent {
+                            if let Some(a) = c.rec.agent() {
                                 fx.send(Target::Agent(a), Out::Typing { chat, by_agent: false, on });
                             }
                         }
@@ -399,7 +399,7 @@ impl Switchboard {
             Command::WatchVisitors { conn, agent, on } => self.watch_visitors(conn, agent, on, &mut fx),
             Command::Timer(TimerKey::QueueWait(chat)) => {
                 let queued =
-                    self.chats.get(&chat).filter(|c| c.rec.status == ChatStatus::Queued).map(|c| c.rec.visitor);
+                    self.chats.get(&chat).filter(|c| c.rec.status() == ChatStatus::Queued).map(|c| c.rec.visitor);
                 if let Some(visitor) = queued {
                     self.end(chat, EndedBy::NoAgent, now, &mut fx);
                     fx.send(Target::Visitor(visitor), Out::Offline { chat: Some(chat) });
@@ -460,7 +460,7 @@ impl Switchboard {
     /// Position (1-based) and estimated wait of a queued chat.
     pub fn queue_position(&self, chat: ChatId) -> Option<(u32, Option<u32>)> {
         let c = self.chats.get(&chat)?;
-        if let Some(agent) = c.rec.waiting_for {
+        if let Some(agent) = c.rec.waiting_for() {
             let pos = self.agents.get(&agent)?.waiting.iter().position(|id| *id == chat)? as u32 + 1;
             return Some((pos, None));
         }

@@ -27,9 +27,6 @@ impl Switchboard {
                 if let Some(a) = self.agents.get_mut(&agent) {
                     a.waiting.pop_front();
                 }
-                if let Some(c) = self.chats.get_mut(&chat) {
-                    c.rec.waiting_for = None;
-                }
                 fx.out.push(Effect::CancelTimer(TimerKey::Fallback(chat)));
                 self.assign(chat, agent, now, fx);
             }
@@ -69,8 +66,7 @@ impl Switchboard {
         let name = a.profile.name.clone();
         let Some(c) = self.chats.get_mut(&chat) else { return };
         c.not_to = None;
-        c.rec.status = ChatStatus::Active;
-        c.rec.agent = Some(agent);
+        c.rec.state = ChatState::Active(agent);
         c.rec.assigned_at = Some(now);
         self.append(chat, EventKind::Assigned { agent, name }, None, now, fx);
         if let Some(c) = self.chats.get(&chat) {

@@ -72,11 +72,7 @@ fn check_invariants(sb: &Switchboard, step: usize) {
         );
         for c in &a.waiting {
             let chat = &sb.chats[c].rec;
-            assert_eq!(
-                (chat.status, chat.waiting_for),
-                (ChatStatus::Queued, Some(a.profile.id)),
-                "step {step}: chat {c} waits wrongly"
-            );
+            assert_eq!(chat.state, ChatState::WaitingFor(a.profile.id), "step {step}: chat {c} waits wrongly");
             assert_eq!(chat.site, a.profile.site, "step {step}");
             personal += 1;
         }
@@ -88,8 +84,7 @@ fn check_invariants(sb: &Switchboard, step: usize) {
         for c in &a.chats {
             assert!(owned.insert(*c, a.profile.id).is_none(), "step {step}: chat {c} has two owners");
             let chat = &sb.chats[c].rec;
-            assert_eq!(chat.status, ChatStatus::Active, "step {step}");
-            assert_eq!(chat.agent, Some(a.profile.id), "step {step}");
+            assert_eq!(chat.state, ChatState::Active(a.profile.id), "step {step}");
             assert_eq!(chat.site, a.profile.site, "step {step}: chat {c} crossed sites");
         }
     }
@@ -97,7 +92,7 @@ fn check_invariants(sb: &Switchboard, step: usize) {
     for (key, q) in &sb.queues {
         for id in &q.waiting {
             let c = &sb.chats[id].rec;
-            assert_eq!(c.status, ChatStatus::Queued, "step {step}");
+            assert_eq!(c.state, ChatState::Queued, "step {step}");
             assert_eq!((c.site, c.department), *key, "step {step}: chat in the wrong queue");
             queued += 1;
         }
@@ -109,23 +104,23 @@ fn check_invariants(sb: &Switchboard, step: usize) {
             );
         }
     }
-    let open = sb.chats.values().filter(|c| c.rec.status != ChatStatus::Ended).count();
+    let open = sb.chats.values().filter(|c| c.rec.status() != ChatStatus::Ended).count();
     assert_eq!(open, owned.len() + queued + personal, "step {step}: a chat is lost or in two places");
     for c in sb.chats.values() {
         if let Some(p) = &c.pending {
-            assert_eq!(c.rec.agent, Some(p.from), "step {step}: an offer for a chat its source no longer has");
+            assert_eq!(c.rec.agent(), Some(p.from), "step {step}: an offer for a chat its source no longer has");
         }
     }
     for (key, id) in &sb.open_by_visitor {
         let c = &sb.chats[id];
-        assert_ne!(c.rec.status, ChatStatus::Ended, "step {step}: {key:?} finds an ended chat");
+        assert_ne!(c.rec.status(), ChatStatus::Ended, "step {step}: {key:?} finds an ended chat");
         assert_eq!(c.rec.visitor, key.0, "step {step}");
     }
-    for c in sb.chats.values().filter(|c| c.rec.status != ChatStatus::Ended) {
+    for c in sb.chats.values().filter(|c| c.rec.status() != ChatStatus::Ended) {
         let found = sb.open_by_visitor.values().any(|id| *id == c.rec.id);
         assert!(found, "step {step}: the visitor's window cannot find open chat {}", c.rec.id);
     }
-    for c in sb.chats.values().filter(|c| c.rec.status == ChatStatus::Active) {
+    for c in sb.chats.values().filter(|c| c.rec.status() == ChatStatus::Active) {
         assert!(owned.contains_key(&c.rec.id), "step {step}: active chat {} has no owner", c.rec.id);
     }
 }
@@ -169,12 +164,12 @@ pub(crate) fn run_observed(seed: u64, steps: usize, observe: &mut dyn FnMut(&Swi
             10..=12 => {
                 // A transfer of some agent's chat, of a random kind.
                 let active: Vec<&ChatRecord> =
-                    sb.chats.values().map(|c| &c.rec).filter(|c| c.status == ChatStatus::Active).collect();
+                    sb.chats.values().map(|c| &c.rec).filter(|c| c.status() == ChatStatus::Active).collect();
                 if active.is_empty() {
                     continue;
                 }
                 let c = active[rng.below(active.len() as u64) as usize];
-                let (from, chat, site) = (c.agent.unwrap_or(UserId(0)), c.id, c.site);
+                let (from, chat, site) = (c.agent().unwrap_or(UserId(0)), c.id, c.site);
                 let base = if site == SITES[0] { 0 } else { 100 };
                 let to = match rng.below(6) {
                     0 => TransferTo::Agent {
@@ -267,12 +262,12 @@ pub(crate) fn run_observed(seed: u64, steps: usize, observe: &mut dyn FnMut(&Swi
             }
             5..=7 => {
                 let open: Vec<&ChatRecord> =
-                    sb.chats.values().map(|c| &c.rec).filter(|c| c.status != ChatStatus::Ended).collect();
+                    sb.chats.values().map(|c| &c.rec).filter(|c| c.status() != ChatStatus::Ended).collect();
                 if open.is_empty() {
                     continue;
                 }
                 let c = open[rng.below(open.len() as u64) as usize];
-                let from = match (c.agent, rng.below(2)) {
+                let from = match (c.agent(), rng.below(2)) {
                     (Some(a), 0) => Party::Agent(a),
                     _ => Party::Visitor(c.visitor),
                 };
@@ -288,12 +283,12 @@ pub(crate) fn run_observed(seed: u64, steps: usize, observe: &mut dyn FnMut(&Swi
             }
             _ => {
                 let open: Vec<&ChatRecord> =
-                    sb.chats.values().map(|c| &c.rec).filter(|c| c.status != ChatStatus::Ended).collect();
+                    sb.chats.values().map(|c| &c.rec).filter(|c| c.status() != ChatStatus::Ended).collect();
                 if open.is_empty() {
                     continue;
                 }
                 let c = open[rng.below(open.len() as u64) as usize];
-                let by = match c.agent {
+                let by = match c.agent() {
                     Some(a) if rng.below(2) == 0 => Party::Agent(a),
                     _ => Party::Visitor(c.visitor),
                 };
@@ -316,7 +311,7 @@ pub(crate) fn run_observed(seed: u64, steps: usize, observe: &mut dyn FnMut(&Swi
         max_queued = max_queued.max(sb.queues.values().map(|q| q.waiting.len()).sum::<usize>());
     }
     // The run must have exercised the interesting states, or it proves nothing.
-    let ended = sb.chats.values().filter(|c| c.rec.status == ChatStatus::Ended).count();
+    let ended = sb.chats.values().filter(|c| c.rec.status() == ChatStatus::Ended).count();
     assert!(
         last_seq.len() > 100 && ended > 50 && max_queued > 2,
         "seed {seed}: chats {} ended {ended} max queued {max_queued}",

@@ -103,11 +103,11 @@ impl H {
     }
 
     fn owner(&self, chat: ChatId) -> Option<u64> {
-        self.sb.chat(chat).and_then(|c| c.agent).map(|a| a.0)
+        self.sb.chat(chat).and_then(|c| c.agent()).map(|a| a.0)
     }
 
     fn status(&self, chat: ChatId) -> ChatStatus {
-        self.sb.chat(chat).map(|c| c.status).unwrap_or(ChatStatus::Ended)
+        self.sb.chat(chat).map(|c| c.status()).unwrap_or(ChatStatus::Ended)
     }
 
     fn end(&mut self, chat: ChatId) -> Vec<Effect> {
@@ -150,7 +150,7 @@ fn an_online_agent_gets_a_new_chat_at_once_with_numbered_events() {
     let puts: Vec<&ChatRecord> =
         fx.iter().filter_map(|e| if let Effect::PutChat(r) = e { Some(r) } else { None }).collect();
     assert_eq!(puts.len(), 1);
-    assert_eq!(puts[0].status, ChatStatus::Active);
+    assert_eq!(puts[0].status(), ChatStatus::Active);
     assert_eq!(puts[0].last_seq, 3);
 }
 

@@ -101,8 +101,8 @@ impl Switchboard {
 
     /// The source's own chat, with no transfer under way.
     pub(super) fn own_chat(&self, chat: ChatId, agent: UserId) -> Result<&Chat, ErrorCode> {
-        let c = self.chats.get(&chat).filter(|c| c.rec.agent == Some(agent)).ok_or(ErrorCode::ChatNotFound)?;
-        if c.rec.status != ChatStatus::Active {
+        let c = self.chats.get(&chat).filter(|c| c.rec.agent() == Some(agent)).ok_or(ErrorCode::ChatNotFound)?;
+        if c.rec.status() != ChatStatus::Active {
             return Err(ErrorCode::ChatNotFound);
         }
         if c.pending.is_some() {
@@ -114,7 +114,9 @@ impl Switchboard {
     /// Take the chat away from its agent (telling them).
     pub(super) fn release(&mut self, chat: ChatId, fx: &mut Fx) {
         let Some(c) = self.chats.get_mut(&chat) else { return };
-        let Some(owner) = c.rec.agent.take() else { return };
+        let ChatState::Active(owner) = c.rec.state else { return };
+        // Until the caller says where it goes next, it waits.
+        c.rec.state = ChatState::Queued;
         c.owner_replied = false;
         if let Some(a) = self.agents.get_mut(&owner) {
             a.chats.remove(&chat);
@@ -215,8 +217,7 @@ impl Switchboard {
         step.comment = comment;
         self.leave_source(chat, step, &notice, now, fx);
         if let Some(c) = self.chats.get_mut(&chat) {
-            c.rec.status = ChatStatus::Queued;
-            c.rec.waiting_for = Some(to);
+            c.rec.state = ChatState::WaitingFor(to);
             c.rec.queued_at = now;
         }
         if let Some(a) = self.agents.get_mut(&to) {
@@ -235,7 +236,8 @@ impl Switchboard {
     /// The fallback of an unavailable-agent transfer: into the chat's department queue.
     pub(super) fn fallback(&mut self, chat: ChatId, now: Millis, fx: &mut Fx) {
         let Some(c) = self.chats.get_mut(&chat) else { return };
-        let Some(agent) = c.rec.waiting_for.take().filter(|_| c.rec.status == ChatStatus::Queued) else { return };
+        let ChatState::WaitingFor(agent) = c.rec.state else { return };
+        c.rec.state = ChatState::Queued;
         let (site, department) = (c.rec.site, c.rec.department);
         c.rec.queued_at = now;
         if let Some(a) = self.agents.get_mut(&agent) {
@@ -258,7 +260,7 @@ impl Switchboard {
         step.comment = comment;
         self.leave_source(chat, step, &notice, now, fx);
         if let Some(c) = self.chats.get_mut(&chat) {
-            c.rec.status = ChatStatus::Queued;
+            c.rec.state = ChatState::Queued;
             c.rec.department = Some(department);
             c.rec.queued_at = now;
             c.not_to = Some(from);
@@ -374,7 +376,7 @@ impl Switchboard {
         step.comment = p.note.clone();
         step.reason = reason;
         step.decline_text = decline_text.clone();
-        if self.chats.get(&chat).is_some_and(|c| c.rec.status != ChatStatus::Ended) {
+        if self.chats.get(&chat).is_some_and(|c| c.rec.status() != ChatStatus::Ended) {
             self.record(chat, step, now, fx);
         }
         let status = Out::TransferStatus { chat, outcome, reason, decline_text, note: p.note, expires_at: None };
@@ -529,7 +531,8 @@ impl Switchboard {
         if self.chats.get(&chat).is_some_and(|c| c.pending.is_some()) {
             self.stop_offer(chat, Stop::new(TransferOutcome::Cancelled, StopReason::ChatEnded), now, fx);
         }
-        if let Some(agent) = self.chats.get_mut(&chat).and_then(|c| c.rec.waiting_for.take()) {
+        // The chat ends next; it no longer waits for anyone.
+        if let Some(agent) = self.chats.get(&chat).and_then(|c| c.rec.waiting_for()) {
             if let Some(a) = self.agents.get_mut(&agent) {
                 a.waiting.retain(|x| *x != chat);
             }

@@ -103,7 +103,7 @@ impl H {
     }
 
     fn owner(&self, chat: ChatId) -> Option<u64> {
-        self.sb.chat(chat).and_then(|c| c.agent).map(|a| a.0)
+        self.sb.chat(chat).and_then(|c| c.agent()).map(|a| a.0)
     }
 }
 
@@ -342,7 +342,7 @@ fn transfer_anyway_waits_for_the_agent_and_falls_back_to_the_queue() {
     let chat = h.chat(1);
     let fx = h.transfer(1, chat, TransferTo::Agent { agent: UserId(2), mode: AgentMode::Anyway, fallback_ms: 0 });
     assert_eq!(h.owner(chat), None);
-    assert_eq!(h.sb.chat(chat).and_then(|c| c.waiting_for), Some(UserId(2)));
+    assert_eq!(h.sb.chat(chat).and_then(|c| c.waiting_for()), Some(UserId(2)));
     assert!(visitor_texts(&fx, 1).contains(&"Please wait for your agent.".to_string()));
     assert_eq!(steps(&fx), vec![(TransferKind::Unavailable, TransferOutcome::Waiting)]);
     h.online(2);
@@ -355,7 +355,7 @@ fn transfer_anyway_waits_for_the_agent_and_falls_back_to_the_queue() {
     h.now += 300_000;
     h.run(Command::Timer(TimerKey::Fallback(chat2)));
     assert!(h.owner(chat2).is_some(), "the queue gave it to someone available");
-    assert_eq!(h.sb.chat(chat2).and_then(|c| c.waiting_for), None);
+    assert_eq!(h.sb.chat(chat2).and_then(|c| c.waiting_for()), None);
 }
 
 #[test]
@@ -433,12 +433,12 @@ fn a_cross_site_transfer_ends_the_chat_here_and_starts_one_there() {
     let last = h.sb.chat(chat).map(|c| c.last_seq).expect("chat");
     let fx = h.transfer(1, chat, cross(true));
     let old = h.sb.chat(chat).expect("old");
-    assert_eq!((old.status, old.ended_by), (ChatStatus::Ended, Some(EndedBy::Transfer)));
+    assert_eq!((old.status(), old.ended_by()), (ChatStatus::Ended, Some(EndedBy::Transfer)));
     assert!(sent(&fx, Target::Agent(UserId(1))).contains(&Out::Unassigned { chat }));
     let new = h.sb.open_chat(VisitorId(1), CAMPAIGN).cloned().expect("the visitor's window finds the new chat");
     assert_ne!(new.id, chat);
     assert_eq!((new.site, new.campaign), (SITE_B, CAMPAIGN_B));
-    assert_eq!(new.agent, Some(UserId(21)));
+    assert_eq!(new.agent(), Some(UserId(21)));
     let greeted = |fx: &[Effect], id: ChatId| {
         sent(fx, Target::Visitor(VisitorId(1))).iter().any(|o| {
             matches!(o, Out::Event(e) if e.chat == id
@@ -497,12 +497,12 @@ fn cross_site_rules_groups_availability_and_the_transcript_box() {
     let fx = h.transfer(1, chat, cross(false));
     assert!(!fx.iter().any(|e| matches!(e, Effect::CopyEvents { .. })), "without transcript");
     let new = h.sb.open_chat(VisitorId(1), CAMPAIGN_B).cloned().expect("new chat");
-    assert_eq!(new.status, ChatStatus::Queued, "agent 21 is away: it waits in site 2's queue");
+    assert_eq!(new.status(), ChatStatus::Queued, "agent 21 is away: it waits in site 2's queue");
     assert!(
         sent(&fx, Target::Visitor(VisitorId(1))).iter().any(|o| matches!(o, Out::Event(e) if e.chat == new.id
             && matches!(&e.kind, EventKind::System { text } if text == "Willkommen bei Globex"))),
         "and when it waits"
     );
     h.presence(21, Presence::Online);
-    assert_eq!(h.sb.chat(new.id).and_then(|c| c.agent), Some(UserId(21)));
+    assert_eq!(h.sb.chat(new.id).and_then(|c| c.agent()), Some(UserId(21)));
 }

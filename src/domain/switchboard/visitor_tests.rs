@@ -421,7 +421,7 @@ fn an_alerted_agent_opens_the_chat_which_is_theirs_at_once_without_a_pre_chat_fo
     assert_eq!(h.alerts(1).len(), 1);
     h.run(Command::OpenChat { conn: a, agent: UserId(1), visitor: V });
     let chat = h.sb.open_chat(V, CAMPAIGN).cloned().expect("chat");
-    assert_eq!((chat.status, chat.agent), (ChatStatus::Active, Some(UserId(1))));
+    assert_eq!((chat.status(), chat.agent()), (ChatStatus::Active, Some(UserId(1))));
     assert_eq!(chat.info.page_url, "https://shop.example/cart");
     assert!(h.sent(Target::Visitor(V)).iter().any(|o| matches!(o, Out::Chat(c) if c.id == chat.id)));
     assert!(h.sent(Target::Agent(UserId(1))).iter().any(|o| matches!(o, Out::Assigned(c) if c.id == chat.id)));
@@ -452,7 +452,7 @@ fn a_manual_invitation_shows_the_agents_name_and_an_accepted_one_brings_the_chat
     assert_eq!((text.as_str(), mode, agent.as_deref()), ("Need help?", InvitationMode::Manual, Some("agent2")));
     h.run(Command::AnswerInvitation { conn: tab, visitor: V, invitation: id, accept: true });
     let chat = h.start_chat();
-    assert_eq!(h.sb.chat(chat).and_then(|c| c.agent), Some(UserId(2)), "round robin would have picked agent 1");
+    assert_eq!(h.sb.chat(chat).and_then(|c| c.agent()), Some(UserId(2)), "round robin would have picked agent 1");
 }
 
 #[test]

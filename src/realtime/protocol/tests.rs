@@ -1,6 +1,6 @@
 use super::*;
 use crate::domain::chat::{
-    Author, ChatEvent, ChatRecord, EventKind, Origin, TransferKind, TransferOutcome, VisitorInfo,
+    Author, ChatEvent, ChatRecord, ChatState, EventKind, Origin, TransferKind, TransferOutcome, VisitorInfo,
 };
 use crate::domain::ids::{CampaignId, ChatId, ConnId, DepartmentId, SiteId, UserId, VisitorId};
 use crate::domain::switchboard::sim::{AGENTS_ONLY, run_observed};
@@ -19,8 +19,7 @@ fn transferred_chat() -> ChatRecord {
     let info = VisitorInfo { name: "Vera".into(), email: "vera@example.com".into(), ..Default::default() };
     let mut rec =
         ChatRecord::queued(ChatId(9), SiteId(2), CampaignId(4), VisitorId(5), Some(DepartmentId(3)), info, 1000);
-    rec.agent = Some(UserId(7));
-    rec.waiting_for = Some(UserId(7));
+    rec.state = ChatState::WaitingFor(UserId(7));
     rec.origin = Some(Origin {
         site: SiteId(1),
         site_name: "Shop".into(),

@@ -29,7 +29,7 @@ impl<'a> VisitorChat<'a> {
     /// `campaign`: the chat's campaign, shown when the chat came from another site.
     pub fn of(c: &ChatRecord, campaign: Option<&'a Campaign>) -> VisitorChat<'a> {
         let campaign = campaign.filter(|k| c.origin.is_some() && k.id == c.campaign).map(ChatCampaignView::of);
-        VisitorChat { id: c.id, status: c.status, last_seq: c.last_seq, campaign }
+        VisitorChat { id: c.id, status: c.status(), last_seq: c.last_seq, campaign }
     }
 }
 

@@ -75,7 +75,7 @@ fn name_of(users: &[User], id: Option<UserId>) -> String {
 }
 
 fn status(c: &ChatRecord) -> &'static str {
-    match (c.status, c.ended_by) {
+    match (c.status(), c.ended_by()) {
         (ChatStatus::Queued, _) => "waiting",
         (ChatStatus::Active, _) => "open",
         (ChatStatus::Ended, Some(EndedBy::Transfer)) => "moved to another site",
@@ -122,7 +122,7 @@ pub fn list(
                 .filter(|s| !s.is_empty())
                 .collect::<Vec<_>>()
                 .join(" · "),
-            agent: name_of(&users, c.agent),
+            agent: name_of(&users, c.agent()),
             status: status(&c),
             rating: c.survey.as_ref().map(|s| format!("{} / 5", s.rating)).unwrap_or_default(),
         })
@@ -288,7 +288,7 @@ pub fn show(
     html(&ChatPage {
         l: Layout::new(format!("Chat #{} — {}", chat.id, site.name), &csrf, Some(&p)).in_site(&site).tab("chats"),
         started: utc(chat.created_at),
-        agent: name_of(&users, chat.agent),
+        agent: name_of(&users, chat.agent()),
         status: status(&chat),
         fields: chat.info.fields.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         site,

@@ -102,7 +102,7 @@ fn page(
         .map(|(c, events)| ChatLine {
             id: c.id.0,
             when: utc(c.created_at),
-            agent: c.agent.map(|a| a.to_string()).unwrap_or_else(|| "—".into()),
+            agent: c.agent().map(|a| a.to_string()).unwrap_or_else(|| "—".into()),
             messages: events
                 .iter()
                 .filter(|e| matches!(e.kind, crate::domain::chat::EventKind::Message { .. }))

@@ -161,7 +161,7 @@ async fn hello(s: &mut Socket) -> Option<Visitor> {
         let after = seen.filter(|(c, _)| *c == chat.id).map(|(_, after)| after).unwrap_or(0);
         // A chat that moved by cross-site transfer lives on the other site.
         replay(s, chat.site, chat.id, after).await;
-        if chat.status == ChatStatus::Queued {
+        if chat.status() == ChatStatus::Queued {
             let chat_id = chat.id;
             if let Some(Some((position, eta_secs))) = state.realtime.query(move |sb| sb.queue_position(chat_id)).await {
                 s.send(&VisitorFrame::Queue { chat: chat_id, position, eta_secs }.frame()).await;
