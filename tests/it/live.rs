@@ -354,3 +354,25 @@ async fn a_server_shutdown_closes_sockets_with_1001_after_finishing_commits() {
     a.send(json!({"type": "message", "chat": chat, "id": "after", "text": "back again"})).await;
     assert_eq!(a.until(|f: &Value| f["type"] == "ack" && f["id"] == "after").await["seq"].as_u64(), Some(last + 1));
 }
+
+/// With the default limit (4,096 bytes), a message within it is taken however its characters
+/// escape in JSON (3,000 control characters are an 18 KB frame), and a pasted text far over it
+/// is answered `message_too_long` on a connection that stays open.
+#[tokio::test]
+async fn a_message_is_judged_by_its_size_not_by_its_frame() {
+    let s = TestServer::start().await;
+    let owner = s.owner().await;
+    let o = org(&s.base, &owner, "Acme").await;
+    let (_a, _) = agent(&o.agent, json!([])).await;
+    let (mut v, _) = visitor(&s.base, o.campaign, None, None).await;
+    v.send(json!({"type": "start", "fields": {"name": "Vera"}})).await;
+    let chat = chat_id(&v.until_type("chat").await);
+    let controls = "\u{1}".repeat(3000);
+    v.send(json!({"type": "message", "chat": chat, "id": "ctl", "text": controls})).await;
+    assert_eq!(v.until_type("ack").await["id"], "ctl");
+    v.send(json!({"type": "message", "chat": chat, "id": "paste", "text": "x".repeat(20_000)})).await;
+    let e = v.until_type("error").await;
+    assert_eq!((e["code"].as_str(), e["id"].as_str()), (Some("message_too_long"), Some("paste")));
+    v.send(json!({"type": "ping"})).await;
+    v.until_type("pong").await;
+}

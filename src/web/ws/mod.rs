@@ -19,9 +19,11 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
-/// The most a client frame may weigh: a maximal message, JSON-escaped, with its envelope.
+/// The most a client frame may weigh: a maximal message in the worst JSON escaping (a control
+/// character is six bytes, `\u0001`), with its envelope. So any message is judged by its own
+/// size (`message_too_long`), not by its frame's.
 pub fn max_frame_bytes(cfg: &Config) -> usize {
-    (cfg.chat.max_message_bytes * 2 + 1024).max(16 * 1024)
+    (cfg.chat.max_message_bytes * 6 + 1024).max(16 * 1024)
 }
 
 /// Explicit socket limits (the library defaults allow 64 MiB messages and cost ~135 KB per idle
