@@ -103,6 +103,19 @@ pub(crate) async fn write_for_test(store: &Store, writes: Vec<ChatWrite>) {
     rx.await.expect("answered").expect("stored");
 }
 
+/// The record with its true `last_seq`: the summary is not rewritten for every new event (one
+/// write per message), so the events say how far the chat is.
+fn with_last_seq(
+    mut rec: ChatRecord,
+    events: &impl ReadableTable<(u64, u64, u64), &'static [u8]>,
+) -> Result<ChatRecord, StoreError> {
+    let (site, chat) = (rec.site.0, rec.id.0);
+    if let Some(last) = events.range((site, chat, 0)..=(site, chat, u64::MAX))?.next_back() {
+        rec.last_seq = rec.last_seq.max(last?.0.value().2);
+    }
+    Ok(rec)
+}
+
 impl Store {
     /// The site of a campaign (campaign ids are unique across the organization).
     pub fn campaign_site(&self, campaign: CampaignId) -> Result<Option<SiteId>, StoreError> {
@@ -206,7 +219,7 @@ impl SiteStore {
         self.store().read(|r| {
             let t = r.open_table(CHATS)?;
             let v = t.get((site.0, chat.0))?.ok_or(StoreError::NotFound)?;
-            decode(v.value())
+            with_last_seq(decode(v.value())?, &r.open_table(CHAT_EVENTS)?)
         })
     }
 
@@ -245,11 +258,12 @@ impl SiteStore {
         self.store().read(|r| {
             let index = r.open_table(VISITOR_CHATS)?;
             let chats = r.open_table(CHATS)?;
+            let events = r.open_table(CHAT_EVENTS)?;
             let mut out = Vec::new();
             for e in index.range((site.0, visitor.0, 0)..=(site.0, visitor.0, u64::MAX))?.rev().take(limit) {
                 let (_, _, chat) = e?.0.value();
                 if let Some(v) = chats.get((site.0, chat))? {
-                    out.push(decode(v.value())?);
+                    out.push(with_last_seq(decode(v.value())?, &events)?);
                 }
             }
             Ok(out)

@@ -376,3 +376,27 @@ async fn a_message_is_judged_by_its_size_not_by_its_frame() {
     v.send(json!({"type": "ping"})).await;
     v.until_type("pong").await;
 }
+
+/// The visitor's chats in the console carry each chat's true `last_seq`, though the stored
+/// summary is not rewritten for every message.
+#[tokio::test]
+async fn visitor_chats_carry_the_true_last_seq() {
+    let s = TestServer::start().await;
+    let owner = s.owner().await;
+    let o = org(&s.base, &owner, "Acme").await;
+    let (mut a, _) = agent(&o.agent, json!([])).await;
+    let (mut v, welcome) = visitor(&s.base, o.campaign, None, None).await;
+    v.send(json!({"type": "start", "fields": {"name": "Vera"}})).await;
+    let chat = chat_id(&v.until_type("chat").await);
+    a.until_type("assigned").await;
+    let mut last = 0;
+    for n in 0..5 {
+        let id = format!("m{n}");
+        v.send(json!({"type": "message", "chat": chat, "id": id, "text": "more"})).await;
+        last = v.until(|f: &Value| f["type"] == "ack" && f["id"] == id.as_str()).await["seq"].as_u64().expect("seq");
+    }
+    a.send(json!({"type": "visitor_chats", "visitor": welcome["visitor"]})).await;
+    let got = a.until_type("visitor_chats").await;
+    assert_eq!(got["chats"][0]["id"], chat);
+    assert_eq!(got["chats"][0]["last_seq"], last, "{got}");
+}
