@@ -258,6 +258,12 @@ async fn cross_site_transfer_moves_the_visitor_and_locks_the_source_out() {
     let (mut again, welcome) = visitor(&sc.s.base, sc.o.campaign, sc.token.as_deref(), Some((new_chat, 0))).await;
     assert_eq!(welcome["chat"]["id"], new_chat);
     again.until(|f: &Value| f["type"] == "event" && f["text"] == "Hallo").await;
+    assert!(
+        !again.seen.iter().any(|f| f["kind"] == "ended" || f["kind"] == "note"),
+        "the replay of an open chat has no end (and no note): {:?}",
+        again.seen
+    );
+    assert!(again.seen.iter().any(|f| f["text"] == "My order is late"), "the copied conversation is replayed");
     // The source agent can no longer view what follows.
     sc.ann.send(json!({"type": "history", "chat": new_chat})).await;
     assert_eq!(sc.ann.until_type("error").await["code"], "chat_not_found");

@@ -137,7 +137,7 @@ pub struct VisitorCampaign {
 }
 
 /// One page of a visit.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PageSeen {
     pub url: String,
     pub title: String,
@@ -145,7 +145,7 @@ pub struct PageSeen {
 }
 
 /// The latest invitation of a visit, as the live list shows it.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct InvitationBrief {
     pub id: InvitationId,
     pub mode: InvitationMode,
@@ -153,7 +153,7 @@ pub struct InvitationBrief {
 }
 
 /// A visitor on the site, as the agents' live list shows them.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VisitorView {
     pub id: VisitorId,
     pub campaign: CampaignId,
@@ -411,8 +411,8 @@ impl Target {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// Why the switchboard refused a command (the wire's `WireError` names each as a code).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorCode {
     /// No such chat, or not yours (the two are not told apart).
     ChatNotFound,

@@ -506,3 +506,37 @@ fn cross_site_rules_groups_availability_and_the_transcript_box() {
     h.presence(21, Presence::Online);
     assert_eq!(h.sb.chat(new.id).and_then(|c| c.agent()), Some(UserId(21)));
 }
+
+#[test]
+fn the_picker_searches_names_emails_departments_and_skills_of_the_sites_it_may_reach() {
+    let mut h = H::new();
+    // Agent 2 speaks German; agent 22 (site 2) handles refunds.
+    let mut dir = h.sb.sites[&SITE].clone();
+    dir.agents[1].skills = vec!["German".into()];
+    dir.agents[1].email = "bea@acme.example".into();
+    h.run(Command::Directory(Box::new(dir)));
+    let mut dir = h.sb.sites[&SITE_B].clone();
+    dir.agents[1].skills = vec!["refunds".into()];
+    h.run(Command::Directory(Box::new(dir)));
+    let ids = |t: &Targets| t.agents.iter().map(|a| a.id.0).collect::<Vec<_>>();
+
+    let all = h.sb.targets(UserId(1), "", None, h.now);
+    assert_eq!(ids(&all), [2, 3, 21, 22], "everyone but the asking agent, of both sites");
+    assert_eq!(all.departments.len(), 2);
+    let site_b = all.sites.iter().find(|s| s.id == SITE_B).expect("the group's site");
+    assert!(site_b.can_receive, "agent 21 is online there");
+    assert_eq!(site_b.name, "Globex");
+    assert!(all.agents.iter().any(|a| a.id == UserId(21) && a.presence == Presence::Online));
+
+    assert_eq!(ids(&h.sb.targets(UserId(1), "germ", None, h.now)), [2], "by skill, any case");
+    assert_eq!(ids(&h.sb.targets(UserId(1), "bea@", None, h.now)), [2], "by email");
+    assert_eq!(ids(&h.sb.targets(UserId(1), "REFUNDS", None, h.now)), [22]);
+    assert_eq!(ids(&h.sb.targets(UserId(1), "desk", Some(SITE_B), h.now)), [21, 22], "by department, of one site");
+    let none = h.sb.targets(UserId(1), "nobody here", None, h.now);
+    assert!(none.agents.is_empty() && none.departments.is_empty());
+    // Without a shared group, the other site is out of reach.
+    h.run(Command::Groups(vec![]));
+    let alone = h.sb.targets(UserId(1), "", None, h.now);
+    assert_eq!(ids(&alone), [2, 3]);
+    assert!(alone.sites.is_empty());
+}

@@ -325,6 +325,26 @@ pub struct AgentView {
     pub active_chats: u32,
 }
 
+/// An agent's console preferences.
+#[derive(Debug, Serialize)]
+pub struct PrefsView {
+    pub sound: bool,
+    pub notify: bool,
+    pub front_on_chat: bool,
+    pub front_on_message: bool,
+}
+
+impl PrefsView {
+    pub fn of(p: &ConsolePrefs) -> PrefsView {
+        PrefsView {
+            sound: p.sound,
+            notify: p.notify,
+            front_on_chat: p.front_on_chat,
+            front_on_message: p.front_on_message,
+        }
+    }
+}
+
 /// A canned reply as the console offers it.
 #[derive(Debug, Serialize)]
 pub struct CannedView<'a> {
@@ -404,7 +424,7 @@ pub enum AgentFrame<'a> {
         agents: &'a [AgentView],
         /// The site's canned replies.
         canned: Vec<CannedView<'a>>,
-        prefs: &'a ConsolePrefs,
+        prefs: PrefsView,
     },
     Event(AgentEvent<'a>),
     Ack {
@@ -493,7 +513,7 @@ pub enum AgentFrame<'a> {
     },
     /// Your console preferences (changed in another tab).
     Prefs {
-        prefs: &'a ConsolePrefs,
+        prefs: PrefsView,
     },
     Error {
         code: WireError,

@@ -176,7 +176,7 @@ pub enum AgentIn {
     },
     /// Save your console preferences.
     Prefs {
-        prefs: crate::domain::model::ConsolePrefs,
+        prefs: PrefsIn,
     },
     Ping {},
 }
@@ -216,4 +216,25 @@ pub enum TransferMode {
     Cold,
     Warm,
     Anyway,
+}
+
+/// Console preferences as the console sends them (all four required).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrefsIn {
+    pub sound: bool,
+    pub notify: bool,
+    pub front_on_chat: bool,
+    pub front_on_message: bool,
+}
+
+impl From<PrefsIn> for crate::domain::model::ConsolePrefs {
+    fn from(p: PrefsIn) -> Self {
+        crate::domain::model::ConsolePrefs {
+            sound: p.sound,
+            notify: p.notify,
+            front_on_chat: p.front_on_chat,
+            front_on_message: p.front_on_message,
+        }
+    }
 }

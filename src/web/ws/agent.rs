@@ -4,10 +4,11 @@
 use super::{CLIENT_ID_RULE, Socket, Step, bad_frame_message, socket_config, valid_client_id};
 use crate::domain::chat::ChatRecord;
 use crate::domain::ids::{ChatId, SiteId, UserId};
-use crate::domain::model::{Role, User};
+use crate::domain::model::{ConsolePrefs, Role, User};
 use crate::domain::switchboard::{AgentProfile, Command, NewMessage, OfferAnswer, Party, Target};
 use crate::realtime::protocol::{
-    AgentChat, AgentEvent, AgentFrame, AgentIn, AgentView, Audience, CannedView, ErrorDetail, VERSION, WireError, close,
+    AgentChat, AgentEvent, AgentFrame, AgentIn, AgentView, Audience, CannedView, ErrorDetail, PrefsView, VERSION,
+    WireError, close,
 };
 use crate::web::auth::Principal;
 use crate::web::error::WebError;
@@ -145,7 +146,7 @@ async fn hello(s: &mut Socket, p: &Principal) -> bool {
         chats: AgentChat::all(&chats),
         agents: &agents,
         canned: canned.iter().map(CannedView::of).collect(),
-        prefs: &prefs,
+        prefs: PrefsView::of(&prefs),
     };
     s.send(&welcome.frame()).await;
     for chat in &chats {
@@ -242,15 +243,23 @@ async fn handle(s: &mut Socket, me: UserId, site: SiteId, text: &str) {
                 s.error(WireError::Internal, ErrorDetail::message("The visitor's chats could not be read.")).await
             }
         },
-        AgentIn::Prefs { prefs } => match s.state.store.site(site).save_prefs(me, prefs.clone()).await {
-            Ok(()) => {
-                s.state.realtime.hub.publish(Target::Agent(me), &AgentFrame::Prefs { prefs: &prefs }.frame());
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot save console preferences");
-                s.error(WireError::Internal, ErrorDetail::message("The preferences could not be saved; try again."))
-                    .await
-            }
-        },
+        AgentIn::Prefs { prefs } => {
+            let prefs = ConsolePrefs::from(prefs);
+            save_prefs(s, me, site, prefs).await
+        }
+    }
+}
+
+/// Save the agent's console preferences and tell their other tabs.
+async fn save_prefs(s: &mut Socket, me: UserId, site: SiteId, prefs: ConsolePrefs) {
+    match s.state.store.site(site).save_prefs(me, prefs.clone()).await {
+        Ok(()) => {
+            let frame = AgentFrame::Prefs { prefs: PrefsView::of(&prefs) }.frame();
+            s.state.realtime.hub.publish(Target::Agent(me), &frame);
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot save console preferences");
+            s.error(WireError::Internal, ErrorDetail::message("The preferences could not be saved; try again.")).await
+        }
     }
 }
