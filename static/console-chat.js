@@ -47,6 +47,7 @@ export class ChatUI {
     this.text.addEventListener('input', () => {
       const c = this.state.open;
       if (c) c.draft = this.text.value;
+      if ($('composer-error').textContent) this.composerError('');
       this.typing(this.text.value.trim() !== '');
       this.updateMenu();
     });
@@ -342,6 +343,13 @@ export class ChatUI {
     const c = this.state.open;
     const text = this.text.value.trim();
     if (!c || c.closed || !text) return;
+    // Over the server's limit: say so and keep the text, rather than send what is refused.
+    const max = this.state.maxMessageBytes;
+    if (new TextEncoder().encode(text).length > max) {
+      this.composerError(`This message is too long: shorten it to at most ${max} characters, then send it.`);
+      return;
+    }
+    this.composerError('');
     const note = this.noteBox.checked;
     const m = { id: randomId(), chat: c.id, text, note, error: null };
     this.state.outbox.set(m.id, m);
@@ -351,6 +359,17 @@ export class ChatUI {
     c.draft = '';
     this.hideMenu();
     this.renderEvents(c, true);
+  }
+
+  /** Show (or clear, with '') the composer's error, tied to the message box. */
+  composerError(text) {
+    $('composer-error').textContent = text;
+    if (text) {
+      this.text.setAttribute('aria-invalid', 'true');
+      this.text.focus();
+    } else {
+      this.text.removeAttribute('aria-invalid');
+    }
   }
 
   /** After a reconnect: send again whatever has no ack yet (same ids: stored at most once). */

@@ -113,6 +113,7 @@ function alert(kind, title, body, chatId = null) {
 
 function onWelcome(f) {
   state.me = { id: f.agent, name: f.name, site: f.site };
+  if (f.max_message_bytes > 0) state.maxMessageBytes = f.max_message_bytes;
   replaying = true;
   state.liveVisitors = 'prefs' in f || 'canned' in f;
   state.canned = f.canned ?? [];

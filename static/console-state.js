@@ -105,6 +105,8 @@ export class State extends EventTarget {
   constructor() {
     super();
     this.me = null; // {id, name, site}
+    /** The server's message limit in bytes (from agent_welcome). */
+    this.maxMessageBytes = 4096;
     this.presence = 'offline';
     /** id -> {id, name, presence, active_chats} */
     this.agents = new Map();

@@ -60,6 +60,7 @@
       you: 'You', agent: 'Agent', joined: '{name} joined the chat.', typing: '{name} is typing…', ended: 'The chat has ended.',
       queue: 'You are number {n} in the queue.', eta: 'Estimated wait: about {n} min.', etaSoon: 'Estimated wait: less than a minute.',
       sending: 'Sending…', notSent: 'Not sent: {why}', tooLong: 'the message is too long.', chatOver: 'the chat has ended.',
+      tooLongMax: 'This message is too long: shorten it to at most {n} characters, then send it.',
       empty: 'the message is empty.', failed: 'please try again.', reconnecting: 'Connection lost. Reconnecting…',
       rateQ: 'How would you rate this chat?', stars: ['Very poor', 'Poor', 'Fair', 'Good', 'Excellent'], outOf: '{n} of 5',
       comment: 'Comment (optional)', sendRating: 'Send rating', skip: 'Skip', chooseRating: 'Choose a rating from 1 to 5.',
@@ -77,6 +78,7 @@
       you: 'Vous', agent: 'Conseiller', joined: '{name} a rejoint la discussion.', typing: '{name} écrit…', ended: 'La discussion est terminée.',
       queue: 'Vous êtes en position {n} dans la file d’attente.', eta: 'Attente estimée : environ {n} min.', etaSoon: 'Attente estimée : moins d’une minute.',
       sending: 'Envoi…', notSent: 'Non envoyé : {why}', tooLong: 'le message est trop long.', chatOver: 'la discussion est terminée.',
+      tooLongMax: 'Ce message est trop long : raccourcissez-le à {n} caractères au plus, puis envoyez-le.',
       empty: 'le message est vide.', failed: 'veuillez réessayer.', reconnecting: 'Connexion perdue. Reconnexion…',
       rateQ: 'Comment évaluez-vous cette discussion ?', stars: ['Très mauvais', 'Mauvais', 'Moyen', 'Bien', 'Excellent'], outOf: '{n} sur 5',
       comment: 'Commentaire (facultatif)', sendRating: 'Envoyer la note', skip: 'Passer', chooseRating: 'Choisissez une note de 1 à 5.',
@@ -94,6 +96,7 @@
       you: 'Sie', agent: 'Mitarbeiter', joined: '{name} ist dem Chat beigetreten.', typing: '{name} schreibt…', ended: 'Der Chat ist beendet.',
       queue: 'Sie sind Nummer {n} in der Warteschlange.', eta: 'Geschätzte Wartezeit: etwa {n} Min.', etaSoon: 'Geschätzte Wartezeit: unter einer Minute.',
       sending: 'Wird gesendet…', notSent: 'Nicht gesendet: {why}', tooLong: 'die Nachricht ist zu lang.', chatOver: 'der Chat ist beendet.',
+      tooLongMax: 'Diese Nachricht ist zu lang: kürzen Sie sie auf höchstens {n} Zeichen und senden Sie sie dann.',
       empty: 'die Nachricht ist leer.', failed: 'bitte erneut versuchen.', reconnecting: 'Verbindung unterbrochen. Neuer Versuch…',
       rateQ: 'Wie bewerten Sie diesen Chat?', stars: ['Sehr schlecht', 'Schlecht', 'Mittel', 'Gut', 'Sehr gut'], outOf: '{n} von 5',
       comment: 'Kommentar (optional)', sendRating: 'Bewertung senden', skip: 'Überspringen', chooseRating: 'Wählen Sie eine Bewertung von 1 bis 5.',
@@ -288,6 +291,7 @@
     '@media (prefers-reduced-motion:no-preference){.win{animation:pop .16s ease-out}@keyframes pop{from{opacity:0;transform:translateY(12px)}}}';
 
   // ---- state -------------------------------------------------------------------------------------
+  var maxBytes = 4096; // the server's message limit, from the welcome
   var campaign = null; // the campaign followed now: the widget's own, or the one a chat moved to
   var ownCampaign = null; // the campaign view from visitor_welcome
   var token = lsGet(K_TOKEN);
@@ -323,7 +327,8 @@
   // ---- the widget's DOM (built at the first welcome) ----------------------------------------------
   var hostEl, root, launcher, badge, win, titleEl, endBtn, connEl, bodyEl, inviteSec, inviteBy, inviteText,
     formEl, formFields, formErr, startBtn, logEl, qsEl, typingEl, surveySec, surveyForm, surveyQ, ratingErr,
-    commentFld, commentIn, doneSec, thanksEl, leaveSec, leaveText, leaveForm, leaveErr, leaveOk, leaveBtn, composeEl, composeIn;
+    commentFld, commentIn, doneSec, thanksEl, leaveSec, leaveText, leaveForm, leaveErr, leaveOk, leaveBtn, composeEl, composeIn,
+    composeErr;
 
   function field(id, label, input, required, hint) {
     var errId = id + '-err';
@@ -472,10 +477,11 @@
     bodyEl = h('div', { cls: 'body' }, inviteSec, formEl, logEl, qsEl, typingEl, surveySec, thanksEl, doneSec, leaveSec);
 
     composeIn = h('textarea', { cls: 'in', id: 'pw-msg', rows: 1, placeholder: t('placeholder'),
-      on: { keydown: composeKey, input: typed } });
+      'aria-describedby': 'pw-msg-err', on: { keydown: composeKey, input: typed } });
+    composeErr = h('p', { cls: 'err', id: 'pw-msg-err', role: 'alert' });
     composeEl = h('form', { cls: 'compose', hidden: true, on: { submit: function (e) { e.preventDefault(); sendMessage(); } } },
       h('label', { cls: 'sr', for: 'pw-msg', text: t('message') }), composeIn,
-      h('button', { type: 'submit', cls: 'btn', text: t('send') }));
+      h('button', { type: 'submit', cls: 'btn', text: t('send') }), composeErr);
 
     win = h('div', { cls: 'win', id: 'pw-win', role: 'dialog', 'aria-labelledby': 'pw-title', hidden: true,
       on: { keydown: function (e) { if (e.key === 'Escape') { e.stopPropagation(); setOpen(false, true, true); } } } },
@@ -709,6 +715,7 @@
     ready = true;
     pingSent = 0;
     var first = !campaign;
+    if (f.max_message_bytes > 0) maxBytes = f.max_message_bytes;
     ownCampaign = f.campaign || {};
     if (first) {
       campaign = following(f.chat);
@@ -1145,6 +1152,10 @@
     }
   }
   function typed() {
+    if (composeErr.textContent && utf8Len(composeIn.value.trim()) <= maxBytes) {
+      composeErr.textContent = '';
+      composeIn.removeAttribute('aria-invalid');
+    }
     if (chat == null || chatStatus === 'ended') return;
     if (!typingOn && composeIn.value.trim()) {
       typingOn = send({ type: 'typing', chat: chat, on: true });
@@ -1157,9 +1168,29 @@
     if (typingOn && chat != null) send({ type: 'typing', chat: chat, on: false });
     typingOn = false;
   }
+  /** Bytes of `s` in UTF-8 (what the server's limit counts). */
+  function utf8Len(s) {
+    var n = 0;
+    for (var i = 0; i < s.length; i++) {
+      var c = s.charCodeAt(i);
+      if (c < 0x80) n += 1;
+      else if (c < 0x800) n += 2;
+      else if (c >= 0xd800 && c <= 0xdbff) { n += 4; i++; } else n += 3;
+    }
+    return n;
+  }
   function sendMessage() {
     var text = composeIn.value.trim();
     if (!text || chat == null || chatStatus === 'ended') return;
+    // Over the server's limit: say so and keep the text, rather than send what is refused.
+    if (utf8Len(text) > maxBytes) {
+      composeErr.textContent = t('tooLongMax', maxBytes);
+      composeIn.setAttribute('aria-invalid', 'true');
+      composeIn.focus();
+      return;
+    }
+    composeErr.textContent = '';
+    composeIn.removeAttribute('aria-invalid');
     var m = { chat: chat, id: randomId(), text: text };
     var o = outbox();
     o.push(m);

@@ -375,6 +375,13 @@ describe('agent console in a browser', { timeout: 420_000 }, () => {
       await v.next((f) => f.type === 'typing' && f.on === true, STEP_TIMEOUT_MS, 'agent typing');
       await box.press('Enter');
       await v.heard('Hi Vera, let me check.');
+      // A text over the server's limit is not sent: the console says the limit, keeps the text.
+      await box.fill('y'.repeat(20_000));
+      await box.press('Enter');
+      await ann.page.getByText('This message is too long: shorten it to at most 4096 characters, then send it.').waitFor();
+      assert.equal((await box.inputValue()).length, 20_000, 'the text stays in the box');
+      await box.fill('');
+      await ann.page.getByText('This message is too long').waitFor({ state: 'hidden' });
       await ann.page.getByRole('checkbox', { name: 'Internal note (agents only)' }).check();
       await ann.page.getByRole('textbox', { name: 'Internal note (agents only)' }).fill('Order 1042 shipped yesterday');
       await ann.page.getByRole('button', { name: 'Add note' }).click();

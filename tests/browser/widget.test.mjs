@@ -507,6 +507,19 @@ describe('the visitor widget on another site', { timeout: 200_000 }, () => {
         assert.equal(ev.text, 'Great, I take the green one.');
         await ann.waitFor((f) => f.type === 'typing' && f.chat === chat.id && f.on === false, 'visitor stopped typing');
         await win.getByText('Great, I take the green one.').waitFor();
+
+        // A pasted text over the server's limit is not sent (no refusal, no reconnect loop): the
+        // window says the limit and keeps the text to shorten.
+        const box = win.getByRole('textbox', { name: 'Message', exact: true });
+        await box.fill('x'.repeat(20_000));
+        await box.press('Enter');
+        await win.getByText('This message is too long: shorten it to at most 4096 characters, then send it.').waitFor();
+        assert.equal((await box.inputValue()).length, 20_000, 'the text stays in the box');
+        assert.equal(await box.getAttribute('aria-invalid'), 'true');
+        await box.fill('Shorter now.');
+        await box.press('Enter');
+        await ann.waitFor((f) => f.type === 'event' && f.kind === 'message' && f.text === 'Shorter now.', 'the shortened message');
+        assert.equal(await win.getByText(/Connection lost/).count(), 0, 'the connection never dropped');
         await shot(page, 'chat');
         assert.deepEqual(await axe(page, 'chat'), []);
 

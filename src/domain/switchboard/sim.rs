@@ -163,8 +163,7 @@ pub(crate) fn run_observed(seed: u64, steps: usize, observe: &mut dyn FnMut(&Swi
         let cmd = match rng.below(14) {
             10..=12 => {
                 // A transfer of some agent's chat, of a random kind.
-                let active: Vec<&ChatRecord> =
-                    sb.chats.values().map(|c| &c.rec).filter(|c| c.status() == ChatStatus::Active).collect();
+                let active = by_id(sb.chats.values().map(|c| &c.rec).filter(|c| c.status() == ChatStatus::Active));
                 if active.is_empty() {
                     continue;
                 }
@@ -204,8 +203,9 @@ pub(crate) fn run_observed(seed: u64, steps: usize, observe: &mut dyn FnMut(&Swi
                 Command::Transfer(Box::new(TransferRequest { conn: ConnId(0), agent: from, chat, to, comment }))
             }
             13 => {
-                let offers: Vec<(ChatId, Pending)> =
+                let mut offers: Vec<(ChatId, Pending)> =
                     sb.chats.iter().filter_map(|(id, c)| c.pending.clone().map(|p| (*id, p))).collect();
+                offers.sort_by_key(|o| o.0);
                 if offers.is_empty() {
                     continue;
                 }
@@ -261,8 +261,7 @@ pub(crate) fn run_observed(seed: u64, steps: usize, observe: &mut dyn FnMut(&Swi
                 })
             }
             5..=7 => {
-                let open: Vec<&ChatRecord> =
-                    sb.chats.values().map(|c| &c.rec).filter(|c| c.status() != ChatStatus::Ended).collect();
+                let open = by_id(sb.chats.values().map(|c| &c.rec).filter(|c| c.status() != ChatStatus::Ended));
                 if open.is_empty() {
                     continue;
                 }
@@ -282,8 +281,7 @@ pub(crate) fn run_observed(seed: u64, steps: usize, observe: &mut dyn FnMut(&Swi
                 })
             }
             _ => {
-                let open: Vec<&ChatRecord> =
-                    sb.chats.values().map(|c| &c.rec).filter(|c| c.status() != ChatStatus::Ended).collect();
+                let open = by_id(sb.chats.values().map(|c| &c.rec).filter(|c| c.status() != ChatStatus::Ended));
                 if open.is_empty() {
                     continue;
                 }
@@ -317,6 +315,14 @@ pub(crate) fn run_observed(seed: u64, steps: usize, observe: &mut dyn FnMut(&Swi
         "seed {seed}: chats {} ended {ended} max queued {max_queued}",
         last_seq.len()
     );
+}
+
+/// Candidates in chat id order: the map's own order differs from run to run, and a seed must
+/// replay the same steps.
+fn by_id<'a>(chats: impl Iterator<Item = &'a ChatRecord>) -> Vec<&'a ChatRecord> {
+    let mut v: Vec<&ChatRecord> = chats.collect();
+    v.sort_by_key(|c| c.id);
+    v
 }
 
 /// Apply timer effects and check that each chat's appended events are numbered 1, 2, 3, …

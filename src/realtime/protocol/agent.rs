@@ -425,6 +425,8 @@ pub enum AgentFrame<'a> {
         /// The site's canned replies.
         canned: Vec<CannedView<'a>>,
         prefs: PrefsView,
+        /// The largest message or note text the server takes, in bytes (UTF-8).
+        max_message_bytes: usize,
     },
     Event(AgentEvent<'a>),
     Ack {

@@ -204,6 +204,8 @@ pub enum VisitorFrame<'a> {
         visitor: u64,
         campaign: CampaignView<'a>,
         chat: Option<VisitorChat<'a>>,
+        /// The largest message text the server takes, in bytes (UTF-8).
+        max_message_bytes: usize,
     },
     Event(VisitorEvent<'a>),
     Ack {

@@ -147,6 +147,7 @@ async fn hello(s: &mut Socket, p: &Principal) -> bool {
         agents: &agents,
         canned: canned.iter().map(CannedView::of).collect(),
         prefs: PrefsView::of(&prefs),
+        max_message_bytes: state.config.chat.max_message_bytes,
     };
     s.send(&welcome.frame()).await;
     for chat in &chats {

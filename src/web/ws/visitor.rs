@@ -155,6 +155,7 @@ async fn hello(s: &mut Socket) -> Option<Visitor> {
         visitor: id.0,
         campaign: CampaignView::of(&campaign),
         chat: chat.as_ref().map(|c| VisitorChat::of(c, moved.as_ref())),
+        max_message_bytes: state.config.chat.max_message_bytes,
     };
     s.send(&welcome.frame()).await;
     if let Some(chat) = chat {
