@@ -175,7 +175,8 @@ impl Switchboard {
         if self.open_by_visitor.get(&(visitor, campaign)) == Some(&chat) {
             self.open_by_visitor.remove(&(visitor, campaign));
         }
-        if let Some(alias) = self.chats.get_mut(&chat).and_then(|c| c.also_open_as.take()) {
+        let aliases = self.chats.get_mut(&chat).map(|c| std::mem::take(&mut c.also_open_as)).unwrap_or_default();
+        for alias in aliases {
             if self.open_by_visitor.get(&alias) == Some(&chat) {
                 self.open_by_visitor.remove(&alias);
             }

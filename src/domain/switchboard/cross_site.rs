@@ -38,6 +38,12 @@ impl Switchboard {
     pub(super) fn cross_site(&mut self, m: Move, t: CrossSite, now: Millis, fx: &mut Fx) -> Result<(), ErrorCode> {
         let Move { from, chat, comment, notice, .. } = m;
         let source = self.own_chat(chat, from)?.rec.clone();
+        // The windows that find the source chat now (its campaign's, and those it inherited
+        // from earlier moves): they are to find the new chat.
+        let windows: Vec<(VisitorId, CampaignId)> = std::iter::once((source.visitor, source.campaign))
+            .chain(self.chats.get(&chat).map(|c| c.also_open_as.clone()).unwrap_or_default())
+            .filter(|k| self.open_by_visitor.get(k) == Some(&chat))
+            .collect();
         if t.site == source.site || !self.groups.iter().any(|g| g.contains(&source.site) && g.contains(&t.site)) {
             return Err(ErrorCode::NotInGroup);
         }
@@ -93,12 +99,17 @@ impl Switchboard {
         }
         let mut new_chat = Chat::new(rec, HashMap::new());
         new_chat.conversation = copied;
-        new_chat.also_open_as = Some((source.visitor, source.campaign));
+        // The windows that found the source find it; so does the target campaign's, unless that
+        // one has its own open chat already. A key held by another open chat is never taken.
+        let own = (source.visitor, t.campaign);
+        self.open_by_visitor.entry(own).or_insert(id);
+        for key in windows.into_iter().filter(|k| *k != own) {
+            if let std::collections::hash_map::Entry::Vacant(e) = self.open_by_visitor.entry(key) {
+                e.insert(id);
+                new_chat.also_open_as.push(key);
+            }
+        }
         self.chats.insert(id, new_chat);
-        // The window it came from finds it; so does the target campaign's, unless that one has
-        // its own open chat already.
-        self.open_by_visitor.entry((source.visitor, t.campaign)).or_insert(id);
-        self.open_by_visitor.insert((source.visitor, source.campaign), id);
         fx.touched.insert(id);
         let mut step = Step::new(TransferKind::CrossSite, TransferOutcome::Completed, from);
         step.to_site = Some(t.site);

@@ -85,8 +85,9 @@ pub(crate) struct Chat {
     pub(crate) owner_replied: bool,
     /// How many of its events are conversation (what a cross-site transfer copies).
     pub(crate) conversation: u64,
-    /// A second key this chat is the open chat of (the origin campaign after a cross-site move).
-    pub(crate) also_open_as: Option<(VisitorId, CampaignId)>,
+    /// The other keys this chat is the open chat of: the windows (campaigns) of the chats it
+    /// moved on from by cross-site transfer.
+    pub(crate) also_open_as: Vec<(VisitorId, CampaignId)>,
     /// The agent who sent it to a queue: not given back to them.
     pub(crate) not_to: Option<UserId>,
     /// The summary as last stored; `None` for a chat never stored yet.
@@ -110,7 +111,7 @@ impl Chat {
             last_note: String::new(),
             owner_replied: false,
             conversation: 0,
-            also_open_as: None,
+            also_open_as: Vec::new(),
             not_to: None,
         }
     }

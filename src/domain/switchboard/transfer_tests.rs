@@ -540,3 +540,48 @@ fn the_picker_searches_names_emails_departments_and_skills_of_the_sites_it_may_r
     assert_eq!(ids(&alone), [2, 3]);
     assert!(alone.sites.is_empty());
 }
+
+/// A visitor chatting in two windows (two campaigns of site 1) whose chats both move to site 2
+/// and back: each window keeps finding the chat it was showing, and no window takes another's.
+#[test]
+fn each_window_follows_its_own_chat_through_cross_site_moves() {
+    let mut h = H::new();
+    let v = VisitorId(1);
+    let other = CampaignId(11);
+    let r0 = h.chat(1);
+    let info = VisitorInfo { name: "Vera".into(), ..Default::default() };
+    let texts = ChatTexts::default();
+    h.run(Command::StartChat(StartChat {
+        conn: ConnId(998),
+        site: SITE,
+        campaign: other,
+        department: Some(DESK),
+        visitor: v,
+        info,
+        texts,
+    }));
+    let r1 = h.sb.open_chat(v, other).map(|c| c.id).expect("the second window's chat");
+    let window = |h: &H, campaign| h.sb.open_chat(v, campaign).map(|c| c.id);
+    let back = TransferTo::Site { site: SITE, department: Some(DESK), agent: None, with_transcript: Some(true) };
+
+    h.transfer(1, r1, cross(true));
+    let t = window(&h, other).expect("window 11 follows to site 2");
+    h.transfer(1, r0, cross(true));
+    let s = window(&h, CAMPAIGN).expect("window 10 follows to site 2");
+    assert_ne!(s, t);
+    assert_eq!(window(&h, CAMPAIGN_B), Some(t), "site 2's own window shows the first chat that came");
+
+    h.transfer(21, s, back.clone());
+    let y = window(&h, CAMPAIGN).expect("window 10 follows back to site 1");
+    assert_eq!(window(&h, other), Some(t), "window 11 still shows its chat");
+    assert_eq!(window(&h, CAMPAIGN_B), Some(t), "the move of another chat took nothing from it");
+
+    h.transfer(21, t, back);
+    let y2 = window(&h, other).expect("window 11 follows back to site 1");
+    assert_ne!(y, y2);
+    assert_eq!(window(&h, CAMPAIGN), Some(y));
+    // Every open chat is found, and no window shows an ended one.
+    for (key, id) in &h.sb.open_by_visitor {
+        assert_ne!(h.sb.chat(*id).map(|c| c.status()), Some(ChatStatus::Ended), "{key:?}");
+    }
+}
