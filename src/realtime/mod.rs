@@ -237,8 +237,10 @@ impl Task {
         for site in changes.sites {
             match directory(&self.store, site) {
                 Ok(cmd) => self.process(cmd, batch),
-                // A deleted site: its directory is gone with it.
-                Err(StoreError::NotFound) => {}
+                // A deleted site: its directory goes with it (no campaign, no department, off).
+                Err(StoreError::NotFound) => {
+                    self.process(Command::Directory(Box::new(SiteDirectory { site, ..Default::default() })), batch)
+                }
                 Err(e) => tracing::error!(error = %e, site = %site, "cannot read the site's directory"),
             }
         }

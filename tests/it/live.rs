@@ -400,3 +400,22 @@ async fn visitor_chats_carry_the_true_last_seq() {
     assert_eq!(got["chats"][0]["id"], chat);
     assert_eq!(got["chats"][0]["last_seq"], last, "{got}");
 }
+
+/// A deleted campaign, or a campaign of a deleted site, is unknown to widgets at once: the
+/// switchboard's directory follows the deletions.
+#[tokio::test]
+async fn widgets_of_deleted_campaigns_and_sites_are_refused() {
+    let s = TestServer::start().await;
+    let owner = s.owner().await;
+    let o = org(&s.base, &owner, "Acme").await;
+    let (_v, welcome) = visitor(&s.base, o.campaign, None, None).await;
+    assert_eq!(welcome["campaign"]["id"], o.campaign);
+    owner
+        .post(&format!("/admin/sites/{}/delete", o.site), &[("confirm_name", "Acme")])
+        .await
+        .assert_redirect("/admin/sites");
+    let mut w = Ws::connect(&ws_url(&s.base, "/ws/visitor"), &[]).await;
+    w.send(json!({"type": "hello", "v": 1, "campaign": o.campaign})).await;
+    assert_eq!(w.until_type("error").await["code"], "unknown_campaign");
+    assert_eq!(w.closed().await, Closed::Code(4004));
+}
