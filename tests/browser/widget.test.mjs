@@ -616,10 +616,10 @@ describe('the visitor widget on another site', { timeout: 200_000 }, () => {
         );
         assert.deepEqual([...new Set(tags)].sort(), ['div', 'p', 'span'], 'only the widget’s own elements in the log');
 
-        // An oversized message is refused by the server and marked, not lost silently.
+        // An oversized message is not sent: the window says the limit, not lost silently.
         await win.getByRole('textbox', { name: 'Message', exact: true }).fill('a'.repeat(5000));
         await win.getByRole('button', { name: 'Send', exact: true }).click();
-        await win.getByText('Not sent: the message is too long.').waitFor();
+        await win.getByText('This message is too long: shorten it to at most 4096 characters, then send it.').waitFor();
       });
     } finally {
       ann.close();

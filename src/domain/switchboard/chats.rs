@@ -162,9 +162,10 @@ impl Switchboard {
         if c.rec.status() == ChatStatus::Ended {
             return;
         }
-        let was_queued = c.rec.status() == ChatStatus::Queued && c.rec.waiting_for().is_none();
         let key = (c.rec.site, c.rec.department);
         let (visitor, campaign, agent) = (c.rec.visitor, c.rec.campaign, c.rec.agent());
+        // In its queue (not a chat just released by a transfer, which is in none).
+        let was_queued = self.queues.get(&key).is_some_and(|q| q.waiting.contains(&chat));
         // An offer still open is stopped first, so its step ("cancelled", "chat ended") is in
         // the chat's history before its end.
         self.transfers_end(chat, now, fx);
