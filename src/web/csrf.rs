@@ -55,6 +55,34 @@ fn valid(secret: &[u8; 32], cookie_value: &str, submitted: &str) -> bool {
     }
 }
 
+/// Is every name and value of a URL-encoded form body, once percent-decoded, UTF-8?
+fn form_is_utf8(body: &[u8]) -> bool {
+    fn hex(b: u8) -> Option<u8> {
+        (b as char).to_digit(16).map(|d| d as u8)
+    }
+    body.split(|b| *b == b'&' || *b == b'=').all(|part| {
+        let mut out = Vec::with_capacity(part.len());
+        let mut i = 0;
+        while i < part.len() {
+            match (part[i], part.get(i + 1).copied().and_then(hex), part.get(i + 2).copied().and_then(hex)) {
+                (b'%', Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 3;
+                }
+                (b'+', ..) => {
+                    out.push(b' ');
+                    i += 1;
+                }
+                (b, ..) => {
+                    out.push(b);
+                    i += 1;
+                }
+            }
+        }
+        std::str::from_utf8(&out).is_ok()
+    })
+}
+
 fn is_unsafe(m: &Method) -> bool {
     !matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS)
 }
@@ -76,6 +104,10 @@ pub async fn guard<E: Endpoint>(next: Arc<E>, mut req: Request) -> poem::Result<
                     .into_bytes_limit(state.config.max_body_bytes)
                     .await
                     .map_err(|_| WebError::TooLarge)?;
+                // Text that is not UTF-8 would be stored with replacement characters: refused.
+                if !form_is_utf8(&body) {
+                    return Err(WebError::BadRequest("The form's text is not valid UTF-8.".into()).into());
+                }
                 let fields: Vec<(String, String)> = serde_html_form::from_bytes(&body).unwrap_or_default();
                 req.set_body(body);
                 fields.into_iter().find(|(k, _)| k == FIELD).map(|(_, v)| v).unwrap_or_default()
@@ -100,6 +132,16 @@ pub async fn guard<E: Endpoint>(next: Arc<E>, mut req: Request) -> poem::Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn forms_with_text_that_is_not_utf8_are_told_apart() {
+        assert!(form_is_utf8(b"name=Ren%C3%A9e+Dupont&csrf_token=abc"));
+        assert!(form_is_utf8(b"text=%E2%82%AC100&empty=&flag"));
+        assert!(form_is_utf8(b"odd=100%+sure"), "a lone % is a percent sign");
+        assert!(!form_is_utf8(b"name=%FF%FE"));
+        assert!(!form_is_utf8(b"name=Ren%C3e"), "a cut sequence");
+        assert!(!form_is_utf8(b"%C3=x"), "names too");
+    }
 
     #[test]
     fn tokens_verify_only_for_their_cookie_and_secret() {

@@ -176,6 +176,11 @@ async fn departments_round_trip_and_cannot_be_deleted_while_a_campaign_targets_t
         .assert_status(422)
         .assert_contains("Choose an allocation rule.");
     let dept = id_after(&o.get(&base).await.body, &format!("{base}/"));
+    // Text that is not UTF-8 is refused, not stored with replacement characters.
+    o.post_body(&base, "name=Ventes%FF%FE&rule=round_robin").await.assert_status(400);
+    o.post_body(&base, "name=Ventes+%C3%A9t%C3%A9&rule=round_robin").await.assert_redirect(&base);
+    o.get(&base).await.assert_contains("Ventes été");
+    assert!(!o.get(&base).await.body.contains('\u{FFFD}'), "no replacement character was stored");
     o.post(&format!("{base}/{dept}"), &[("name", "Sales EU"), ("rule", "least_busy")]).await.assert_redirect(&base);
     o.get(&base).await.assert_contains("Sales EU").assert_contains("Least busy");
     let d = dept.to_string();
