@@ -209,6 +209,7 @@ async fn setup(store: &Store, cli: &Cli, at: u64) -> anyhow::Result<sim::Org> {
             skills: u.skills,
             max_chats: u.max_chats,
             active: true,
+            away: false,
         });
     }
     let mut campaigns = Vec::new();

@@ -101,6 +101,10 @@ pub struct User {
     /// The agent's console preferences.
     #[serde(default)]
     pub prefs: ConsolePrefs,
+    /// The agent last chose Away (rather than Online): a console opened later, after a restart
+    /// too, starts Away.
+    #[serde(default)]
+    pub away: bool,
 }
 
 /// How the console gets an agent's attention, saved per agent.

@@ -118,6 +118,7 @@ pub fn directory(store: &Store, site: SiteId) -> Result<Command, StoreError> {
             skills: u.skills,
             max_chats: u.max_chats,
             active: u.active,
+            away: u.away,
         })
         .collect();
     let departments = scope
@@ -307,6 +308,7 @@ impl Task {
                 Effect::SetTimer(key, at) => self.timers.set(key, at),
                 Effect::CancelTimer(key) => self.timers.cancel(key),
                 Effect::PutInvitation(rec) => batch.writes.push(ChatWrite::Invitation(rec)),
+                Effect::PutAway { site, agent, away } => batch.writes.push(ChatWrite::Away { site, user: agent, away }),
             }
         }
     }

@@ -4,12 +4,14 @@
 
 use super::codec::{decode, encode};
 use super::tables::{
-    CAMPAIGN_SITES, CHAT_EVENTS, CHATS, INVITATIONS, LEFT_MESSAGES, OPEN_CHATS, VISITOR_CHATS, VISITOR_TOKENS, VISITORS,
+    CAMPAIGN_SITES, CHAT_EVENTS, CHATS, INVITATIONS, LEFT_MESSAGES, OPEN_CHATS, USERS, VISITOR_CHATS, VISITOR_TOKENS,
+    VISITORS,
 };
 use super::{SiteStore, Store, StoreError, next_id};
 use crate::domain::Millis;
 use crate::domain::chat::{Author, ChatEvent, ChatRecord, ChatStatus, EventKind, LeftMessage};
-use crate::domain::ids::{CampaignId, ChatId, SiteId, VisitorId};
+use crate::domain::ids::{CampaignId, ChatId, SiteId, UserId, VisitorId};
+use crate::domain::model::User;
 use crate::domain::proactive::InvitationRecord;
 use crate::domain::switchboard::{RestoredChat, event_client_key};
 use redb::{ReadableTable, WriteTransaction};
@@ -36,6 +38,12 @@ pub enum ChatWrite {
         up_to: u64,
     },
     Invitation(InvitationRecord),
+    /// The status an agent chose (Away or not), for their next console.
+    Away {
+        site: SiteId,
+        user: UserId,
+        away: bool,
+    },
 }
 
 fn write_records(txn: &WriteTransaction, writes: &[ChatWrite]) -> Result<(), StoreError> {
@@ -82,6 +90,15 @@ fn write_records(txn: &WriteTransaction, writes: &[ChatWrite]) -> Result<(), Sto
                 stats.invitation(old.as_ref(), i);
                 t.insert((i.site.0, i.id.0), encode(i).as_slice())?;
                 max_invitation = max_invitation.max(i.id.0);
+            }
+            ChatWrite::Away { site, user, away } => {
+                let mut t = txn.open_table(USERS)?;
+                // A person deleted meanwhile has nothing to keep.
+                let found: Option<User> = t.get((site.0, user.0))?.map(|v| decode(v.value())).transpose()?;
+                if let Some(mut u) = found {
+                    u.away = *away;
+                    t.insert((site.0, user.0), encode(&u).as_slice())?;
+                }
             }
         }
     }

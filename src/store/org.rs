@@ -296,6 +296,7 @@ impl Store {
                 session_epoch: 0,
                 created_at: now,
                 prefs: Default::default(),
+                away: false,
             };
             insert_user(txn, user)
         })

@@ -147,6 +147,7 @@ impl SiteStore {
                                 max_chats: draft.max_chats,
                                 active: draft.active,
                                 session_epoch: 0,
+                                away: false,
                                 created_at: now,
                                 prefs: Default::default(),
                             },

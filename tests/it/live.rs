@@ -419,3 +419,28 @@ async fn widgets_of_deleted_campaigns_and_sites_are_refused() {
     assert_eq!(w.until_type("error").await["code"], "unknown_campaign");
     assert_eq!(w.closed().await, Closed::Code(4004));
 }
+
+/// An agent who chose Away is Away again when their console comes back, after a restart too,
+/// and is given no queued chat.
+#[tokio::test]
+async fn an_agents_chosen_away_status_survives_a_restart() {
+    let s = TestServer::start().await;
+    let owner = s.owner().await;
+    let o = org(&s.base, &owner, "Acme").await;
+    let (mut a, welcome) = agent(&o.agent, json!([])).await;
+    assert_eq!(welcome["presence"], "online");
+    a.send(json!({"type": "presence", "presence": "away"})).await;
+    a.until(|f: &Value| f["type"] == "presence" && f["presence"] == "away").await;
+    drop(a);
+    let s = TestServer::start_in(s.stop().await, "").await;
+    let again = Client::new(&s.base);
+    again.login_ok("agent@acme.example", "agent-password-1").await;
+    let (mut a, welcome) = agent(&again, json!([])).await;
+    assert_eq!(welcome["presence"], "away", "the status the agent chose");
+    let (mut v, _) = visitor(&s.base, o.campaign, None, None).await;
+    v.send(json!({"type": "start", "fields": {"name": "Vera"}})).await;
+    v.until_type("queue").await;
+    // Back Online by choice: the waiting chat comes.
+    a.send(json!({"type": "presence", "presence": "online"})).await;
+    a.until_type("assigned").await;
+}

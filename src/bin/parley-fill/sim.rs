@@ -650,6 +650,7 @@ impl<'a> Sim<'a> {
                     self.writes.push(ChatWrite::CopyEvents { from, to, up_to })
                 }
                 Effect::PutInvitation(rec) => self.writes.push(ChatWrite::Invitation(rec)),
+                Effect::PutAway { site, agent, away } => self.writes.push(ChatWrite::Away { site, user: agent, away }),
                 Effect::SetTimer(key, at) => {
                     self.timers.insert(key, at);
                     self.schedule(at, Action::Timer(key));

@@ -55,6 +55,8 @@ pub struct AgentProfile {
     pub skills: Vec<String>,
     pub max_chats: u32,
     pub active: bool,
+    /// They last chose Away: their consoles start Away, not Online.
+    pub away: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -568,4 +570,10 @@ pub enum Effect {
     CancelTimer(TimerKey),
     /// Store an invitation (when made, and again when its outcome or chat changes).
     PutInvitation(InvitationRecord),
+    /// Store the status an agent chose (Away, or back Online), kept across restarts.
+    PutAway {
+        site: SiteId,
+        agent: UserId,
+        away: bool,
+    },
 }

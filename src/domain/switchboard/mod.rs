@@ -59,6 +59,8 @@ pub(crate) struct Agent {
     pub(crate) waiting: VecDeque<ChatId>,
     /// Accepted warm offers not handed over yet: they count against the maximum.
     pub(crate) reserved: BTreeSet<ChatId>,
+    /// They last chose Away: a console they open starts Away.
+    pub(crate) away: bool,
 }
 
 #[derive(Debug, Default)]
@@ -317,7 +319,17 @@ impl Switchboard {
                 }
             }
             Command::SetPresence { agent, conn, presence } => {
-                if self.agents.get(&agent).is_some_and(|a| a.conns.contains(&conn)) {
+                if let Some(a) = self.agents.get_mut(&agent).filter(|a| a.conns.contains(&conn)) {
+                    // Online or Away is the agent's choice, kept for their next console.
+                    let away = match presence {
+                        Presence::Online => Some(false),
+                        Presence::Away => Some(true),
+                        Presence::Offline => None,
+                    };
+                    if let Some(away) = away.filter(|w| *w != a.away) {
+                        a.away = away;
+                        fx.out.push(Effect::PutAway { site: a.profile.site, agent, away });
+                    }
                     self.set_presence(agent, presence, now, &mut fx);
                 }
             }

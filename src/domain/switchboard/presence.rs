@@ -17,6 +17,7 @@ impl Switchboard {
                     self.agents.insert(
                         id,
                         Agent {
+                            away: p.away,
                             profile: p,
                             presence: Presence::Offline,
                             conns: BTreeSet::new(),
@@ -58,6 +59,7 @@ impl Switchboard {
     pub(super) fn agent_connected(&mut self, profile: AgentProfile, conn: ConnId, now: Millis, fx: &mut Fx) {
         let id = profile.id;
         let a = self.agents.entry(id).or_insert_with(|| Agent {
+            away: profile.away,
             profile: profile.clone(),
             presence: Presence::Offline,
             conns: BTreeSet::new(),
@@ -71,7 +73,9 @@ impl Switchboard {
         fx.out.push(Effect::CancelTimer(TimerKey::Grace(id)));
         let presence = a.presence;
         if presence == Presence::Offline {
-            self.set_presence(id, Presence::Online, now, fx);
+            // Back as they last chose: Away stays Away, across restarts too.
+            let chosen = if a.away { Presence::Away } else { Presence::Online };
+            self.set_presence(id, chosen, now, fx);
         } else {
             let a = &self.agents[&id];
             fx.send(Target::AgentConn(conn), Out::Presence { agent: id, presence, active_chats: a.chats.len() as u32 });

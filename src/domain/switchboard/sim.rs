@@ -348,7 +348,7 @@ fn apply(fx: &[Effect], timers: &mut Vec<(Millis, TimerKey)>, last_seq: &mut Has
             Effect::CopyEvents { to, copied, .. } => {
                 last_seq.insert(to.1, *copied);
             }
-            Effect::PutInvitation(_) => {}
+            Effect::PutInvitation(_) | Effect::PutAway { .. } => {}
             Effect::Send(..) => {}
         }
     }

@@ -545,3 +545,24 @@ fn a_deleted_department_hands_its_waiting_chats_to_the_site_queue() {
     h.run(Command::SetPresence { agent: UserId(1), conn: c, presence: Presence::Online });
     assert_eq!(h.owner(chat), Some(1));
 }
+
+#[test]
+fn a_console_opened_later_starts_in_the_status_last_chosen() {
+    let mut h = H::new();
+    let conn = h.online(1);
+    let fx = h.away(1, conn);
+    assert!(fx.contains(&Effect::PutAway { site: SITE, agent: UserId(1), away: true }), "the choice is stored");
+    // Choosing Away again stores nothing new.
+    assert!(!h.away(1, conn).iter().any(|e| matches!(e, Effect::PutAway { .. })));
+    h.run(Command::AgentDisconnected { agent: UserId(1), conn });
+    h.now += 31_000;
+    h.run(Command::Timer(TimerKey::Grace(UserId(1))));
+    assert_eq!(h.sb.presence(UserId(1)), Presence::Offline);
+    // Agent 2 keeps the site available; a chat waits, and agent 1's new console is Away.
+    let two = h.online(2);
+    h.away(2, two);
+    let (_, chat) = h.start(7, None);
+    h.online(1);
+    assert_eq!(h.sb.presence(UserId(1)), Presence::Away);
+    assert_eq!(chat.and_then(|c| h.owner(c)), None, "no chat for an agent who chose Away");
+}

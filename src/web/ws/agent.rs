@@ -61,6 +61,7 @@ fn profile(u: &User) -> AgentProfile {
         skills: u.skills.clone(),
         max_chats: u.max_chats,
         active: u.active,
+        away: u.away,
     }
 }
 
