@@ -320,13 +320,10 @@ impl Switchboard {
             }
             Command::SetPresence { agent, conn, presence } => {
                 if let Some(a) = self.agents.get_mut(&agent).filter(|a| a.conns.contains(&conn)) {
-                    // Online or Away is the agent's choice, kept for their next console.
-                    let away = match presence {
-                        Presence::Online => Some(false),
-                        Presence::Away => Some(true),
-                        Presence::Offline => None,
-                    };
-                    if let Some(away) = away.filter(|w| *w != a.away) {
+                    // Away is kept for their next console; choosing Online, or signing off with
+                    // Offline, makes the next one start Online again.
+                    let away = presence == Presence::Away;
+                    if away != a.away {
                         a.away = away;
                         fx.out.push(Effect::PutAway { site: a.profile.site, agent, away });
                     }

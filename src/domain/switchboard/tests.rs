@@ -562,7 +562,13 @@ fn a_console_opened_later_starts_in_the_status_last_chosen() {
     let two = h.online(2);
     h.away(2, two);
     let (_, chat) = h.start(7, None);
-    h.online(1);
+    let back = h.online(1);
     assert_eq!(h.sb.presence(UserId(1)), Presence::Away);
     assert_eq!(chat.and_then(|c| h.owner(c)), None, "no chat for an agent who chose Away");
+    // Signing off with Offline: the next console starts Online again, and takes the chat.
+    let fx = h.run(Command::SetPresence { agent: UserId(1), conn: back, presence: Presence::Offline });
+    assert!(fx.contains(&Effect::PutAway { site: SITE, agent: UserId(1), away: false }));
+    h.online(1);
+    assert_eq!(h.sb.presence(UserId(1)), Presence::Online);
+    assert_eq!(chat.and_then(|c| h.owner(c)), Some(1));
 }
