@@ -4,13 +4,12 @@
 
 use super::codec::{decode, encode};
 use super::tables::{
-    CAMPAIGN_SITES, CHAT_EVENTS, CHATS, INVITATIONS, LEFT_MESSAGES, OPEN_CHATS, USERS, VISITOR_CHATS, VISITOR_TOKENS,
-    VISITORS,
+    CHAT_EVENTS, CHATS, INVITATIONS, LEFT_MESSAGES, OPEN_CHATS, USERS, VISITOR_CHATS, VISITOR_TOKENS, VISITORS,
 };
 use super::{SiteStore, Store, StoreError, next_id};
 use crate::domain::Millis;
 use crate::domain::chat::{Author, ChatEvent, ChatRecord, ChatStatus, EventKind, LeftMessage};
-use crate::domain::ids::{CampaignId, ChatId, SiteId, UserId, VisitorId};
+use crate::domain::ids::{ChatId, SiteId, UserId, VisitorId};
 use crate::domain::model::User;
 use crate::domain::proactive::InvitationRecord;
 use crate::domain::switchboard::{RestoredChat, event_client_key};
@@ -134,11 +133,6 @@ fn with_last_seq(
 }
 
 impl Store {
-    /// The site of a campaign (campaign ids are unique across the organization).
-    pub fn campaign_site(&self, campaign: CampaignId) -> Result<Option<SiteId>, StoreError> {
-        self.read(|r| Ok(r.open_table(CAMPAIGN_SITES)?.get(campaign.0)?.map(|v| SiteId(v.value()))))
-    }
-
     /// A new visitor of `site`, known from now on by the token whose hash is given.
     pub async fn new_visitor(&self, site: SiteId, token_hash: [u8; 32], now: Millis) -> Result<VisitorId, StoreError> {
         self.write(move |txn| {
@@ -309,7 +303,7 @@ impl SiteStore {
 mod tests {
     use super::*;
     use crate::domain::chat::VisitorInfo;
-    use crate::domain::ids::{InvitationId, UserId};
+    use crate::domain::ids::{CampaignId, InvitationId, UserId};
     use crate::domain::proactive::{InvitationMode, InvitationOutcome};
 
     fn invitation(site: SiteId, id: u64, visitor: VisitorId, chat: Option<ChatId>) -> InvitationRecord {

@@ -36,7 +36,8 @@ pub const SESSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("tokenh
 // ---- version 2: live chat ----
 
 /// campaign id -> site id: where a widget's campaign lives (campaign ids are unique across the
-/// organization). Kept in the same transaction as `CAMPAIGNS`.
+/// organization). Kept in the same transaction as `CAMPAIGNS`. Live chat asks the switchboard's
+/// directory instead; the index stays current for tools that read the file.
 pub const CAMPAIGN_SITES: TableDefinition<u64, u64> = TableDefinition::new("campaignid_siteid-1");
 
 /// (site id, visitor id) -> `VisitorRecord`.

@@ -363,8 +363,10 @@ async fn a_message_is_judged_by_its_size_not_by_its_frame() {
     let s = TestServer::start().await;
     let owner = s.owner().await;
     let o = org(&s.base, &owner, "Acme").await;
-    let (_a, _) = agent(&o.agent, json!([])).await;
-    let (mut v, _) = visitor(&s.base, o.campaign, None, None).await;
+    let (_a, aw) = agent(&o.agent, json!([])).await;
+    let (mut v, vw) = visitor(&s.base, o.campaign, None, None).await;
+    // Both welcomes say the limit, for the composers to check before sending.
+    assert_eq!((vw["max_message_bytes"].as_u64(), aw["max_message_bytes"].as_u64()), (Some(4096), Some(4096)));
     v.send(json!({"type": "start", "fields": {"name": "Vera"}})).await;
     let chat = chat_id(&v.until_type("chat").await);
     let controls = "\u{1}".repeat(3000);
@@ -401,10 +403,10 @@ async fn visitor_chats_carry_the_true_last_seq() {
     assert_eq!(got["chats"][0]["last_seq"], last, "{got}");
 }
 
-/// A deleted campaign, or a campaign of a deleted site, is unknown to widgets at once: the
-/// switchboard's directory follows the deletions.
+/// A campaign of a deleted site is unknown to widgets at once: the switchboard's directory
+/// follows the deletion.
 #[tokio::test]
-async fn widgets_of_deleted_campaigns_and_sites_are_refused() {
+async fn widgets_of_a_deleted_site_are_refused() {
     let s = TestServer::start().await;
     let owner = s.owner().await;
     let o = org(&s.base, &owner, "Acme").await;

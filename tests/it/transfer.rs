@@ -257,6 +257,11 @@ async fn cross_site_transfer_moves_the_visitor_and_locks_the_source_out() {
     // (every frame a test visitor receives is checked against agent-only content).
     let (mut again, welcome) = visitor(&sc.s.base, sc.o.campaign, sc.token.as_deref(), Some((new_chat, 0))).await;
     assert_eq!(welcome["chat"]["id"], new_chat);
+    // The page's own campaign (English) in `campaign`; the chat's, which the widget follows,
+    // in `chat.campaign`: French, no survey.
+    assert_eq!(welcome["campaign"]["language"], "en");
+    let followed = &welcome["chat"]["campaign"];
+    assert_eq!((followed["language"].as_str(), followed["postchat"]["enabled"].as_bool()), (Some("fr"), Some(false)));
     again.until(|f: &Value| f["type"] == "event" && f["text"] == "Hallo").await;
     assert!(
         !again.seen.iter().any(|f| f["kind"] == "ended" || f["kind"] == "note"),

@@ -313,9 +313,12 @@ fn render_for_agent(out: &Out) -> Option<Frame> {
     let f = match out {
         Out::Event(e) => AgentFrame::Event(AgentEvent::of(e)),
         Out::Ack { chat, client_id, seq } => AgentFrame::Ack { chat: *chat, id: client_id, seq: *seq },
-        // A visitor's own chat frame; an agent's console learns of chats by `assigned`.
-        Out::Chat(rec) => AgentFrame::Assigned { chat: AgentChat::of(rec) },
-        Out::Offline { .. } | Out::Queue { .. } | Out::Invitation { .. } | Out::InvitationClosed { .. } => {
+        // A visitor's frames: an agent's console learns of chats by `assigned`.
+        Out::Chat(_)
+        | Out::Offline { .. }
+        | Out::Queue { .. }
+        | Out::Invitation { .. }
+        | Out::InvitationClosed { .. } => {
             tracing::error!(?out, "a visitor's frame addressed to an agent was not sent");
             return None;
         }

@@ -159,6 +159,15 @@ fn agents_frames_never_reach_a_visitor_target() {
         assert!(render(Target::Visitor(VisitorId(5)), out).is_none(), "{out:?}");
         assert!(render(Target::VisitorConn(ConnId(3)), out).is_none(), "{out:?}");
     }
+    // And the other way: a visitor's frames are not turned into anything for a console.
+    let visitors = [
+        Out::Chat(transferred_chat()),
+        Out::Offline { chat: None },
+        Out::Queue { chat: ChatId(9), position: 1, eta_secs: None },
+    ];
+    for out in &visitors {
+        assert!(render(Target::Agent(UserId(7)), out).is_none(), "{out:?}");
+    }
 }
 
 #[test]
