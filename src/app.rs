@@ -8,8 +8,8 @@ use crate::domain::throttle::{Throttle, ThrottlePolicy};
 use crate::realtime::Realtime;
 use crate::store::{Store, StoreError};
 use crate::web::metrics::Metrics;
+use crate::web::server::Limits;
 use crate::web::state::{AppState, now_ms, random_hex};
-use poem::Server;
 use poem::listener::{Acceptor, AcceptorExt, RustlsCertificate, RustlsConfig, TcpAcceptor};
 use std::io::Write;
 use std::path::Path;
@@ -148,20 +148,27 @@ pub async fn serve(
         sockets: sockets.clone(),
     };
     let housekeeping = tokio::spawn(housekeeping(state.clone(), shutdown.clone()));
+    let metrics = state.metrics.clone();
     let app = crate::web::routes(state);
+    let limits = connection_limits(&config);
     let acceptor = NoDelay(TcpAcceptor::from_tokio(listener).map_err(|e| AppError::Io(e.to_string()))?);
     let scheme = if config.serves_tls() { "https" } else { "http" };
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "Parley listening on {scheme}://{addr}");
     let result = match config.tls.clone() {
         #[cfg(feature = "acme")]
         None if config.acme.is_some() => {
-            run_acme(&config, listener_addr(&acceptor)?, acceptor, app, shutdown.clone()).await
+            run_acme(&config, listener_addr(&acceptor)?, acceptor, app, limits, metrics, shutdown.clone()).await
         }
         Some(files) => {
             let stream = tls_configs(files)?;
-            run(ConfigFirst { inner: acceptor, started: false }.rustls(stream), app, shutdown.clone()).await
+            let acceptor = ConfigFirst { inner: acceptor, started: false }.rustls(stream);
+            serve_http(acceptor, app, limits, metrics, shutdown.clone()).await;
+            Ok(())
         }
-        None => run(acceptor, app, shutdown.clone()).await,
+        None => {
+            serve_http(acceptor, app, limits, metrics, shutdown.clone()).await;
+            Ok(())
+        }
     };
     shutdown.cancel();
     // poem's graceful shutdown does not wait for WebSockets: they watch `shutdown` and close
@@ -179,16 +186,63 @@ pub async fn serve(
 
 use futures_util::StreamExt;
 
-async fn run(
+/// How long requests in progress may finish after the shutdown began.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+async fn serve_http(
     acceptor: impl Acceptor + 'static,
     app: impl poem::Endpoint + 'static,
+    limits: Limits,
+    metrics: Arc<Metrics>,
     shutdown: CancellationToken,
-) -> Result<(), AppError> {
-    Server::new_with_acceptor(acceptor)
-        .name("parley")
-        .run_with_graceful_shutdown(app, shutdown.cancelled_owned(), Some(Duration::from_secs(10)))
-        .await
-        .map_err(|e| AppError::Io(e.to_string()))
+) {
+    crate::web::server::serve(acceptor, app, limits, metrics, shutdown, SHUTDOWN_GRACE).await
+}
+
+/// The connection limits of the configuration, with `max_connections` lowered to what the
+/// open-file limit allows (raised first as far as the system lets this process).
+fn connection_limits(config: &Config) -> Limits {
+    let c = &config.connections;
+    let secs = Duration::from_secs;
+    let wanted = c.max_connections;
+    // Besides its connections the server holds a few dozen files (the store, logs, backups).
+    let spare = 256;
+    let max_connections = match raise_open_files((wanted + spare) as u64) {
+        Some(n) if (n as usize) < wanted + spare => {
+            let fit = (n as usize).saturating_sub(spare).max(16);
+            tracing::warn!(
+                open_files = n,
+                max_connections = fit,
+                "[limits] max_connections = {wanted} does not fit the open-file limit ({n}); serving at most {fit} connections (raise LimitNOFILE or ulimit -n)"
+            );
+            fit
+        }
+        _ => wanted,
+    };
+    Limits {
+        max_connections,
+        header_timeout: secs(c.header_timeout_secs),
+        body_timeout: secs(c.body_timeout_secs),
+        send_timeout: secs(c.send_timeout_secs),
+    }
+}
+
+/// Raise the soft open-file limit towards `wanted` (at most the hard limit); the limit now.
+fn raise_open_files(wanted: u64) -> Option<u64> {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let now = getrlimit(Resource::Nofile);
+    let current = now.current?;
+    if current >= wanted {
+        return Some(current);
+    }
+    let target = now.maximum.map_or(wanted, |max| max.min(wanted));
+    match setrlimit(Resource::Nofile, Rlimit { current: Some(target), maximum: now.maximum }) {
+        Ok(()) => Some(target),
+        Err(e) => {
+            tracing::debug!(error = %e, "cannot raise the open-file limit");
+            Some(current)
+        }
+    }
 }
 
 #[cfg(feature = "acme")]
@@ -208,6 +262,8 @@ async fn run_acme(
     addr: std::net::SocketAddr,
     acceptor: NoDelay,
     app: impl poem::Endpoint + 'static,
+    limits: Limits,
+    metrics: Arc<Metrics>,
     shutdown: CancellationToken,
 ) -> Result<(), AppError> {
     use poem::listener::acme::{AutoCert, LETS_ENCRYPT_PRODUCTION, LETS_ENCRYPT_STAGING};
@@ -224,11 +280,10 @@ async fn run_acme(
     }
     let auto = builder.build().map_err(|e| AppError::Io(format!("ACME: {e}")))?;
     drop(acceptor);
-    Server::new(TcpListener::bind(addr).acme(auto))
-        .name("parley")
-        .run_with_graceful_shutdown(app, shutdown.cancelled_owned(), Some(Duration::from_secs(10)))
-        .await
-        .map_err(|e| AppError::Io(e.to_string()))
+    let acceptor =
+        TcpListener::bind(addr).acme(auto).into_acceptor().await.map_err(|e| AppError::Io(format!("ACME: {e}")))?;
+    serve_http(acceptor, app, limits, metrics, shutdown).await;
+    Ok(())
 }
 
 /// Sets TCP_NODELAY on every accepted connection: a chat message answers its sender with two

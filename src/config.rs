@@ -115,6 +115,14 @@ struct AuthSection {
 struct LimitsSection {
     #[serde(default = "default_max_body")]
     max_body_bytes: Spanned<usize>,
+    #[serde(default = "default_max_connections")]
+    max_connections: Spanned<usize>,
+    #[serde(default = "default_timeout")]
+    header_timeout_secs: Spanned<u64>,
+    #[serde(default = "default_timeout")]
+    body_timeout_secs: Spanned<u64>,
+    #[serde(default = "default_timeout")]
+    send_timeout_secs: Spanned<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -183,6 +191,12 @@ fn default_free_failures() -> u32 {
 fn default_max_body() -> Spanned<usize> {
     Spanned::new(0..0, 65536)
 }
+fn default_max_connections() -> Spanned<usize> {
+    Spanned::new(0..0, 16384)
+}
+fn default_timeout() -> Spanned<u64> {
+    Spanned::new(0..0, 30)
+}
 
 macro_rules! section_defaults {
     ($($t:ty),*) => {$(
@@ -242,6 +256,7 @@ pub struct Config {
     pub session_lifetime_ms: u64,
     pub login_free_failures: u32,
     pub max_body_bytes: usize,
+    pub connections: ConnectionLimits,
     pub chat: ChatLimits,
     pub realtime: RealtimeLimits,
     /// 0: keep transcripts forever.
@@ -262,6 +277,15 @@ impl Config {
     pub fn backup_dir(&self) -> PathBuf {
         self.data_dir.join("backups")
     }
+}
+
+/// The connection layer's limits (`[limits]`): see `web::server`.
+#[derive(Clone, Copy, Debug)]
+pub struct ConnectionLimits {
+    pub max_connections: usize,
+    pub header_timeout_secs: u64,
+    pub body_timeout_secs: u64,
+    pub send_timeout_secs: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -392,14 +416,27 @@ impl FileConfig {
         if !(1..=8760).contains(hours.get_ref()) {
             return Err(format!("[auth] session_lifetime_hours{} must be from 1 to 8760", src.at(&hours)));
         }
-        let body = self.limits.max_body_bytes;
+        let body = &self.limits.max_body_bytes;
         if !(1024..=10 * 1024 * 1024).contains(body.get_ref()) {
-            return Err(format!("[limits] max_body_bytes{} must be from 1024 to 10485760", src.at(&body)));
+            return Err(format!("[limits] max_body_bytes{} must be from 1024 to 10485760", src.at(body)));
         }
-        let (chat, realtime) = (self.chat, self.realtime);
+        let (chat, realtime, limits) = (self.chat, self.realtime, &self.limits);
         let range_check = |ok: bool, key: &str, at: String, range: &str| {
             if ok { Ok(()) } else { Err(format!("{key}{at} must be from {range}")) }
         };
+        range_check(
+            (16..=1_000_000).contains(limits.max_connections.get_ref()),
+            "[limits] max_connections",
+            src.at(&limits.max_connections),
+            "16 to 1000000",
+        )?;
+        for (key, v) in [
+            ("[limits] header_timeout_secs", &limits.header_timeout_secs),
+            ("[limits] body_timeout_secs", &limits.body_timeout_secs),
+            ("[limits] send_timeout_secs", &limits.send_timeout_secs),
+        ] {
+            range_check((1..=3600).contains(v.get_ref()), key, src.at(v), "1 to 3600")?;
+        }
         range_check(
             (1..=65536).contains(chat.max_message_bytes.get_ref()),
             "[chat] max_message_bytes",
@@ -501,6 +538,12 @@ impl FileConfig {
             session_lifetime_ms: u64::from(*hours.get_ref()) * 3_600_000,
             login_free_failures: self.auth.login_free_failures,
             max_body_bytes: *body.get_ref(),
+            connections: ConnectionLimits {
+                max_connections: *limits.max_connections.get_ref(),
+                header_timeout_secs: *limits.header_timeout_secs.get_ref(),
+                body_timeout_secs: *limits.body_timeout_secs.get_ref(),
+                send_timeout_secs: *limits.send_timeout_secs.get_ref(),
+            },
             chat: ChatLimits {
                 max_message_bytes: *chat.max_message_bytes.get_ref(),
                 agent_grace_ms: chat.agent_grace_secs.get_ref() * 1000,

@@ -11,6 +11,12 @@ pub struct Metrics {
     pub responses: [AtomicU64; 5],
     pub open_sockets: AtomicU64,
     pub logins_failed: AtomicU64,
+    /// HTTP connections held (WebSockets included).
+    pub open_connections: AtomicU64,
+    /// Connections closed at once because `max_connections` were held.
+    pub connections_refused: AtomicU64,
+    /// Connections ended by a header, first-bytes or send timeout.
+    pub connections_timed_out: AtomicU64,
 }
 
 impl Metrics {
@@ -39,6 +45,16 @@ impl Metrics {
             ),
             ("parley_store_writes_total", "Writes committed to the store.", stats.writes.load(Ordering::Relaxed)),
             ("parley_logins_failed_total", "Failed sign-in attempts.", self.logins_failed.load(Ordering::Relaxed)),
+            (
+                "parley_connections_refused_total",
+                "Connections closed at once because [limits] max_connections were held.",
+                self.connections_refused.load(Ordering::Relaxed),
+            ),
+            (
+                "parley_connections_timed_out_total",
+                "Connections ended because the client stalled (headers or writes past their timeout).",
+                self.connections_timed_out.load(Ordering::Relaxed),
+            ),
         ];
         for (name, help, v) in counters {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
@@ -46,6 +62,11 @@ impl Metrics {
         let _ =
             writeln!(out, "# HELP parley_open_sockets Open WebSocket connections.\n# TYPE parley_open_sockets gauge");
         let _ = writeln!(out, "parley_open_sockets {}", self.open_sockets.load(Ordering::Relaxed));
+        let _ = writeln!(
+            out,
+            "# HELP parley_open_connections Open HTTP connections, WebSockets included.\n# TYPE parley_open_connections gauge"
+        );
+        let _ = writeln!(out, "parley_open_connections {}", self.open_connections.load(Ordering::Relaxed));
         out
     }
 }

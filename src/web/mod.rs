@@ -14,6 +14,7 @@ pub mod layout;
 pub mod list;
 pub mod metrics;
 pub mod ops;
+pub mod server;
 pub mod state;
 pub mod widget;
 pub mod ws;

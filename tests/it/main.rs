@@ -8,6 +8,7 @@ mod admin;
 mod auth;
 mod canned;
 mod cli;
+mod limits;
 mod live;
 mod ops;
 mod ops_cli;
