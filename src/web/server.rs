@@ -70,14 +70,17 @@ pub async fn serve(
             drop(io);
             continue;
         };
-        let io = Guarded::new(io, permit, &limits, metrics.clone());
+        let linger = Linger::default();
+        let io = Guarded::new(io, permit, &limits, metrics.clone(), linger.clone());
         let (app, closing, metrics) = (app.clone(), closing.clone(), metrics.clone());
         let peer = remote.to_string();
         connections.spawn(async move {
             let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                 let (app, local, remote, scheme) = (app.clone(), local.clone(), remote.clone(), scheme.clone());
+                let linger = linger.clone();
                 async move {
-                    let req = Request::from((req, local, remote, scheme));
+                    let mut req = Request::from((req, local, remote, scheme));
+                    req.extensions_mut().insert(linger);
                     let resp = respond(&app, req, limits.body_timeout).await;
                     Ok::<_, std::convert::Infallible>(hyper::Response::from(resp))
                 }
@@ -196,11 +199,45 @@ impl Refusals {
 /// which hyper's own header timeout takes over.
 const FIRST_BYTES: usize = 24;
 
+/// A connection's lingering close, in each of its requests' extensions. A handler that
+/// upgrades the connection to a WebSocket asks for it: when the connection ends, its side is
+/// shut down and what the client still sends is read and dropped (2 s and 1 MiB at most)
+/// before the socket closes. Closing with the client's bytes unread would reset the
+/// connection, and the client could lose the close frame just sent (and its code).
+#[derive(Clone, Default)]
+pub struct Linger(Arc<AtomicBool>);
+
+impl Linger {
+    pub fn on_close(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Shut down our side of `io`, then read and drop what the client sends until it closes
+/// (bounded in time and bytes).
+async fn linger<Io: AsyncRead + AsyncWrite + Unpin>(mut io: Io) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let drain = async {
+        let _ = io.shutdown().await;
+        let mut buf = [0u8; 4096];
+        let mut left = 1usize << 20;
+        while left > 0 {
+            match io.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => left = left.saturating_sub(n),
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
+}
+
 /// A connection's IO with its slot under the cap and its timeouts: the first bytes must
 /// arrive by a deadline, and a write may not wait longer than `send_timeout`. Timers are
 /// allocated only while armed: most connections are idle WebSockets.
-struct Guarded<Io> {
-    io: Io,
+struct Guarded<Io: AsyncRead + AsyncWrite + Unpin + Send + 'static> {
+    /// Always there until dropped (taken by a lingering close).
+    io: Option<Io>,
+    linger: Linger,
     _permit: OwnedSemaphorePermit,
     metrics: Arc<Metrics>,
     /// Until `FIRST_BYTES` have come: when they must have.
@@ -211,11 +248,12 @@ struct Guarded<Io> {
     stalled_write: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
-impl<Io> Guarded<Io> {
-    fn new(io: Io, permit: OwnedSemaphorePermit, limits: &Limits, metrics: Arc<Metrics>) -> Self {
+impl<Io: AsyncRead + AsyncWrite + Unpin + Send + 'static> Guarded<Io> {
+    fn new(io: Io, permit: OwnedSemaphorePermit, limits: &Limits, metrics: Arc<Metrics>, linger: Linger) -> Self {
         metrics.open_connections.fetch_add(1, Ordering::Relaxed);
         Guarded {
-            io,
+            io: Some(io),
+            linger,
             _permit: permit,
             metrics,
             first: Some(Box::pin(tokio::time::sleep(limits.header_timeout))),
@@ -234,6 +272,11 @@ impl<Io> Guarded<Io> {
         Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "the client did not take its data in time")))
     }
 
+    /// The IO, there until the connection is dropped (a lingering close takes it then).
+    fn io(&mut self) -> io::Result<Pin<&mut Io>> {
+        self.io.as_mut().map(Pin::new).ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))
+    }
+
     /// A write step's result: pending arms the send timeout, anything else disarms it.
     fn after_write<T>(&mut self, cx: &mut Context<'_>, r: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
         match r {
@@ -249,19 +292,29 @@ impl<Io> Guarded<Io> {
     }
 }
 
-impl<Io> Drop for Guarded<Io> {
+impl<Io: AsyncRead + AsyncWrite + Unpin + Send + 'static> Drop for Guarded<Io> {
     fn drop(&mut self) {
         self.metrics.open_connections.fetch_sub(1, Ordering::Relaxed);
+        if self.linger.0.load(Ordering::Relaxed)
+            && let Some(io) = self.io.take()
+            && let Ok(rt) = tokio::runtime::Handle::try_current()
+        {
+            rt.spawn(linger(io));
+        }
     }
 }
 
 use std::future::Future;
 
-impl<Io: AsyncRead + Unpin> AsyncRead for Guarded<Io> {
+impl<Io: AsyncRead + AsyncWrite + Unpin + Send + 'static> AsyncRead for Guarded<Io> {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
         let this = &mut *self;
-        match Pin::new(&mut this.io).poll_read(cx, buf) {
+        let read = match this.io() {
+            Ok(io) => io.poll_read(cx, buf),
+            Err(e) => return Poll::Ready(Err(e)),
+        };
+        match read {
             Poll::Ready(r) => {
                 if this.first.is_some() {
                     this.received += buf.filled().len() - before;
@@ -284,9 +337,12 @@ impl<Io: AsyncRead + Unpin> AsyncRead for Guarded<Io> {
     }
 }
 
-impl<Io: AsyncWrite + Unpin> AsyncWrite for Guarded<Io> {
+impl<Io: AsyncRead + AsyncWrite + Unpin + Send + 'static> AsyncWrite for Guarded<Io> {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        let r = Pin::new(&mut self.io).poll_write(cx, buf);
+        let r = match self.io() {
+            Ok(io) => io.poll_write(cx, buf),
+            Err(e) => return Poll::Ready(Err(e)),
+        };
         self.after_write(cx, r)
     }
 
@@ -295,21 +351,30 @@ impl<Io: AsyncWrite + Unpin> AsyncWrite for Guarded<Io> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let r = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
+        let r = match self.io() {
+            Ok(io) => io.poll_write_vectored(cx, bufs),
+            Err(e) => return Poll::Ready(Err(e)),
+        };
         self.after_write(cx, r)
     }
 
     fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
+        self.io.as_ref().is_some_and(|io| io.is_write_vectored())
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let r = Pin::new(&mut self.io).poll_flush(cx);
+        let r = match self.io() {
+            Ok(io) => io.poll_flush(cx),
+            Err(e) => return Poll::Ready(Err(e)),
+        };
         self.after_write(cx, r)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let r = Pin::new(&mut self.io).poll_shutdown(cx);
+        let r = match self.io() {
+            Ok(io) => io.poll_shutdown(cx),
+            Err(e) => return Poll::Ready(Err(e)),
+        };
         self.after_write(cx, r)
     }
 }

@@ -390,6 +390,23 @@ describe('the visitor widget on another site', { timeout: 200_000 }, () => {
     assert.equal(again.status, 304);
   });
 
+  test('a frame over the size limit closes with 1009 in the browser, not 1006', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+    await visitor(t, async ({ page }) => {
+      await page.goto(host.url('/shop', { campaign: S.main }));
+      const wsUrl = `${server.baseUrl.replace(/^http/, 'ws')}/ws/visitor`;
+      const closed = await page.evaluate(async ({ url, campaign }) => {
+        const ws = new WebSocket(url);
+        await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = reject; });
+        ws.send(JSON.stringify({ type: 'hello', v: 1, campaign, page: { url: location.href, title: 'x' } }));
+        await new Promise((resolve) => { ws.onmessage = resolve; });
+        const done = new Promise((resolve) => { ws.onclose = (e) => resolve({ code: e.code, reason: e.reason }); });
+        ws.send(JSON.stringify({ type: 'ping', pad: 'y'.repeat(2_000_000) }));
+        return done;
+      }, { url: wsUrl, campaign: S.main });
+      assert.deepEqual(closed, { code: 1009, reason: 'frame too large' });
+    });
+  });
+
   test('an unknown campaign, a bad data-campaign or a site with live chat off shows nothing and logs one clear console message', { timeout: TEST_TIMEOUT_MS }, async (t) => {
     await visitor(t, async ({ page }) => {
       const cases = [

@@ -370,7 +370,7 @@ impl Ws {
     pub async fn closed(&mut self) -> Closed {
         loop {
             match tokio::time::timeout(std::time::Duration::from_secs(10), self.ws.next()).await {
-                Err(_) => panic!("not closed within 10 s; seen: {:?}", self.seen),
+                Err(_) => panic!("not closed within 10 s; {} frames seen", self.seen.len()),
                 Ok(None) | Ok(Some(Err(_))) => return Closed::Dropped,
                 Ok(Some(Ok(Message::Close(c)))) => {
                     return c.map(|c| Closed::Code(c.code.into())).unwrap_or(Closed::Dropped);

@@ -6,6 +6,8 @@ use crate::harness::*;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 const QUICK: &str = "[limits]\nheader_timeout_secs = 1\nbody_timeout_secs = 1\nsend_timeout_secs = 1\n";
 
@@ -146,4 +148,117 @@ fn metric(text: &str, name: &str) -> u64 {
         .and_then(|l| l.split(' ').nth(1))
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+}
+
+const FAST: &str = "[realtime]\nframes_per_second = 1000\nframes_burst = 1000\n";
+
+/// A server with an organization, its agent online, and a visitor's chat assigned to them.
+async fn chat_with_agent(extra: &str) -> (TestServer, Org, Ws, Ws, u64) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    seed_owner(dir.path()).await;
+    let s = TestServer::start_in(dir, extra).await;
+    let o = org(&s.base, &s.owner().await, "Acme").await;
+    let (a, _) = agent(&o.agent, serde_json::json!([])).await;
+    let (mut v, _) = visitor(&s.base, o.campaign, None, None).await;
+    v.send(serde_json::json!({"type": "start", "fields": {"name": "Vera"}})).await;
+    let chat = v.until_type("chat").await["chat"]["id"].as_u64().expect("chat id");
+    (s, o, a, v, chat)
+}
+
+#[tokio::test]
+async fn a_frame_far_over_the_limit_still_gets_its_close_code() {
+    let (s, o, _a, _v, _) = chat_with_agent(FAST).await;
+    // Most of this frame is still unread when the server closes: it must not reset the
+    // connection before the client has read the close frame.
+    let (mut big, _) = visitor(&s.base, o.campaign, None, None).await;
+    big.send_raw(Message::text(format!("{{\"type\":\"ping\",\"pad\":\"{}\"}}", "y".repeat(900_000)))).await;
+    // Like a browser busy elsewhere, the client reads a moment later.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(big.closed().await, Closed::Code(1009));
+}
+
+#[tokio::test]
+async fn history_pages_are_bounded_by_bytes_and_page_back_to_the_first_event() {
+    let (_s, _o, mut a, mut v, chat) = chat_with_agent(FAST).await;
+    a.until_type("assigned").await;
+    let text = "x".repeat(4000);
+    for i in 0..100 {
+        v.send(
+            serde_json::json!({"type": "message", "chat": chat, "id": format!("m{i}"), "text": format!("{i} {text}")}),
+        )
+        .await;
+    }
+    v.until(|f| f["type"] == "ack" && f["id"] == "m99").await;
+    a.wait = Duration::from_secs(10);
+    let mut before: Option<u64> = None;
+    let mut texts = Vec::new();
+    let mut pages = 0;
+    loop {
+        a.send(serde_json::json!({"type": "history", "chat": chat, "before": before, "limit": 200})).await;
+        let page = a.until_type("history").await;
+        pages += 1;
+        assert!(page.to_string().len() < 80_000, "a page of {} bytes", page.to_string().len());
+        let events = page["events"].as_array().expect("events").clone();
+        assert!(!events.is_empty());
+        for e in events.iter().rev() {
+            if e["kind"] == "message" {
+                texts.push(e["text"].as_str().unwrap_or_default().to_string());
+            }
+        }
+        before = events[0]["seq"].as_u64();
+        if page["more"] == false {
+            assert_eq!(before, Some(1), "the last page starts at the first event");
+            break;
+        }
+        assert!(pages < 20, "no end of pages");
+    }
+    assert!(pages >= 5, "400 KB of messages in pages of at most 64 KB: {pages} pages");
+    assert_eq!(texts.len(), 100, "every message once");
+    assert!(texts[0].starts_with("99 ") && texts[99].starts_with("0 "), "newest first, none skipped");
+}
+
+#[tokio::test]
+async fn a_console_that_stops_reading_is_closed_with_4008() {
+    let (s, o, mut a, mut v, chat) = chat_with_agent(&format!("{FAST}send_queue = 16\n")).await;
+    a.until_type("assigned").await;
+    drop(a);
+    // A second console of the agent on a socket with a tiny receive buffer, which then stops
+    // reading.
+    let sock = tokio::net::TcpSocket::new_v4().expect("socket");
+    sock.set_recv_buffer_size(4096).expect("rcvbuf");
+    let tcp = sock.connect(s.addr).await.expect("connect");
+    let mut req = ws_url(&s.base, "/ws/agent").into_client_request().expect("request");
+    req.headers_mut().insert("cookie", o.agent.cookie_header().parse().expect("cookie"));
+    req.headers_mut().insert("origin", s.base.parse().expect("origin"));
+    let (ws, _) =
+        tokio_tungstenite::client_async(req, tokio_tungstenite::MaybeTlsStream::Plain(tcp)).await.expect("upgrade");
+    let mut slow =
+        Ws { ws, server: s.addr.to_string(), role: Role::Agent(None), seen: vec![], wait: Duration::from_secs(5) };
+    slow.send(serde_json::json!({"type": "hello", "v": 1, "chats": [{"chat": chat, "after": 0}]})).await;
+    slow.until_type("agent_welcome").await;
+    // The chat fills with long messages (read by the console as they come), then the console
+    // asks for its history again and again without reading the answers (megabytes), while
+    // the visitor goes on writing.
+    let text = "y".repeat(4000);
+    let say = async |v: &mut Ws, from: usize, to: usize| {
+        for i in from..to {
+            let id = format!("s{i}");
+            v.send(serde_json::json!({"type": "message", "chat": chat, "id": id, "text": text})).await;
+            v.until(|f| f["type"] == "ack" && f["id"] == id.as_str()).await;
+            v.seen.clear();
+        }
+    };
+    say(&mut v, 0, 20).await;
+    for _ in 0..100 {
+        slow.send(serde_json::json!({"type": "history", "chat": chat, "limit": 200})).await;
+    }
+    say(&mut v, 20, 60).await;
+    // The server saw the console's queue overflow at once (not after a write timeout); the
+    // close frame waits behind what the console has not read yet.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Reading again, the console finds what fitted in the buffers, then the close: 4008.
+    let closed = slow.closed().await;
+    let got = slow.seen.iter().filter(|f| f["type"] == "event" && f["kind"] == "message").count();
+    assert_eq!(closed, Closed::Code(4008), "after {got} messages");
+    assert!(got < 60 + 100 * 20, "the console could not have taken everything: {got}");
 }

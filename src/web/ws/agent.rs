@@ -43,6 +43,7 @@ pub fn endpoint(ws: WebSocket, req: &Request, state: Data<&AppState>) -> Result<
         return Err(WebError::Forbidden("Only agents and site admins use the console."));
     }
     let state = state.clone();
+    super::linger(req);
     Ok(ws
         .config(socket_config(&state.config))
         .on_upgrade(move |socket| {
@@ -229,8 +230,8 @@ async fn handle(s: &mut Socket, me: UserId, site: SiteId, text: &str) {
                     return chat_error(s, chat, WireError::Internal, Some("The chat could not be read.")).await;
                 }
             };
+            let events = newest_within(events.iter().map(AgentEvent::of).collect(), HISTORY_BYTES);
             let more = events.first().is_some_and(|e| e.seq > 1);
-            let events = events.iter().map(AgentEvent::of).collect();
             s.send(&AgentFrame::History { chat, events, more }.frame()).await;
         }
         AgentIn::WatchVisitors { on } => rt.send(Command::WatchVisitors { conn, agent: me, on }).await,
@@ -250,6 +251,25 @@ async fn handle(s: &mut Socket, me: UserId, site: SiteId, text: &str) {
             save_prefs(s, me, site, prefs).await
         }
     }
+}
+
+/// The most event JSON one `history` answer carries: a page of long messages stops short of
+/// `limit` (with `more`) rather than make a frame of megabytes.
+const HISTORY_BYTES: usize = 64 * 1024;
+
+/// The newest of `events` (oldest first) whose JSON fits in `budget` bytes; at least one.
+fn newest_within(mut events: Vec<AgentEvent<'_>>, budget: usize) -> Vec<AgentEvent<'_>> {
+    let mut used = 0;
+    let mut start = events.len();
+    while start > 0 {
+        let size = serde_json::to_vec(&events[start - 1]).map_or(0, |j| j.len());
+        if used + size > budget && start < events.len() {
+            break;
+        }
+        used += size;
+        start -= 1;
+    }
+    events.split_off(start)
 }
 
 /// Save the agent's console preferences and tell their other tabs.

@@ -34,18 +34,30 @@ pub fn max_frame_bytes(cfg: &Config) -> usize {
 /// - frames are gathered up to `WRITE_BATCH` bytes and written at the flush, so the frames
 ///   a connection has queued leave in one system call (with 0, tungstenite writes every frame
 ///   at once, one `write` and one TCP segment each). The buffer keeps the capacity it reached;
-/// - frame and message caps.
+/// - frame and message caps (`MAX_FRAME_OUT` for what the server writes).
 pub fn socket_config(cfg: &Config) -> WebSocketConfig {
     let max = max_frame_bytes(cfg);
     WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(WRITE_BATCH)
-        .max_write_buffer_size(256 * 1024)
+        .max_write_buffer_size(MAX_FRAME_OUT)
         .max_message_size(Some(max))
         .max_frame_size(Some(max))
 }
 
+/// A WebSocket's connection ends with a lingering close (see `web::server::Linger`).
+fn linger(req: &poem::Request) {
+    if let Some(l) = req.extensions().get::<crate::web::server::Linger>() {
+        l.on_close();
+    }
+}
+
 const READ_BUFFER: usize = 512;
+/// The largest frame the server can write. Not an allocation: frames are written as they
+/// come, and the write waits for the client before the next (a slow client is closed with
+/// `4008`). The largest frames are bounded well below it (a `history` page by bytes); a
+/// frame over it closes the connection with `1011`, logged.
+const MAX_FRAME_OUT: usize = 16 * 1024 * 1024;
 const WRITE_BATCH: usize = 8 * 1024;
 
 /// A token bucket: `per_sec` frames a second on average, `burst` at once.
@@ -117,6 +129,10 @@ pub struct Connection {
     refused: u32,
     /// The last event seq sent per chat, to drop duplicates where a replay meets the live stream.
     sent: HashMap<ChatId, u64>,
+    /// The longest a write may wait for the client (`[limits] send_timeout_secs`).
+    send_timeout: Duration,
+    /// A close frame was sent (or the connection is gone): nothing more is written.
+    closed: bool,
     pub state: AppState,
 }
 
@@ -150,20 +166,38 @@ impl Socket {
             bucket,
             refused: 0,
             sent: HashMap::new(),
+            send_timeout: Duration::from_secs(state.config.connections.send_timeout_secs),
+            closed: false,
             state,
         }))
     }
 }
 
+/// How a write to the client ended.
+enum Wrote {
+    Done,
+    /// The client does not take its frames: its queue filled up while the write waited, or
+    /// the write waited `send_timeout`.
+    TooSlow,
+    /// The frame cannot be written at all (larger than the write buffer's cap).
+    TooLarge,
+    /// The connection is gone.
+    Gone,
+}
+
 impl Connection {
-    /// Write a frame; false when the connection is gone or does not take it within 10 s (a
-    /// client that stopped reading must not hold its task forever).
+    /// Write a frame; false when the connection is over (closed here with the right code
+    /// when the client is too slow or the frame cannot be written).
     pub async fn send(&mut self, frame: &Frame) -> bool {
+        if self.closed {
+            return false;
+        }
         if !self.for_me(frame) {
             return true;
         }
         let write = self.sink.send(Message::Text(frame.json.to_string()));
-        matches!(tokio::time::timeout(Duration::from_secs(10), write).await, Ok(Ok(())))
+        let wrote = watched(write, &self.slow, self.send_timeout).await;
+        self.after(wrote).await
     }
 
     /// Send a chat event unless this connection sent it already; other frames always.
@@ -177,43 +211,58 @@ impl Connection {
     /// Is `frame` made for this connection's audience? A frame for the other one is a bug:
     /// it is logged and never written.
     fn for_me(&self, frame: &Frame) -> bool {
-        let ok = frame.audience == self.audience;
-        if !ok {
-            tracing::error!(conn = %self.conn, audience = ?self.audience, "a frame made for another audience was not sent");
-        }
-        debug_assert!(ok, "a frame for {:?} on a {:?} connection", frame.audience, self.audience);
-        ok
+        made_for(self.audience, self.conn, frame)
     }
 
     fn duplicate(&mut self, frame: &Frame) -> bool {
-        if let Some((chat, seq)) = frame.event {
-            let last = self.sent.entry(chat).or_insert(0);
-            if seq <= *last {
-                return true;
-            }
-            *last = seq;
-        }
-        false
+        duplicate_in(&mut self.sent, frame)
     }
 
     /// Deliver `first` and every frame already waiting behind it, then flush once: under load a
     /// connection writes its backlog in one go instead of one system call per frame.
     pub async fn deliver_queued(&mut self, first: Frame) -> bool {
+        if self.closed {
+            return false;
+        }
+        let (sink, rx, sent, audience, conn) = (&mut self.sink, &mut self.rx, &mut self.sent, self.audience, self.conn);
         let write = async {
             let mut next = Some(first);
             let mut n = 0;
             while let Some(f) = next.take() {
-                if self.for_me(&f) && !self.duplicate(&f) {
-                    self.sink.feed(Message::Text(f.json.to_string())).await?;
+                if made_for(audience, conn, &f) && !duplicate_in(sent, &f) {
+                    sink.feed(Message::Text(f.json.to_string())).await?;
                 }
                 n += 1;
                 if n < 256 {
-                    next = self.rx.try_recv();
+                    next = rx.try_recv();
                 }
             }
-            self.sink.flush().await
+            sink.flush().await
         };
-        matches!(tokio::time::timeout(Duration::from_secs(10), write).await, Ok(Ok(())))
+        let wrote = watched(write, &self.slow, self.send_timeout).await;
+        self.after(wrote).await
+    }
+
+    /// Act on how a write ended: a client too slow is closed with `4008`, a frame that cannot
+    /// be written with `1011`, each with a log line; never silently.
+    async fn after(&mut self, wrote: Wrote) -> bool {
+        match wrote {
+            Wrote::Done => true,
+            Wrote::TooSlow => {
+                tracing::info!(conn = %self.conn, "closing a connection that reads too slowly");
+                self.close(close::TOO_SLOW, "too slow: reconnect and resume").await;
+                false
+            }
+            Wrote::TooLarge => {
+                tracing::error!(conn = %self.conn, "a frame too large for the connection's write buffer: closing it");
+                self.close(1011, "internal").await;
+                false
+            }
+            Wrote::Gone => {
+                self.closed = true;
+                false
+            }
+        }
     }
 
     /// Send an `error` frame (the connection stays).
@@ -227,12 +276,20 @@ impl Connection {
         self.close(close_code, &e.code()).await;
     }
 
+    /// Close with `code`: the close frame (waiting at most `send_timeout` for the client to
+    /// take what is before it), then the closing handshake. What the client still sends is
+    /// read and dropped here until its close frame, for 2 s at most, and the server's side of
+    /// the connection then drains the rest (`web::server`'s linger): closing a TCP connection
+    /// with the client's bytes unread resets it, and the client would lose our close frame and
+    /// its code (a flooding client's 4029, a too-large frame's 1009).
     pub async fn close(&mut self, code: u16, reason: &str) {
-        let _ = self.sink.send(Message::Close(Some((CloseCode::from(code), reason.to_string())))).await;
-        // The closing handshake: read (and drop) what the client still sends until its close,
-        // for 2 s at most. Closing the TCP connection with frames of the client's still unread
-        // resets it, and the client may then lose our close frame and its code (a flooding
-        // client's 4029, say: the small read buffer leaves more of its frames unread).
+        if std::mem::replace(&mut self.closed, true) {
+            return;
+        }
+        let frame = Message::Close(Some((CloseCode::from(code), reason.to_string())));
+        if !matches!(tokio::time::timeout(self.send_timeout, self.sink.send(frame)).await, Ok(Ok(()))) {
+            return;
+        }
         let drain = async {
             while let Some(Ok(m)) = self.stream.next().await {
                 if matches!(m, Message::Close(_)) {
@@ -241,7 +298,7 @@ impl Connection {
             }
         };
         let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
-        let _ = self.sink.close().await;
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.sink.close()).await;
     }
 
     /// The first text frame, within 10 seconds (the `hello`); pings before it are fine.
@@ -287,6 +344,9 @@ impl Connection {
     }
 
     pub async fn next(&mut self) -> Step {
+        if self.closed {
+            return Step::Closed;
+        }
         loop {
             tokio::select! {
                 _ = self.shutdown.cancelled() => {
@@ -303,7 +363,9 @@ impl Connection {
                         self.close(1001, "no answer to pings").await;
                         return Step::Closed;
                     }
-                    if self.sink.send(Message::Ping(Vec::new())).await.is_err() {
+                    let ping = self.sink.send(Message::Ping(Vec::new()));
+                    let wrote = watched(ping, &self.slow, self.send_timeout).await;
+                    if !self.after(wrote).await {
                         return Step::Closed;
                     }
                     return Step::Tick;
@@ -342,6 +404,47 @@ impl Connection {
                 }
             }
         }
+    }
+}
+
+/// Is `frame` made for a connection of `audience`? See `Connection::for_me`.
+fn made_for(audience: Audience, conn: ConnId, frame: &Frame) -> bool {
+    let ok = frame.audience == audience;
+    if !ok {
+        tracing::error!(conn = %conn, audience = ?audience, "a frame made for another audience was not sent");
+    }
+    debug_assert!(ok, "a frame for {:?} on a {:?} connection", frame.audience, audience);
+    ok
+}
+
+/// Has this connection sent `frame`'s event already (by chat and seq)? Records it if not.
+fn duplicate_in(sent: &mut HashMap<ChatId, u64>, frame: &Frame) -> bool {
+    if let Some((chat, seq)) = frame.event {
+        let last = sent.entry(chat).or_insert(0);
+        if seq <= *last {
+            return true;
+        }
+        *last = seq;
+    }
+    false
+}
+
+/// Run a write, watching the connection's too-slow signal and the send timeout meanwhile: a
+/// write blocked by a client that stopped reading must not keep the connection from noticing.
+async fn watched(
+    write: impl std::future::Future<Output = std::io::Result<()>>,
+    slow: &CancellationToken,
+    within: Duration,
+) -> Wrote {
+    tokio::select! {
+        r = write => match r {
+            Ok(()) => Wrote::Done,
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => Wrote::TooSlow,
+            Err(e) if e.to_string().contains("Write buffer is full") => Wrote::TooLarge,
+            Err(_) => Wrote::Gone,
+        },
+        _ = slow.cancelled() => Wrote::TooSlow,
+        _ = tokio::time::sleep(within) => Wrote::TooSlow,
     }
 }
 

@@ -21,8 +21,9 @@ use poem::{IntoResponse, handler};
 use sha2::{Digest, Sha256};
 
 #[handler]
-pub fn endpoint(ws: WebSocket, state: Data<&AppState>) -> impl IntoResponse {
+pub fn endpoint(ws: WebSocket, req: &poem::Request, state: Data<&AppState>) -> impl IntoResponse {
     let state = state.clone();
+    super::linger(req);
     ws.config(socket_config(&state.config)).on_upgrade(move |socket| {
         let tracker = state.sockets.clone();
         tracker.track_future(run(Socket::new(socket, state, Audience::Visitor)))
