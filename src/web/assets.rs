@@ -5,7 +5,7 @@ use crate::web::error::WebError;
 use crate::web::state::hex;
 use poem::http::{StatusCode, header};
 use poem::web::Path;
-use poem::{IntoResponse, Response, handler};
+use poem::{Response, handler};
 use rust_embed::RustEmbed;
 
 #[derive(RustEmbed)]
@@ -45,8 +45,9 @@ pub fn serve(Path((hash, name)): Path<(String, String)>, req: &poem::Request) ->
     let current = hex(&file.metadata.sha256_hash()[..6]);
     let cache = if hash == current { "public, max-age=31536000, immutable" } else { "no-cache" };
     let etag = format!("\"{current}\"");
+    // Any variant's ETag (compressed or not) names the current content.
     let unchanged =
-        req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains(&etag));
+        req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains(&current));
     if unchanged {
         return Ok(Response::builder()
             .status(StatusCode::NOT_MODIFIED)
@@ -54,14 +55,9 @@ pub fn serve(Path((hash, name)): Path<(String, String)>, req: &poem::Request) ->
             .header(header::ETAG, etag)
             .finish());
     }
-    Ok(file
-        .data
-        .into_owned()
-        .with_content_type(content_type(&name))
-        .with_header(header::CACHE_CONTROL, cache)
-        .with_header(header::ETAG, format!("\"{current}\""))
-        .with_status(StatusCode::OK)
-        .into_response())
+    let mut resp = crate::web::compress::embedded(req.headers(), &name, &file.data, content_type(&name), &etag);
+    resp.headers_mut().insert(header::CACHE_CONTROL, poem::http::HeaderValue::from_static(cache));
+    Ok(resp)
 }
 
 #[cfg(test)]

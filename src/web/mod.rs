@@ -6,6 +6,7 @@ pub mod admin;
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod compress;
 pub mod console;
 pub mod csrf;
 pub mod error;
@@ -99,5 +100,10 @@ pub fn routes(state: AppState) -> impl Endpoint {
         // --- JSON API ---
         .at("/api/openapi.json", spec)
         .nest("/api", api.with(CookieJarManager::new()));
-    app.around(csrf::guard).around(auth::load_session).around(ops::headers).with(CatchPanic::new()).data(state)
+    app.around(csrf::guard)
+        .around(auth::load_session)
+        .around(ops::headers)
+        .with(compress::Compress)
+        .with(CatchPanic::new())
+        .data(state)
 }
