@@ -131,7 +131,11 @@ pub async fn serve(
         max_queue_wait_ms: config.chat.max_queue_wait_ms,
         max_message_bytes: config.chat.max_message_bytes,
     };
-    let (realtime, switchboard) = Realtime::start(store.clone(), core, shutdown.clone())?;
+    // The live side stops at the shutdown, or at once when the store fails; the HTTP server
+    // then goes on for `FAILED_GRACE` so that /readyz can say why.
+    let live = shutdown.child_token();
+    let failure_watch = tokio::spawn(stop_when_the_store_fails(store.clone(), live.clone(), shutdown.clone()));
+    let (realtime, switchboard) = Realtime::start(store.clone(), core, live.clone())?;
     let sockets = TaskTracker::new();
     let state = AppState {
         config: config.clone(),
@@ -144,7 +148,7 @@ pub async fn serve(
         setup_token: Arc::new(Mutex::new(setup_token)),
         metrics: Arc::new(Metrics::default()),
         realtime,
-        shutdown: shutdown.clone(),
+        shutdown: live.clone(),
         sockets: sockets.clone(),
     };
     let housekeeping = tokio::spawn(housekeeping(state.clone(), shutdown.clone()));
@@ -179,9 +183,39 @@ pub async fn serve(
     }
     let _ = switchboard.await;
     let _ = housekeeping.await;
+    let _ = failure_watch.await;
     store.close().await;
+    if let Some(e) = store.failure() {
+        tracing::error!(error = %e, "Parley stopped: the store failed");
+        return Err(AppError::Store(e));
+    }
     tracing::info!("Parley stopped");
     result
+}
+
+/// How long the HTTP server goes on after the store failed (sockets closed, /readyz saying
+/// why), before it stops.
+const FAILED_GRACE: Duration = Duration::from_secs(5);
+
+/// When the store fails: stop the live side at once, then the whole server after
+/// `FAILED_GRACE`.
+async fn stop_when_the_store_fails(store: Store, live: CancellationToken, shutdown: CancellationToken) {
+    let failed = store.failed();
+    tokio::select! {
+        _ = failed.cancelled() => {}
+        _ = shutdown.cancelled() => return,
+    }
+    let cause = store.failure().map(|e| e.to_string()).unwrap_or_default();
+    tracing::error!(
+        cause = %cause,
+        "the store takes no more writes: live chat stops now, the server in {} s (/readyz says why meanwhile)",
+        FAILED_GRACE.as_secs()
+    );
+    live.cancel();
+    tokio::select! {
+        _ = tokio::time::sleep(FAILED_GRACE) => shutdown.cancel(),
+        _ = shutdown.cancelled() => {}
+    }
 }
 
 use futures_util::StreamExt;

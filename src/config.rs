@@ -519,8 +519,17 @@ impl FileConfig {
         };
         let data_dir = self.storage.data_dir;
         check_data_dir(data_dir.get_ref()).map_err(|e| {
+            use std::io::ErrorKind as K;
+            let advice = match e.kind() {
+                K::StorageFull | K::QuotaExceeded => "its disk is full: free space, then start Parley again",
+                K::ReadOnlyFilesystem => "it is on a read-only file system: choose a writable place",
+                K::PermissionDenied | K::NotFound => {
+                    "create the directory and give the user running Parley write access, or choose another"
+                }
+                _ => "the disk failed with an I/O error: check it and the system log",
+            };
             format!(
-                "[storage] data_dir = {:?}{}: {e}; create the directory and give the user running Parley write access, or choose another",
+                "[storage] data_dir = {:?}{}: {e}; {advice}",
                 data_dir.get_ref().display().to_string(),
                 src.at(&data_dir)
             )

@@ -328,13 +328,14 @@ impl Task {
         let submitted = if writes.is_empty() {
             self.store.after_pending_writes(publish)
         } else {
-            let shutdown = self.shutdown.clone();
+            let store = self.store.clone();
             self.store.write_chat_records(writes, move |result| match result {
                 Ok(()) => publish(),
                 Err(e) => {
-                    // Memory and disk disagree now: stop rather than acknowledge what is not stored.
-                    tracing::error!(error = %e, "chat records could not be stored; shutting down");
-                    shutdown.cancel();
+                    // Memory and disk disagree now: the store takes no more writes, and the
+                    // server stops (app.rs) rather than acknowledge what is not stored.
+                    tracing::error!(error = %e, "chat records could not be stored");
+                    store.fail(e);
                 }
             })
         };

@@ -48,6 +48,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("storage error: {0}")]
     Storage(String),
+    /// The disk failed a read or a write.
+    #[error("{fault} ({detail})")]
+    Disk { fault: DiskFault, detail: String },
     #[error("the store is shut down")]
     Closed,
 }
@@ -55,6 +58,61 @@ pub enum StoreError {
 impl StoreError {
     pub fn conflict(field: &'static str, message: impl Into<String>) -> StoreError {
         StoreError::Conflict { field, message: message.into() }
+    }
+}
+
+/// What went wrong with the disk under the store, for the operator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DiskFault {
+    /// No space left on the device (or the quota is used up).
+    NoSpace,
+    /// Permission denied, or a read-only file system.
+    NoWriteAccess,
+    /// Any other I/O error.
+    Io,
+}
+
+impl DiskFault {
+    pub fn of(kind: std::io::ErrorKind) -> DiskFault {
+        use std::io::ErrorKind as K;
+        match kind {
+            K::StorageFull | K::QuotaExceeded | K::FileTooLarge => DiskFault::NoSpace,
+            K::PermissionDenied | K::ReadOnlyFilesystem => DiskFault::NoWriteAccess,
+            _ => DiskFault::Io,
+        }
+    }
+
+    /// What the operator should do.
+    pub fn advice(self) -> &'static str {
+        match self {
+            DiskFault::NoSpace => {
+                "the disk holding the store is full (no space left on the device): free space, then start Parley again"
+            }
+            DiskFault::NoWriteAccess => {
+                "the store cannot be written (permission denied or a read-only file system): give the user running Parley write access to the data directory"
+            }
+            DiskFault::Io => {
+                "the disk holding the store failed with an I/O error: check the disk and the system log, then start Parley again"
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for DiskFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.advice())
+    }
+}
+
+impl From<redb::StorageError> for StoreError {
+    fn from(e: redb::StorageError) -> Self {
+        match e {
+            redb::StorageError::Io(io) => StoreError::Disk { fault: DiskFault::of(io.kind()), detail: io.to_string() },
+            redb::StorageError::PreviousIo => {
+                StoreError::Disk { fault: DiskFault::Io, detail: "an earlier write to the store failed".into() }
+            }
+            other => StoreError::Storage(other.to_string()),
+        }
     }
 }
 
@@ -67,15 +125,32 @@ macro_rules! storage_errors {
         }
     )*};
 }
-storage_errors!(
-    redb::Error,
-    redb::DatabaseError,
-    redb::TransactionError,
-    redb::TableError,
-    redb::StorageError,
-    redb::CommitError,
-    redb::SetDurabilityError
-);
+storage_errors!(redb::SetDurabilityError);
+
+/// redb errors that may carry a storage error: the disk's fault is kept.
+macro_rules! storage_wrapping_errors {
+    ($($t:ident),*) => {$(
+        impl From<redb::$t> for StoreError {
+            fn from(e: redb::$t) -> Self {
+                match e {
+                    redb::$t::Storage(s) => s.into(),
+                    other => StoreError::Storage(other.to_string()),
+                }
+            }
+        }
+    )*};
+}
+storage_wrapping_errors!(DatabaseError, TransactionError, TableError, CommitError);
+
+impl From<redb::Error> for StoreError {
+    fn from(e: redb::Error) -> Self {
+        match e {
+            redb::Error::Io(io) => redb::StorageError::Io(io).into(),
+            redb::Error::PreviousIo => redb::StorageError::PreviousIo.into(),
+            other => StoreError::Storage(other.to_string()),
+        }
+    }
+}
 
 /// Counters the metrics endpoint reads.
 #[derive(Debug, Default)]
@@ -87,6 +162,7 @@ pub struct StoreStats {
 struct Inner {
     db: Arc<Database>,
     writer: writer::Handle,
+    failure: Arc<writer::Failure>,
     path: PathBuf,
     stats: Arc<StoreStats>,
     announcer: Arc<Announcer>,
@@ -113,9 +189,26 @@ impl Store {
         migrate::run(&db, &path, migrate::STEPS)?;
         let db = Arc::new(db);
         let stats = Arc::new(StoreStats::default());
-        let writer = writer::spawn(db.clone(), stats.clone());
+        let failure = Arc::new(writer::Failure::default());
+        let writer = writer::spawn(db.clone(), stats.clone(), failure.clone());
         let announcer = Arc::new(Announcer::default());
-        Ok(Store(Arc::new(Inner { db, writer, path, stats, announcer })))
+        Ok(Store(Arc::new(Inner { db, writer, failure, path, stats, announcer })))
+    }
+
+    /// Why the store stopped taking writes, once a transaction could not begin or commit
+    /// (for good: nothing is written after it).
+    pub fn failure(&self) -> Option<StoreError> {
+        self.0.failure.get().cloned()
+    }
+
+    /// Record a failure found by a caller (a write the store reported failed).
+    pub fn fail(&self, e: StoreError) {
+        self.0.failure.set(e);
+    }
+
+    /// Cancelled when the store fails.
+    pub fn failed(&self) -> tokio_util::sync::CancellationToken {
+        self.0.failure.token.clone()
     }
 
     pub fn path(&self) -> &Path {

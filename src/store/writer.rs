@@ -32,11 +32,32 @@ pub(super) struct Handle {
     tx: mpsc::Sender<Msg>,
 }
 
-pub(super) fn spawn(db: Arc<Database>, stats: Arc<StoreStats>) -> Handle {
+/// The store's first failed write, for good: once a transaction could not begin or commit,
+/// memory and disk may disagree, so nothing more is written (later jobs are refused).
+#[derive(Default)]
+pub struct Failure {
+    first: std::sync::OnceLock<StoreError>,
+    /// Cancelled at the failure.
+    pub token: tokio_util::sync::CancellationToken,
+}
+
+impl Failure {
+    /// Record `e` as the failure (the first one stays).
+    pub fn set(&self, e: StoreError) {
+        let _ = self.first.set(e);
+        self.token.cancel();
+    }
+
+    pub fn get(&self) -> Option<&StoreError> {
+        self.first.get()
+    }
+}
+
+pub(super) fn spawn(db: Arc<Database>, stats: Arc<StoreStats>, failure: Arc<Failure>) -> Handle {
     let (tx, rx) = mpsc::channel::<Msg>();
     std::thread::Builder::new()
         .name("parley-store-writer".into())
-        .spawn(move || run(db, &stats, &rx))
+        .spawn(move || run(db, &stats, &failure, &rx))
         .expect("spawn the store writer thread");
     Handle { tx }
 }
@@ -100,7 +121,7 @@ impl Handle {
     }
 }
 
-fn run(db: Arc<Database>, stats: &StoreStats, rx: &mpsc::Receiver<Msg>) {
+fn run(db: Arc<Database>, stats: &StoreStats, failure: &Failure, rx: &mpsc::Receiver<Msg>) {
     let mut closing = None;
     while closing.is_none() {
         let Ok(first) = rx.recv() else { return };
@@ -119,7 +140,7 @@ fn run(db: Arc<Database>, stats: &StoreStats, rx: &mpsc::Receiver<Msg>) {
             }
         }
         if !batch.is_empty() {
-            commit_batch(&db, stats, batch);
+            commit_batch(&db, stats, failure, batch);
         }
     }
     // Let go of the database before answering, so that once every `Store` handle is dropped
@@ -131,7 +152,13 @@ fn run(db: Arc<Database>, stats: &StoreStats, rx: &mpsc::Receiver<Msg>) {
     }
 }
 
-fn commit_batch(db: &Database, stats: &StoreStats, batch: Vec<Item>) {
+fn commit_batch(db: &Database, stats: &StoreStats, failure: &Failure, batch: Vec<Item>) {
+    if failure.get().is_some() {
+        // Dropping the jobs unanswered tells each caller the write did not happen.
+        let n = batch.iter().filter(|i| matches!(i, Item::Job(_))).count();
+        tracing::debug!("store: {n} writes refused after the store's failure");
+        return;
+    }
     if batch.iter().all(|i| matches!(i, Item::Then(_))) {
         for item in batch {
             if let Item::Then(f) = item {
@@ -146,6 +173,7 @@ fn commit_batch(db: &Database, stats: &StoreStats, batch: Vec<Item>) {
         Err(e) => {
             // Dropping the jobs unanswered tells each caller the write did not happen.
             tracing::error!(error = %e, "store: cannot begin a write transaction; {n} writes refused");
+            failure.set(e);
             return;
         }
     };
@@ -159,6 +187,7 @@ fn commit_batch(db: &Database, stats: &StoreStats, batch: Vec<Item>) {
     let result = txn.commit().map_err(StoreError::from);
     if let Err(e) = &result {
         tracing::error!(error = %e, "store: commit failed; {n} writes not applied");
+        failure.set(e.clone());
     } else {
         stats.commits.fetch_add(1, Ordering::Relaxed);
         stats.writes.fetch_add(n, Ordering::Relaxed);

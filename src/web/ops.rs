@@ -46,6 +46,11 @@ pub async fn headers<E: Endpoint>(next: Arc<E>, req: Request) -> poem::Result<Re
 /// Ready when the store takes a durable write (within 2 s).
 #[handler]
 pub async fn readyz(state: Data<&AppState>) -> Response {
+    if let Some(e) = state.store.failure() {
+        return Json(json!({ "status": "failed", "cause": e.to_string() }))
+            .with_status(poem::http::StatusCode::SERVICE_UNAVAILABLE)
+            .into_response();
+    }
     let probe = state.store.probe_write(crate::web::state::now_ms());
     match tokio::time::timeout(std::time::Duration::from_secs(2), probe).await {
         Ok(Ok(())) => Json(json!({ "status": "ready" })).into_response(),

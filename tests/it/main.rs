@@ -8,6 +8,7 @@ mod admin;
 mod auth;
 mod canned;
 mod cli;
+mod disk;
 mod limits;
 mod live;
 mod ops;
