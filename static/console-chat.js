@@ -13,6 +13,7 @@ export const STOP_WORDS = {
   no_answer: 'no answer',
   chat_ended: 'the chat ended',
   unavailable: 'the agent went offline',
+  restart: 'the server restarted',
 };
 
 export class ChatUI {

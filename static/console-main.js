@@ -131,6 +131,7 @@ function onWelcome(f) {
     const c = state.upsert(rec);
     c.closed = null;
   }
+  transfer.onWelcome(f);
   chats.resendOutbox();
   if (state.liveVisitors) send({ type: 'watch_visitors', on: true });
   visitors.renderList();

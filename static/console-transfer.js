@@ -15,6 +15,7 @@ const WITHDRAWN = {
   chat_ended: 'The chat ended.',
   declined: 'It was declined.',
   unavailable: 'You are no longer available for it.',
+  restart: 'The server restarted.',
 };
 /** The longest "Transfer anyway" fallback the server accepts: 24 hours. */
 export const FALLBACK_MAX_MINS = 1440;
@@ -347,6 +348,30 @@ export class TransferUI {
       const left = Number(el.dataset.until) - (el.dataset.server ? Date.now() + this.state.skew : Date.now());
       el.textContent = `${Math.max(0, Math.ceil(left / 1000))} s left`;
     }
+  }
+
+  /**
+   * A (re)connection's welcome says which transfers are under way: offers to me still open
+   * (`offers`), and my own (`transfers`). Any other offer card or "waiting" banner is from
+   * before (a restart withdrew it, or it ended while the console was away).
+   */
+  onWelcome(f) {
+    const open = new Map((f.offers ?? []).map((o) => [o.chat.id, o]));
+    for (const id of [...this.state.offers.keys()]) if (!open.has(id)) this.state.offers.delete(id);
+    for (const [id, o] of open) {
+      if (!this.state.offers.has(id)) this.state.offers.set(id, { ...o, preview: null });
+    }
+    const mine = new Map((f.transfers ?? []).map((t) => [t.chat, t]));
+    for (const c of this.state.chats.values()) {
+      const t = mine.get(c.id);
+      if (t) {
+        const prev = c.transfer ?? { label: 'your colleague' };
+        c.transfer = { ...prev, outcome: t.outcome, note: t.note, until: t.expires_at ?? prev.until, startedAt: prev.startedAt ?? Date.now() };
+      } else if (c.transfer && ['offered', 'accepted'].includes(c.transfer.outcome)) {
+        c.transfer = null;
+      }
+    }
+    this.renderOffers();
   }
 
   // ---- the receiving side: offers ----

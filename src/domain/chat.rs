@@ -211,11 +211,18 @@ pub enum StopReason {
     ChatEnded,
     /// The target went Offline.
     Unavailable,
+    /// The server restarted while the offer was open: offers are withdrawn at a restart.
+    Restart,
 }
 
 impl StopReason {
-    pub const ALL: [StopReason; 4] =
-        [StopReason::Declined, StopReason::NoAnswer, StopReason::ChatEnded, StopReason::Unavailable];
+    pub const ALL: [StopReason; 5] = [
+        StopReason::Declined,
+        StopReason::NoAnswer,
+        StopReason::ChatEnded,
+        StopReason::Unavailable,
+        StopReason::Restart,
+    ];
 }
 
 /// Why an offer made to an agent is gone.
@@ -232,17 +239,55 @@ pub enum Withdrawal {
     Declined,
     /// You went Offline.
     Unavailable,
+    /// The server restarted.
+    Restart,
 }
 
 impl Withdrawal {
-    pub const ALL: [Withdrawal; 6] = [
+    pub const ALL: [Withdrawal; 7] = [
         Withdrawal::Taken,
         Withdrawal::Cancelled,
         Withdrawal::Expired,
         Withdrawal::ChatEnded,
         Withdrawal::Declined,
         Withdrawal::Unavailable,
+        Withdrawal::Restart,
     ];
+}
+
+/// A warm or broadcast offer a chat's stored steps leave open (offered, or accepted and not
+/// handed over): what a restart must withdraw.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OpenOffer {
+    pub kind: TransferKind,
+    pub from: UserId,
+    pub to_agent: Option<UserId>,
+    pub to_department: Option<DepartmentId>,
+    pub comment: String,
+}
+
+impl OpenOffer {
+    /// Follow a chat's events in order: `open` is the offer still open after `kind`.
+    pub fn follow(open: &mut Option<OpenOffer>, kind: &EventKind) {
+        let EventKind::Transfer { transfer, outcome, from, to_agent, to_department, comment, .. } = kind else {
+            return;
+        };
+        let offered = matches!(transfer, TransferKind::Warm | TransferKind::Broadcast);
+        match outcome {
+            TransferOutcome::Offered if offered => {
+                *open = Some(OpenOffer {
+                    kind: *transfer,
+                    from: *from,
+                    to_agent: *to_agent,
+                    to_department: *to_department,
+                    comment: comment.clone(),
+                })
+            }
+            // Accepted: still open until the hand-over.
+            TransferOutcome::Accepted if offered => {}
+            _ => *open = None,
+        }
+    }
 }
 
 /// Who wrote a message.

@@ -8,7 +8,7 @@ use super::tables::{
 };
 use super::{SiteStore, Store, StoreError, next_id};
 use crate::domain::Millis;
-use crate::domain::chat::{Author, ChatEvent, ChatRecord, ChatStatus, EventKind, LeftMessage};
+use crate::domain::chat::{Author, ChatEvent, ChatRecord, ChatStatus, EventKind, LeftMessage, OpenOffer};
 use crate::domain::ids::{ChatId, SiteId, UserId, VisitorId};
 use crate::domain::model::User;
 use crate::domain::proactive::InvitationRecord;
@@ -186,11 +186,13 @@ impl Store {
                 let mut ids = Vec::new();
                 let mut owner_replied = false;
                 let mut conversation = 0;
+                let mut open_offer = None;
                 for e in events.range((site, chat, 0)..=(site, chat, u64::MAX))? {
                     let ev: ChatEvent = decode(e?.1.value())?;
                     // The summary is not rewritten for every event: the events hold the last seq.
                     rec.last_seq = rec.last_seq.max(ev.seq);
                     conversation += u64::from(ev.kind.is_conversation());
+                    OpenOffer::follow(&mut open_offer, &ev.kind);
                     if let Some(key) = event_client_key(&ev, rec.visitor) {
                         ids.push((key, ev.seq));
                     }
@@ -202,7 +204,7 @@ impl Store {
                         _ => {}
                     }
                 }
-                out.push(RestoredChat { record: rec, client_ids: ids, owner_replied, conversation });
+                out.push(RestoredChat { record: rec, client_ids: ids, owner_replied, conversation, open_offer });
             }
             let next = r.open_table(super::tables::META)?.get("next_chat")?.map(|v| v.value()).unwrap_or(1);
             Ok((out, next))

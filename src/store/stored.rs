@@ -42,7 +42,7 @@ codes!(Status <-> ChatStatus { Queued, Active, Ended });
 codes!(Ended <-> EndedBy { Visitor, Agent, NoAgent, Transfer });
 codes!(Kind <-> TransferKind { Cold, Warm, Unavailable, Queue, Broadcast, CrossSite });
 codes!(Outcome <-> TransferOutcome { Offered, Accepted, Declined, Expired, Cancelled, Completed, Waiting });
-codes!(Stop <-> StopReason { Declined, NoAnswer, ChatEnded, Unavailable });
+codes!(Stop <-> StopReason { Declined, NoAnswer, ChatEnded, Unavailable, Restart });
 
 const CHAT_V1: u8 = 1;
 const EVENT_V1: u8 = 1;

@@ -351,3 +351,57 @@ async fn admin_changes_reach_the_switchboard_at_once() {
     sc.ann.send(transfer(sc.chat, json!({"kind": "agent", "agent": bob_id, "mode": "cold"}), "")).await;
     sc.v.until(|f: &Value| f["type"] == "event" && f["text"] == notice).await;
 }
+
+#[tokio::test]
+async fn a_restart_withdraws_a_pending_offer_and_records_its_outcome() {
+    let (sc, mut others) = scene(&["Bob"]).await;
+    let Scene { s, mut ann, chat, o, .. } = sc;
+    let bob_id = others[0].0;
+    ann.send(transfer(chat, json!({"kind": "agent", "agent": bob_id, "mode": "warm"}), "Knows billing?")).await;
+    others[0].1.until_type("offer").await;
+    ann.until(|f: &Value| f["type"] == "transfer" && f["outcome"] == "offered").await;
+    // Consoles opened meanwhile are told of the transfer under way: Bob's second tab has the
+    // offer, Ann's the transfer she is waiting on.
+    let bob_client = Client::new(&s.base);
+    bob_client.login_ok("bob@colleague.example", "colleague-password-1").await;
+    let (_bob2, welcome) = agent(&bob_client, json!([])).await;
+    let offers = welcome["offers"].as_array().expect("offers");
+    assert_eq!(
+        (offers.len(), &offers[0]["chat"]["id"], &offers[0]["note"]),
+        (1, &json!(chat), &json!("Knows billing?"))
+    );
+    assert!(offers[0]["expires_at"].as_u64().is_some());
+    let (_ann2, welcome) = agent(&o.agent, json!([])).await;
+    assert_eq!(
+        welcome["transfers"],
+        json!([{"chat": chat, "outcome": "offered", "note": "Knows billing?", "expires_at": offers[0]["expires_at"]}])
+    );
+    drop(others);
+    let s = TestServer::start_in(s.stop().await, "").await;
+    // Ann's console comes back and resumes the chat: the offer's step has its outcome.
+    let ann_client = Client::new(&s.base);
+    ann_client.login_ok("agent@acme.example", "agent-password-1").await;
+    let (mut ann, welcome) = agent(&ann_client, json!([{"chat": chat, "after": 0}])).await;
+    assert_eq!(welcome["chats"][0]["id"], chat, "the chat stayed Ann's");
+    assert_eq!(welcome["transfers"], json!([]));
+    let step =
+        ann.until(|f: &Value| f["type"] == "event" && f["kind"] == "transfer" && f["outcome"] == "cancelled").await;
+    assert_eq!((step["reason"].as_str(), step["to_agent"].as_u64()), (Some("restart"), Some(bob_id)));
+    // Bob's late answer finds no offer.
+    let bob = Client::new(&s.base);
+    bob.login_ok("bob@colleague.example", "colleague-password-1").await;
+    let (mut bob, welcome) = agent(&bob, json!([])).await;
+    assert_eq!(welcome["offers"], json!([]), "no offer survives the restart");
+    bob.send(json!({"type": "answer_offer", "chat": chat, "accept": true})).await;
+    assert_eq!(bob.until_type("error").await["code"], "offer_gone");
+    // The transcript says what became of the offer.
+    let owner = s.owner().await;
+    owner
+        .get(&format!("/admin/sites/{}/chats/{chat}", o.site))
+        .await
+        .assert_ok()
+        .assert_contains("the server restarted");
+    // A new transfer works as before.
+    ann.send(transfer(chat, json!({"kind": "agent", "agent": bob_id, "mode": "warm"}), "Again")).await;
+    assert_eq!(bob.until_type("offer").await["note"], "Again");
+}

@@ -43,6 +43,8 @@ pub struct RestoredChat {
     pub owner_replied: bool,
     /// How many of its events are conversation (`EventKind::is_conversation`).
     pub conversation: u64,
+    /// A warm or broadcast offer its steps leave open (withdrawn at the restore).
+    pub open_offer: Option<crate::domain::chat::OpenOffer>,
 }
 
 /// An agent (or site admin) as the admin pages define them.

@@ -119,6 +119,17 @@ impl Chat {
     }
 }
 
+/// An offer open to an agent, for their console's welcome.
+#[derive(Clone, Debug)]
+pub struct OpenOfferTo {
+    pub chat: ChatRecord,
+    pub from: UserId,
+    pub from_name: String,
+    pub note: String,
+    pub expires_at: Millis,
+    pub broadcast: bool,
+}
+
 /// A warm or broadcast offer under way.
 #[derive(Debug, Clone)]
 pub(crate) struct Pending {
@@ -264,7 +275,8 @@ impl Switchboard {
         let mut fx = Fx { out: vec![], touched: BTreeSet::new() };
         self.next_chat = self.next_chat.max(next_chat);
         let mut queued: Vec<ChatId> = vec![];
-        for RestoredChat { record: rec, client_ids: ids, owner_replied, conversation } in chats {
+        let mut open_offers = vec![];
+        for RestoredChat { record: rec, client_ids: ids, owner_replied, conversation, open_offer } in chats {
             let id = rec.id;
             self.next_chat = self.next_chat.max(id.0 + 1);
             if rec.status() == ChatStatus::Ended {
@@ -290,6 +302,12 @@ impl Switchboard {
             chat.owner_replied = owner_replied;
             chat.conversation = conversation;
             self.chats.insert(id, chat);
+            if let Some(open) = open_offer {
+                open_offers.push((id, open));
+            }
+        }
+        for (chat, open) in open_offers {
+            self.withdraw_at_restart(chat, open, now, &mut fx);
         }
         queued.sort_by_key(|id| self.chats.get(id).map(|c| (c.rec.queued_at, c.rec.id)));
         for id in queued {
@@ -301,7 +319,7 @@ impl Switchboard {
                 fx.out.push(Effect::SetTimer(TimerKey::QueueWait(id), deadline.max(now)));
             }
         }
-        fx.out
+        self.finish(fx)
     }
 
     pub fn handle(&mut self, cmd: Command, now: Millis) -> Vec<Effect> {
@@ -416,6 +434,11 @@ impl Switchboard {
                 }
             }
         }
+        self.finish(fx)
+    }
+
+    /// The effects, with each changed chat's summary stored once.
+    fn finish(&mut self, mut fx: Fx) -> Vec<Effect> {
         for id in std::mem::take(&mut fx.touched) {
             if let Some(c) = self.chats.get_mut(&id) {
                 // A new event alone only moves `last_seq`, which the events themselves record:
@@ -454,6 +477,42 @@ impl Switchboard {
 
     pub fn chat(&self, chat: ChatId) -> Option<&ChatRecord> {
         self.chats.get(&chat).map(|c| &c.rec)
+    }
+
+    /// The offers `agent` may answer now, oldest chat first: the chat, its offer, and the
+    /// sender's name.
+    pub fn offers_to(&self, agent: UserId) -> Vec<OpenOfferTo> {
+        let mut out: Vec<OpenOfferTo> = self
+            .chats
+            .values()
+            .filter_map(|c| c.pending.as_ref().filter(|p| p.offer.open_to(agent)).map(|p| (c, p)))
+            .map(|(c, p)| OpenOfferTo {
+                chat: c.rec.clone(),
+                from: p.from,
+                from_name: self.agent_name(p.from),
+                note: p.note.clone(),
+                expires_at: p.expires_at,
+                broadcast: p.offer.kind() == TransferKind::Broadcast,
+            })
+            .collect();
+        out.sort_by_key(|o| o.chat.id);
+        out
+    }
+
+    /// `agent`'s own transfers under way: (chat, `Offered` or `Accepted`, the note, when an
+    /// unanswered offer runs out).
+    pub fn transfers_of(&self, agent: UserId) -> Vec<(ChatId, TransferOutcome, String, Option<Millis>)> {
+        let mut out: Vec<_> = self
+            .chats
+            .values()
+            .filter_map(|c| c.pending.as_ref().filter(|p| p.from == agent).map(|p| (c.rec.id, p)))
+            .map(|(id, p)| match p.offer.accepted_by() {
+                Some(_) => (id, TransferOutcome::Accepted, p.note.clone(), None),
+                None => (id, TransferOutcome::Offered, p.note.clone(), Some(p.expires_at)),
+            })
+            .collect();
+        out.sort_by_key(|t| t.0);
+        out
     }
 
     /// A campaign of any site, with its site's directory (campaign ids are unique across the

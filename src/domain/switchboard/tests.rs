@@ -442,6 +442,7 @@ fn restore_rebuilds_queues_in_order_owners_and_exactly_once() {
                 client_ids: c.client_ids.iter().map(|(k, v)| (k.clone(), *v)).collect(),
                 owner_replied: c.owner_replied,
                 conversation: c.conversation,
+                open_offer: None,
             }
         })
         .collect();

@@ -8,6 +8,7 @@
 //! stored, agents-only `Transfer` event for statistics.
 
 use super::*;
+use crate::domain::chat::OpenOffer;
 use crate::domain::i18n::Message as Text;
 use crate::domain::model::TransferSettings;
 
@@ -72,6 +73,7 @@ impl Stop {
             StopReason::NoAnswer => Withdrawal::Expired,
             StopReason::ChatEnded => Withdrawal::ChatEnded,
             StopReason::Unavailable => Withdrawal::Unavailable,
+            StopReason::Restart => Withdrawal::Restart,
         };
         Stop { outcome, reason: Some(reason), decline_text: String::new(), withdrawn, told: None }
     }
@@ -513,6 +515,30 @@ impl Switchboard {
             told: None,
         };
         self.stop_offer(chat, stop, now, fx);
+    }
+
+    /// At a restart: withdraw the offer a chat's stored steps leave open (its timer and its
+    /// targets' cards are gone with the old process). The step's outcome is recorded
+    /// (`cancelled`, reason `restart`) and the source and targets are told.
+    pub(super) fn withdraw_at_restart(&mut self, chat: ChatId, open: OpenOffer, now: Millis, fx: &mut Fx) {
+        let Some(c) = self.chats.get(&chat) else { return };
+        if c.rec.status() != ChatStatus::Active {
+            return;
+        }
+        let offer = match (open.kind, open.to_agent, open.to_department) {
+            (TransferKind::Warm, Some(to), _) => Offer::Warm { to },
+            (TransferKind::Broadcast, _, Some(department)) => {
+                let members = self.queues.get(&(c.rec.site, Some(department))).map(|q| q.members.clone());
+                let to = members.unwrap_or_default().into_iter().filter(|m| *m != open.from).collect();
+                Offer::Broadcast { department, to }
+            }
+            _ => return,
+        };
+        let pending = Pending { from: open.from, note: open.comment, notice: None, expires_at: now, offer };
+        if let Some(c) = self.chats.get_mut(&chat) {
+            c.pending = Some(pending);
+        }
+        self.stop_offer(chat, Stop::new(TransferOutcome::Cancelled, StopReason::Restart), now, fx);
     }
 
     pub(super) fn offer_expired(&mut self, chat: ChatId, now: Millis, fx: &mut Fx) {

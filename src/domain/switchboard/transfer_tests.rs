@@ -585,3 +585,113 @@ fn each_window_follows_its_own_chat_through_cross_site_moves() {
         assert_ne!(h.sb.chat(*id).map(|c| c.status()), Some(ChatStatus::Ended), "{key:?}");
     }
 }
+
+#[test]
+fn a_restart_withdraws_an_open_offer_and_records_why() {
+    use crate::domain::chat::OpenOffer;
+    let mut h = H::new();
+    h.online(2);
+    let chat = h.chat(1);
+    let fx = h.transfer(1, chat, to_agent(2, AgentMode::Warm));
+    // What the store holds: the chat and its events; the offered step is the last one.
+    let mut open = None;
+    for e in &fx {
+        if let Effect::Append(ev) = e {
+            OpenOffer::follow(&mut open, &ev.kind);
+        }
+    }
+    assert!(open.as_ref().is_some_and(|o| o.to_agent == Some(UserId(2)) && o.from == UserId(1)), "{open:?}");
+    let c = &h.sb.chats[&chat];
+    let stored = vec![RestoredChat {
+        record: c.rec.clone(),
+        client_ids: vec![],
+        owner_replied: c.owner_replied,
+        conversation: c.conversation,
+        open_offer: open,
+    }];
+    let mut r = H::new();
+    r.now = h.now + 1000;
+    let fx = r.sb.restore(stored, h.sb.next_chat, r.now);
+    assert!(
+        fx.iter().any(|e| matches!(
+            e,
+            Effect::Append(ChatEvent {
+                kind: EventKind::Transfer {
+                    transfer: TransferKind::Warm,
+                    outcome: TransferOutcome::Cancelled,
+                    reason: Some(StopReason::Restart),
+                    to_agent: Some(UserId(2)),
+                    ..
+                },
+                ..
+            })
+        )),
+        "the offered step gets its outcome: {fx:?}"
+    );
+    assert_eq!(
+        sent(&fx, Target::Agent(UserId(2))),
+        vec![Out::OfferWithdrawn { chat, reason: Withdrawal::Restart }],
+        "the target is told"
+    );
+    assert_eq!(
+        status(&fx, 1),
+        vec![(TransferOutcome::Cancelled, Some(StopReason::Restart), String::new(), "VIP, wants a refund".into())]
+    );
+    assert!(r.sb.chats[&chat].pending.is_none());
+    assert_eq!(r.owner(chat), Some(1), "the chat stays with its agent");
+    // A step that already has its outcome leaves nothing open.
+    let mut closed = None;
+    OpenOffer::follow(
+        &mut closed,
+        &EventKind::Transfer {
+            transfer: TransferKind::Warm,
+            outcome: TransferOutcome::Offered,
+            from: UserId(1),
+            to_agent: Some(UserId(2)),
+            to_department: None,
+            to_site: None,
+            comment: String::new(),
+            replied: false,
+            reason: None,
+            decline_text: String::new(),
+        },
+    );
+    for outcome in
+        [TransferOutcome::Declined, TransferOutcome::Expired, TransferOutcome::Cancelled, TransferOutcome::Completed]
+    {
+        let mut o = closed.clone();
+        OpenOffer::follow(
+            &mut o,
+            &EventKind::Transfer {
+                transfer: TransferKind::Warm,
+                outcome,
+                from: UserId(1),
+                to_agent: Some(UserId(2)),
+                to_department: None,
+                to_site: None,
+                comment: String::new(),
+                replied: false,
+                reason: None,
+                decline_text: String::new(),
+            },
+        );
+        assert_eq!(o, None, "{outcome:?} closes the offer");
+    }
+    let mut accepted = closed.clone();
+    OpenOffer::follow(
+        &mut accepted,
+        &EventKind::Transfer {
+            transfer: TransferKind::Warm,
+            outcome: TransferOutcome::Accepted,
+            from: UserId(1),
+            to_agent: Some(UserId(2)),
+            to_department: None,
+            to_site: None,
+            comment: String::new(),
+            replied: false,
+            reason: None,
+            decline_text: String::new(),
+        },
+    );
+    assert!(accepted.is_some(), "accepted and not handed over: still open");
+}

@@ -345,6 +345,29 @@ impl PrefsView {
     }
 }
 
+/// A transfer offered to you (the `offer` frame, and `agent_welcome.offers`).
+#[derive(Debug, Serialize)]
+pub struct OfferView<'a> {
+    pub chat: AgentChat<'a>,
+    pub from: UserId,
+    pub from_name: &'a str,
+    pub note: &'a str,
+    pub expires_at: u64,
+    pub broadcast: bool,
+}
+
+/// One of your transfers under way, in `agent_welcome.transfers`.
+#[derive(Debug, Serialize)]
+pub struct TransferView<'a> {
+    pub chat: ChatId,
+    /// `offered` or `accepted`.
+    pub outcome: TransferOutcome,
+    pub note: &'a str,
+    /// For `offered`: when the offer runs out (ms since the epoch).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<u64>,
+}
+
 /// A canned reply as the console offers it.
 #[derive(Debug, Serialize)]
 pub struct CannedView<'a> {
@@ -427,6 +450,10 @@ pub enum AgentFrame<'a> {
         prefs: PrefsView,
         /// The largest message or note text the server takes, in bytes (UTF-8).
         max_message_bytes: usize,
+        /// The transfers offered to you and still open (as `offer` frames said them).
+        offers: Vec<OfferView<'a>>,
+        /// Your own transfers under way (offered, or accepted and not handed over yet).
+        transfers: Vec<TransferView<'a>>,
     },
     Event(AgentEvent<'a>),
     Ack {
@@ -453,14 +480,7 @@ pub enum AgentFrame<'a> {
         chat: ChatId,
     },
     /// A transfer offered to you: accept or decline before `expires_at` (ms since the epoch).
-    Offer {
-        chat: AgentChat<'a>,
-        from: UserId,
-        from_name: &'a str,
-        note: &'a str,
-        expires_at: u64,
-        broadcast: bool,
-    },
+    Offer(OfferView<'a>),
     /// An offer made to you is gone.
     OfferWithdrawn {
         chat: ChatId,

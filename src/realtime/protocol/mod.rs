@@ -330,14 +330,14 @@ fn render_for_agent(out: &Out) -> Option<Frame> {
         }
         Out::Assigned(rec) => AgentFrame::Assigned { chat: AgentChat::of(rec) },
         Out::Unassigned { chat } => AgentFrame::Unassigned { chat: *chat },
-        Out::Offer { chat, from, from_name, note, expires_at, broadcast } => AgentFrame::Offer {
+        Out::Offer { chat, from, from_name, note, expires_at, broadcast } => AgentFrame::Offer(OfferView {
             chat: AgentChat::of(chat),
             from: *from,
             from_name,
             note,
             expires_at: *expires_at,
             broadcast: *broadcast,
-        },
+        }),
         Out::OfferWithdrawn { chat, reason } => AgentFrame::OfferWithdrawn { chat: *chat, reason: *reason },
         Out::TransferStatus { chat, outcome, reason, decline_text, note, expires_at } => AgentFrame::Transfer {
             chat: *chat,

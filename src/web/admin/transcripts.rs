@@ -270,6 +270,7 @@ pub fn show(
                     StopReason::NoAnswer => "no answer",
                     StopReason::ChatEnded => "the chat ended",
                     StopReason::Unavailable => "the agent went offline",
+                    StopReason::Restart => "the server restarted",
                 });
                 if let Some(why) = why.filter(|w| !outcome.contains(w)) {
                     text.push_str(&format!(" ({why})"));

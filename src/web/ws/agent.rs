@@ -7,8 +7,8 @@ use crate::domain::ids::{ChatId, SiteId, UserId};
 use crate::domain::model::{ConsolePrefs, Role, User};
 use crate::domain::switchboard::{AgentProfile, Command, NewMessage, OfferAnswer, Party, Target};
 use crate::realtime::protocol::{
-    AgentChat, AgentEvent, AgentFrame, AgentIn, AgentView, Audience, CannedView, ErrorDetail, PrefsView, VERSION,
-    WireError, close,
+    AgentChat, AgentEvent, AgentFrame, AgentIn, AgentView, Audience, CannedView, ErrorDetail, OfferView, PrefsView,
+    TransferView, VERSION, WireError, close,
 };
 use crate::web::auth::Principal;
 use crate::web::error::WebError;
@@ -120,10 +120,10 @@ async fn hello(s: &mut Socket, p: &Principal) -> bool {
         .realtime
         .query(move |sb| {
             let chats: Vec<ChatRecord> = sb.agent_chats(me).iter().filter_map(|c| sb.chat(*c).cloned()).collect();
-            (sb.presence(me), chats, sb.site_agents(site))
+            (sb.presence(me), chats, sb.site_agents(site), sb.offers_to(me), sb.transfers_of(me))
         })
         .await;
-    let Some((presence, chats, agents)) = snapshot else { return false };
+    let Some((presence, chats, agents, offers, transfers)) = snapshot else { return false };
     let names: HashMap<UserId, String> =
         state.store.site(site).users().unwrap_or_default().into_iter().map(|u| (u.id, u.name)).collect();
     let agents: Vec<AgentView> = agents
@@ -150,6 +150,26 @@ async fn hello(s: &mut Socket, p: &Principal) -> bool {
         canned: canned.iter().map(CannedView::of).collect(),
         prefs: PrefsView::of(&prefs),
         max_message_bytes: state.config.chat.max_message_bytes,
+        offers: offers
+            .iter()
+            .map(|o| OfferView {
+                chat: AgentChat::of(&o.chat),
+                from: o.from,
+                from_name: &o.from_name,
+                note: &o.note,
+                expires_at: o.expires_at,
+                broadcast: o.broadcast,
+            })
+            .collect(),
+        transfers: transfers
+            .iter()
+            .map(|(chat, outcome, note, expires_at)| TransferView {
+                chat: *chat,
+                outcome: *outcome,
+                note,
+                expires_at: *expires_at,
+            })
+            .collect(),
     };
     s.send(&welcome.frame()).await;
     for chat in &chats {
