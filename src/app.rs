@@ -27,9 +27,9 @@ pub enum AppError {
 }
 
 /// Open the store off the async threads (opening may run migrations).
-pub async fn open_store(data_dir: &Path) -> Result<Store, AppError> {
+pub async fn open_store(data_dir: &Path, cache_bytes: usize) -> Result<Store, AppError> {
     let dir = data_dir.to_path_buf();
-    tokio::task::spawn_blocking(move || Store::open(&dir))
+    tokio::task::spawn_blocking(move || Store::open_with_cache(&dir, cache_bytes))
         .await
         .map_err(|e| AppError::Io(e.to_string()))?
         .map_err(AppError::from)
@@ -114,7 +114,7 @@ pub async fn serve(
 ) -> Result<(), AppError> {
     let addr = listener.local_addr().map_err(|e| AppError::Io(e.to_string()))?;
     let config = Arc::new(config.bound_to(addr));
-    let store = open_store(&config.data_dir).await?;
+    let store = open_store(&config.data_dir, config.cache_bytes).await?;
     let secret = load_secret(&config.data_dir)?;
     let setup_token = if store.owner_exists()? {
         None

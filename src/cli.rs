@@ -177,7 +177,7 @@ async fn owner_create(config: Config, email: String, name: String) -> anyhow::Re
             bail!("{}", msg.join("; "));
         }
     };
-    let store = crate::app::open_store(&config.data_dir).await?;
+    let store = crate::app::open_store(&config.data_dir, config.cache_bytes).await?;
     let hash = crate::web::auth::hash_password(draft.password).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let user = store.create_owner(draft.name, draft.email, hash, false, crate::web::state::now_ms()).await?;
     store.close().await;

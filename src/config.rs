@@ -56,6 +56,12 @@ struct StorageSection {
     data_dir: Spanned<PathBuf>,
     #[serde(default)]
     transcript_retention_days: u32,
+    #[serde(default = "default_cache_mb")]
+    cache_mb: Spanned<usize>,
+}
+
+fn default_cache_mb() -> Spanned<usize> {
+    Spanned::new(0..0, 32)
 }
 
 #[derive(Debug, Deserialize)]
@@ -256,6 +262,8 @@ pub struct Config {
     pub session_lifetime_ms: u64,
     pub login_free_failures: u32,
     pub max_body_bytes: usize,
+    /// redb's page cache, in bytes (`[storage] cache_mb`).
+    pub cache_bytes: usize,
     pub connections: ConnectionLimits,
     pub chat: ChatLimits,
     pub realtime: RealtimeLimits,
@@ -424,6 +432,8 @@ impl FileConfig {
         let range_check = |ok: bool, key: &str, at: String, range: &str| {
             if ok { Ok(()) } else { Err(format!("{key}{at} must be from {range}")) }
         };
+        let cache_mb = &self.storage.cache_mb;
+        range_check((4..=65536).contains(cache_mb.get_ref()), "[storage] cache_mb", src.at(cache_mb), "4 to 65536")?;
         range_check(
             (16..=1_000_000).contains(limits.max_connections.get_ref()),
             "[limits] max_connections",
@@ -547,6 +557,7 @@ impl FileConfig {
             session_lifetime_ms: u64::from(*hours.get_ref()) * 3_600_000,
             login_free_failures: self.auth.login_free_failures,
             max_body_bytes: *body.get_ref(),
+            cache_bytes: self.storage.cache_mb.get_ref() * 1024 * 1024,
             connections: ConnectionLimits {
                 max_connections: *limits.max_connections.get_ref(),
                 header_timeout_secs: *limits.header_timeout_secs.get_ref(),

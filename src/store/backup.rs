@@ -3,41 +3,90 @@
 //! store file with a backup while the server is stopped, keeping the replaced file beside it.
 
 use super::{Store, StoreError, db_path, migrate, tables};
-use redb::{Database, DatabaseError, ReadableDatabase, ReadableTable, TableError};
+use redb::{
+    Database, DatabaseError, Key, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition, TableError, Value,
+};
 use std::path::{Path, PathBuf};
 
-/// Copy each listed table from the read transaction `$r` to the write transaction `$w`.
-macro_rules! copy_tables {
-    ($r:expr, $w:expr, $($t:expr),* $(,)?) => {$(
-        match $r.open_table($t) {
-            Ok(src) => {
-                let mut dst = $w.open_table($t)?;
-                for entry in src.iter()? {
-                    let (k, v) = entry?;
-                    dst.insert(k.value(), v.value())?;
-                }
-            }
-            Err(TableError::TableDoesNotExist(_)) => {}
-            Err(e) => return Err(e.into()),
+/// How a backup shares the machine with live chats: it copies in chunks of `CHUNK_BYTES`,
+/// each committed (and synced) on its own, so the disk never has a large write to flush at
+/// once in front of the live commits; after each chunk it rests as long as the chunk took,
+/// so it takes at most half of a core.
+const CHUNK_BYTES: usize = 1024 * 1024;
+
+/// Paces a copy: where the current chunk stands.
+struct Pace {
+    bytes: usize,
+    started: std::time::Instant,
+}
+
+impl Pace {
+    fn new() -> Pace {
+        Pace { bytes: 0, started: std::time::Instant::now() }
+    }
+
+    /// `n` more bytes copied: true when the chunk is full (commit it, then `rest`).
+    fn add(&mut self, n: usize) -> bool {
+        self.bytes += n;
+        self.bytes >= CHUNK_BYTES
+    }
+
+    fn rest(&mut self) {
+        std::thread::sleep(self.started.elapsed().min(std::time::Duration::from_millis(500)));
+        *self = Pace::new();
+    }
+}
+
+/// Copy the table `def` from the snapshot `r` into `out`, in paced chunks.
+fn copy_table<K: Key + 'static, V: Value + 'static>(
+    r: &ReadTransaction,
+    out: &Database,
+    def: TableDefinition<K, V>,
+    pace: &mut Pace,
+) -> Result<(), StoreError> {
+    let src = match r.open_table(def) {
+        Ok(src) => src,
+        Err(TableError::TableDoesNotExist(_)) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    let mut w = out.begin_write()?;
+    let mut dst = w.open_table(def)?;
+    for entry in src.iter()? {
+        let (k, v) = entry?;
+        let (k, v) = (k.value(), v.value());
+        let size = K::as_bytes(&k).as_ref().len() + V::as_bytes(&v).as_ref().len();
+        dst.insert(k, v)?;
+        if pace.add(size) {
+            drop(dst);
+            w.commit()?;
+            pace.rest();
+            w = out.begin_write()?;
+            dst = w.open_table(def)?;
         }
-    )*};
+    }
+    drop(dst);
+    w.commit()?;
+    Ok(())
 }
 
 impl Store {
     /// Write a consistent copy of the whole store to `dest` (which must not exist). Blocking:
-    /// call it off the async threads. Returns the size in bytes.
+    /// call it off the async threads. Returns the size in bytes. Every table is read from one
+    /// snapshot (writers are not blocked), and written in paced chunks (see `CHUNK_BYTES`).
     pub fn backup_to(&self, dest: &Path) -> Result<u64, StoreError> {
         if dest.exists() {
             return Err(StoreError::Storage(format!("{} exists already", dest.display())));
         }
         let partial = dest.with_extension("partial");
         let _ = std::fs::remove_file(&partial);
-        let out = Database::create(&partial)?;
+        // The copy is written once and not read back: a small cache keeps the server's memory.
+        let out = redb::Builder::new().set_cache_size(4 * 1024 * 1024).create(&partial)?;
         let r = self.0.db.begin_read()?;
-        let w = out.begin_write()?;
-        copy_tables!(
-            r,
-            w,
+        let mut pace = Pace::new();
+        macro_rules! copy {
+            ($($t:expr),* $(,)?) => {$( copy_table(&r, &out, $t, &mut pace)?; )*};
+        }
+        copy!(
             tables::META,
             tables::SITES,
             tables::GROUPS,
@@ -60,7 +109,6 @@ impl Store {
             tables::STATS_DAYS,
             tables::CHAT_TERMS,
         );
-        w.commit()?;
         drop(r);
         drop(out);
         std::fs::rename(&partial, dest)
@@ -118,7 +166,7 @@ pub fn restore(data_dir: &Path, file: &Path, stamp: &str) -> Result<Option<PathB
 #[cfg(test)]
 mod tests {
     use super::*;
-    use redb::TableHandle;
+    use redb::{ReadableTableMetadata, TableHandle};
 
     #[tokio::test]
     async fn a_backup_holds_every_table_and_restores_over_a_newer_store() {
@@ -149,6 +197,34 @@ mod tests {
         let store = Store::open(&data).expect("reopen");
         let sites: Vec<String> = store.list_sites().expect("sites").into_iter().map(|s| s.name).collect();
         assert_eq!(sites, vec!["Acme"]);
+    }
+
+    #[tokio::test]
+    async fn a_backup_larger_than_its_chunks_copies_every_record_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        // About 3 MiB of rows in one table: the copy commits it in three or more chunks.
+        let pad = "x".repeat(1000);
+        let key = move |i: u64| format!("bulk-{i:05}-{pad}");
+        let k = key.clone();
+        store
+            .write(move |txn| {
+                let mut t = txn.open_table(tables::META)?;
+                for i in 0..3000 {
+                    t.insert(k(i).as_str(), i)?;
+                }
+                Ok(())
+            })
+            .await
+            .expect("rows");
+        let backup = dir.path().join("b.redb");
+        store.backup_to(&backup).expect("backup");
+        let copy = Database::open(&backup).expect("open backup");
+        let r = copy.begin_read().expect("read");
+        let meta = r.open_table(tables::META).expect("meta");
+        assert!((0..3000).all(|i| meta.get(key(i).as_str()).ok().flatten().map(|v| v.value()) == Some(i)));
+        let src = store.0.db.begin_read().expect("read");
+        assert_eq!(meta.len().expect("len"), src.open_table(tables::META).expect("meta").len().expect("len"));
     }
 
     #[test]

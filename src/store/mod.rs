@@ -172,6 +172,10 @@ struct Inner {
 #[derive(Clone)]
 pub struct Store(Arc<Inner>);
 
+/// redb's page cache when the configuration says nothing (`[storage] cache_mb`): redb's own
+/// default is 1 GiB, which a busy server fills and keeps.
+pub const DEFAULT_CACHE_BYTES: usize = 32 * 1024 * 1024;
+
 /// The store's file inside the data directory.
 pub fn db_path(data_dir: &Path) -> PathBuf {
     data_dir.join("parley.redb")
@@ -180,8 +184,13 @@ pub fn db_path(data_dir: &Path) -> PathBuf {
 impl Store {
     /// Open (or create) the store in `data_dir`, run pending migrations, start the writer.
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        Store::open_with_cache(data_dir, DEFAULT_CACHE_BYTES)
+    }
+
+    /// `open`, with redb's page cache bounded to `cache_bytes` (`[storage] cache_mb`).
+    pub fn open_with_cache(data_dir: &Path, cache_bytes: usize) -> Result<Store, StoreError> {
         let path = db_path(data_dir);
-        let db = match Database::create(&path) {
+        let db = match redb::Builder::new().set_cache_size(cache_bytes).create(&path) {
             Ok(db) => db,
             Err(DatabaseError::DatabaseAlreadyOpen) => return Err(StoreError::Locked(path)),
             Err(e) => return Err(e.into()),

@@ -152,12 +152,9 @@ async fn on_hashing_thread<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'st
 }
 
 pub async fn hash_password(password: String) -> Result<String, WebError> {
-    on_hashing_thread(move || {
-        use argon2::PasswordHasher;
-        argon2::Argon2::default().hash_password(password.as_bytes()).map(|h| h.to_string())
-    })
-    .await?
-    .map_err(|e| WebError::Internal(format!("password hashing: {e}")))
+    on_hashing_thread(move || argon2_phc(&password))
+        .await?
+        .map_err(|e| WebError::Internal(format!("password hashing: {e}")))
 }
 
 /// Check a password against a PHC string. With `None` (unknown account) a dummy hash is
@@ -167,15 +164,56 @@ pub async fn verify_password(password: String, phc: Option<String>) -> bool {
         Some(p) => p,
         None => dummy_hash().await,
     };
-    // On the two hashing threads too: each argon2 run takes 19 MiB, and a burst of sign-ins on
-    // tokio's blocking pool left one glibc arena of that size per thread, held for good.
-    on_hashing_thread(move || {
-        use argon2::{PasswordHash, PasswordVerifier};
-        PasswordHash::new(&phc)
-            .is_ok_and(|h| argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
-    })
-    .await
-    .unwrap_or(false)
+    on_hashing_thread(move || argon2_verify(&password, &phc)).await.unwrap_or(false)
+}
+
+/// The memory of one argon2 run, allocated larger than glibc's largest mmap threshold (32 MiB)
+/// so that it is always a mapping of its own, given back to the system when the run ends.
+/// argon2's own allocation (19 MiB) fell below the threshold glibc adjusts after the first
+/// free, and each hashing thread's arena then kept it for good. Only the blocks argon2 uses
+/// are touched: the rest of the mapping never becomes resident.
+fn argon2_memory(blocks: usize) -> Vec<argon2::Block> {
+    const MAPPED: usize = 33 * 1024 * 1024 / argon2::Block::SIZE;
+    let mut memory = Vec::with_capacity(blocks.max(MAPPED));
+    memory.resize(blocks, argon2::Block::default());
+    memory
+}
+
+/// argon2 with `argon2`'s parameters into `out`, in memory of its own (`argon2_memory`).
+fn argon2_into(argon2: &argon2::Argon2<'_>, password: &str, salt: &[u8], out: &mut [u8]) -> argon2::Result<()> {
+    let memory = argon2_memory(argon2.params().block_count());
+    argon2.hash_password_into_with_memory(password.as_bytes(), salt, out, memory)
+}
+
+/// A new PHC string (argon2id, default parameters, a random 16-byte salt) for `password`.
+fn argon2_phc(password: &str) -> Result<String, String> {
+    use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+    let argon2 = argon2::Argon2::default();
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|e| e.to_string())?;
+    let mut out = [0u8; 32];
+    argon2_into(&argon2, password, &salt, &mut out).map_err(|e| e.to_string())?;
+    let phc = PasswordHash {
+        algorithm: argon2::Algorithm::Argon2id.ident(),
+        version: Some(argon2::Version::default().into()),
+        params: ParamsString::try_from(argon2.params()).map_err(|e| e.to_string())?,
+        salt: Some(Salt::new(&salt).map_err(|e| e.to_string())?),
+        hash: Some(Output::new(&out).map_err(|e| e.to_string())?),
+    };
+    Ok(phc.to_string())
+}
+
+/// Does `password` match the PHC string `phc` (compared in constant time)?
+fn argon2_verify(password: &str, phc: &str) -> bool {
+    use argon2::password_hash::phc::{Output, PasswordHash};
+    let Ok(hash) = PasswordHash::new(phc) else { return false };
+    let (Some(salt), Some(expected)) = (&hash.salt, &hash.hash) else { return false };
+    let Ok(params) = argon2::Params::try_from(&hash) else { return false };
+    let Ok(algorithm) = argon2::Algorithm::try_from(hash.algorithm.as_str()) else { return false };
+    let Ok(version) = hash.version.map(argon2::Version::try_from).transpose() else { return false };
+    let argon2 = argon2::Argon2::new(algorithm, version.unwrap_or_default(), params);
+    let mut out = vec![0u8; expected.len()];
+    argon2_into(&argon2, password, salt.as_ref(), &mut out).is_ok() && Output::new(&out).is_ok_and(|o| &o == expected)
 }
 
 async fn dummy_hash() -> String {
@@ -389,4 +427,26 @@ pub async fn setup(
     tracing::info!(email = %user.email, "owner account created through the setup page");
     let set = start_session(&state, &user).await?;
     Ok(redirect_with_cookie("/admin/sites", set))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn our_hashes_and_the_argon2_crates_verify_each_other() {
+        use argon2::{PasswordHasher, PasswordVerifier};
+        let ours = argon2_phc("correct horse battery").unwrap_or_default();
+        assert!(ours.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{ours}");
+        let parsed = argon2::PasswordHash::new(&ours).expect("a PHC string");
+        assert!(argon2::Argon2::default().verify_password(b"correct horse battery", &parsed).is_ok());
+        assert!(argon2_verify("correct horse battery", &ours));
+        assert!(!argon2_verify("correct horse batterY", &ours));
+        // A hash stored by an earlier Parley (the crate's own hasher) still verifies.
+        let theirs =
+            argon2::Argon2::default().hash_password(b"older password").map(|h| h.to_string()).unwrap_or_default();
+        assert!(argon2_verify("older password", &theirs));
+        assert!(!argon2_verify("older passwort", &theirs));
+        assert!(!argon2_verify("x", "not a phc string"));
+    }
 }
