@@ -67,12 +67,13 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, request: &[u8]) -
     Ok(buf)
 }
 
-/// Send one request to the local server; the status code and the body. 10 s at most.
+/// Send one request to the local server; the status code and the body, within `within`.
 pub async fn request(
     config: &Config,
     method: &str,
     path: &str,
     headers: &[(&str, &str)],
+    within: Duration,
 ) -> Result<(u16, String), String> {
     let addr = local_addr(config);
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: 0\r\n");
@@ -96,8 +97,8 @@ pub async fn request(
         let stream = tokio_rustls::TlsConnector::from(Arc::new(tls)).connect(name, tcp).await?;
         exchange(stream, req.as_bytes()).await
     };
-    let raw = match tokio::time::timeout(Duration::from_secs(10), io).await {
-        Err(_) => return Err(format!("{addr} did not answer within 10 s")),
+    let raw = match tokio::time::timeout(within, io).await {
+        Err(_) => return Err(format!("{addr} did not answer within {} s", within.as_secs())),
         Ok(Err(e)) => return Err(format!("nothing answers on {addr}: {e}")),
         Ok(Ok(raw)) => raw,
     };

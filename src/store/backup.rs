@@ -10,9 +10,10 @@ use std::path::{Path, PathBuf};
 
 /// How a backup shares the machine with live chats: it copies in chunks of `CHUNK_BYTES`,
 /// each committed (and synced) on its own, so the disk never has a large write to flush at
-/// once in front of the live commits; after each chunk it rests as long as the chunk took,
-/// so it takes at most half of a core.
-const CHUNK_BYTES: usize = 1024 * 1024;
+/// once in front of the live commits; after each chunk it rests twice as long as the chunk
+/// took, so it takes at most a third of a core (BENCHMARKS.md, "Backups during live chats").
+const CHUNK_BYTES: usize = 512 * 1024;
+const REST_PER_WORK: u32 = 2;
 
 /// Paces a copy: where the current chunk stands.
 struct Pace {
@@ -32,7 +33,7 @@ impl Pace {
     }
 
     fn rest(&mut self) {
-        std::thread::sleep(self.started.elapsed().min(std::time::Duration::from_millis(500)));
+        std::thread::sleep((self.started.elapsed() * REST_PER_WORK).min(std::time::Duration::from_millis(500)));
         *self = Pace::new();
     }
 }

@@ -68,6 +68,14 @@ impl Running {
     }
 }
 
+/// A test that fails half-way leaves no server behind.
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 pub fn write_config(dir: &std::path::Path, extra: &str) -> std::path::PathBuf {
     let path = dir.join("parley.toml");
     std::fs::write(

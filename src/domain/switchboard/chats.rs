@@ -21,7 +21,7 @@ impl Switchboard {
         self.next_chat += 1;
         let info = self.on_current_page(visitor, info);
         let rec = ChatRecord::queued(id, site, campaign, visitor, department, info, now);
-        self.chats.insert(id, Chat::new(rec, HashMap::new()));
+        self.chats.insert(id, Chat::new(rec, RecentIds::default()));
         self.open_by_visitor.insert((visitor, campaign), id);
         fx.touched.insert(id);
         if !texts.greeting.is_empty() {
@@ -77,7 +77,7 @@ impl Switchboard {
         let key = client_key(from, &client_id);
         if let Some(seq) = c.client_ids.get(&key) {
             // A resend: acknowledge again, store nothing.
-            fx.send(Target::reply(from, conn), Out::Ack { chat, client_id, seq: *seq });
+            fx.send(Target::reply(from, conn), Out::Ack { chat, client_id, seq });
             return;
         }
         if c.rec.status() == ChatStatus::Ended {
@@ -175,6 +175,10 @@ impl Switchboard {
         }
         if self.open_by_visitor.get(&(visitor, campaign)) == Some(&chat) {
             self.open_by_visitor.remove(&(visitor, campaign));
+        }
+        if let Some(c) = self.chats.get_mut(&chat) {
+            // Only a resend of the last few messages can still come for an ended chat.
+            c.client_ids.keep_latest(ENDED_RESEND_WINDOW);
         }
         let aliases = self.chats.get_mut(&chat).map(|c| std::mem::take(&mut c.also_open_as)).unwrap_or_default();
         for alias in aliases {

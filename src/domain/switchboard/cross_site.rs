@@ -97,7 +97,7 @@ impl Switchboard {
         if t.with_transcript {
             fx.out.push(Effect::CopyEvents { from: (source.site, chat), to: (t.site, id), up_to, copied });
         }
-        let mut new_chat = Chat::new(rec, HashMap::new());
+        let mut new_chat = Chat::new(rec, RecentIds::default());
         new_chat.conversation = copied;
         // The windows that found the source find it; so does the target campaign's, unless that
         // one has its own open chat already. A key held by another open chat is never taken.

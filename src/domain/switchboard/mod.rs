@@ -77,8 +77,9 @@ pub(crate) struct Queue {
 #[derive(Debug)]
 pub(crate) struct Chat {
     pub(crate) rec: ChatRecord,
-    /// `client_key`s of stored messages -> their seq (exactly-once).
-    pub(crate) client_ids: HashMap<String, u64>,
+    /// The `client_key`s of its most recent messages and notes, with their seqs
+    /// (exactly-once on resend).
+    pub(crate) client_ids: RecentIds,
     /// The transfer under way, if any.
     pub(crate) pending: Option<Pending>,
     /// The last transfer note, offered again on the next attempt.
@@ -98,13 +99,13 @@ pub(crate) struct Chat {
 
 impl Chat {
     /// A chat read back from the store.
-    pub(crate) fn stored(rec: ChatRecord, client_ids: HashMap<String, u64>) -> Chat {
+    pub(crate) fn stored(rec: ChatRecord, client_ids: RecentIds) -> Chat {
         let mut c = Chat::new(rec, client_ids);
         c.persisted = Some(c.rec.clone());
         c
     }
 
-    pub(crate) fn new(rec: ChatRecord, client_ids: HashMap<String, u64>) -> Chat {
+    pub(crate) fn new(rec: ChatRecord, client_ids: RecentIds) -> Chat {
         Chat {
             persisted: None,
             rec,
@@ -116,6 +117,54 @@ impl Chat {
             also_open_as: Vec::new(),
             not_to: None,
         }
+    }
+}
+
+/// How many of a chat's latest messages and notes a resend is recognized among (by its
+/// sender's message id): a resend is of a message whose ack the client did not get, which
+/// the client sent just before its connection was lost. Kept per chat, in memory; a chat's
+/// whole history of ids would grow with every message (docs/protocol.md, "Exactly once").
+pub const RESEND_WINDOW: usize = 64;
+
+/// The same for a chat that ended (10,000 of which are held): its last few messages.
+pub const ENDED_RESEND_WINDOW: usize = 8;
+
+/// The client keys of a chat's latest `RESEND_WINDOW` messages and notes, oldest first.
+#[derive(Debug, Default)]
+pub(crate) struct RecentIds(std::collections::VecDeque<(Box<str>, u64)>);
+
+impl RecentIds {
+    /// The latest of `ids` (in seq order), as a restart reads them back.
+    pub(crate) fn of(ids: impl IntoIterator<Item = (String, u64)>) -> RecentIds {
+        let mut recent = RecentIds::default();
+        for (key, seq) in ids {
+            recent.insert(key, seq);
+        }
+        recent
+    }
+
+    pub(crate) fn get(&self, key: &str) -> Option<u64> {
+        self.0.iter().rev().find(|(k, _)| &**k == key).map(|(_, seq)| *seq)
+    }
+
+    pub(crate) fn insert(&mut self, key: String, seq: u64) {
+        if self.0.len() >= RESEND_WINDOW {
+            self.0.pop_front();
+        }
+        self.0.push_back((key.into_boxed_str(), seq));
+    }
+
+    /// Forget all but the latest `n`, and the room the others took.
+    pub(crate) fn keep_latest(&mut self, n: usize) {
+        while self.0.len() > n {
+            self.0.pop_front();
+        }
+        self.0.shrink_to_fit();
+    }
+
+    #[cfg(test)]
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, u64)> {
+        self.0.iter().map(|(k, s)| (&**k, *s))
     }
 }
 
@@ -281,7 +330,7 @@ impl Switchboard {
             self.next_chat = self.next_chat.max(id.0 + 1);
             if rec.status() == ChatStatus::Ended {
                 self.ended.push_back(id);
-                self.chats.insert(id, Chat::stored(rec, ids.into_iter().collect()));
+                self.chats.insert(id, Chat::stored(rec, RecentIds::of(ids)));
                 continue;
             }
             self.open_by_visitor.insert((rec.visitor, rec.campaign), id);
@@ -298,7 +347,7 @@ impl Switchboard {
                 }
                 _ => queued.push(id),
             }
-            let mut chat = Chat::stored(rec, ids.into_iter().collect());
+            let mut chat = Chat::stored(rec, RecentIds::of(ids));
             chat.owner_replied = owner_replied;
             chat.conversation = conversation;
             self.chats.insert(id, chat);

@@ -439,7 +439,7 @@ fn restore_rebuilds_queues_in_order_owners_and_exactly_once() {
             let c = &h.sb.chats[id];
             RestoredChat {
                 record: c.rec.clone(),
-                client_ids: c.client_ids.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+                client_ids: c.client_ids.iter().map(|(k, v)| (k.to_string(), v)).collect(),
                 owner_replied: c.owner_replied,
                 conversation: c.conversation,
                 open_offer: None,
@@ -572,4 +572,21 @@ fn a_console_opened_later_starts_in_the_status_last_chosen() {
     h.online(1);
     assert_eq!(h.sb.presence(UserId(1)), Presence::Online);
     assert_eq!(chat.and_then(|c| h.owner(c)), Some(1));
+}
+
+#[test]
+fn a_resend_is_recognized_within_the_window_and_memory_stays_bounded() {
+    let mut ids = RecentIds::default();
+    for i in 0..(RESEND_WINDOW as u64 * 3) {
+        ids.insert(format!("v:m{i}"), i + 1);
+    }
+    assert_eq!(ids.iter().count(), RESEND_WINDOW, "only the latest are kept");
+    let last = RESEND_WINDOW as u64 * 3 - 1;
+    assert_eq!(ids.get(&format!("v:m{last}")), Some(last + 1));
+    let oldest_kept = last + 1 - RESEND_WINDOW as u64;
+    assert_eq!(ids.get(&format!("v:m{oldest_kept}")), Some(oldest_kept + 1));
+    assert_eq!(ids.get(&format!("v:m{}", oldest_kept - 1)), None);
+    let restored = RecentIds::of((0..200u64).map(|i| (format!("a:{i}"), i)));
+    assert_eq!(restored.get("a:199"), Some(199));
+    assert_eq!(restored.get("a:100"), None, "a restart keeps the latest too");
 }

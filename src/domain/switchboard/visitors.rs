@@ -480,7 +480,7 @@ impl Switchboard {
         let id = ChatId(self.next_chat);
         self.next_chat += 1;
         let rec = ChatRecord::queued(id, site, campaign.id, visitor, department, info, now);
-        self.chats.insert(id, Chat::new(rec, HashMap::new()));
+        self.chats.insert(id, Chat::new(rec, RecentIds::default()));
         self.open_by_visitor.insert((visitor, campaign.id), id);
         fx.touched.insert(id);
         // No greeting: the agent's first message opens the visitor's window.
