@@ -201,7 +201,7 @@ const FIRST_BYTES: usize = 24;
 
 /// A connection's lingering close, in each of its requests' extensions. A handler that
 /// upgrades the connection to a WebSocket asks for it: when the connection ends, its side is
-/// shut down and what the client still sends is read and dropped (2 s and 1 MiB at most)
+/// shut down and what the client still sends is read and dropped (2 s and 4 MiB at most)
 /// before the socket closes. Closing with the client's bytes unread would reset the
 /// connection, and the client could lose the close frame just sent (and its code).
 #[derive(Clone, Default)]
@@ -213,6 +213,10 @@ impl Linger {
     }
 }
 
+/// The most a lingering close reads and drops: a message far over the frame limit that a
+/// browser is still sending (a paste of megabytes) fits.
+const LINGER_BYTES: usize = 4 * 1024 * 1024;
+
 /// Shut down our side of `io`, then read and drop what the client sends until it closes
 /// (bounded in time and bytes).
 async fn linger<Io: AsyncRead + AsyncWrite + Unpin>(mut io: Io) {
@@ -220,7 +224,7 @@ async fn linger<Io: AsyncRead + AsyncWrite + Unpin>(mut io: Io) {
     let drain = async {
         let _ = io.shutdown().await;
         let mut buf = [0u8; 4096];
-        let mut left = 1usize << 20;
+        let mut left = LINGER_BYTES;
         while left > 0 {
             match io.read(&mut buf).await {
                 Ok(0) | Err(_) => break,

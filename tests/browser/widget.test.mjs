@@ -400,7 +400,7 @@ describe('the visitor widget on another site', { timeout: 200_000 }, () => {
         ws.send(JSON.stringify({ type: 'hello', v: 1, campaign, page: { url: location.href, title: 'x' } }));
         await new Promise((resolve) => { ws.onmessage = resolve; });
         const done = new Promise((resolve) => { ws.onclose = (e) => resolve({ code: e.code, reason: e.reason }); });
-        ws.send(JSON.stringify({ type: 'ping', pad: 'y'.repeat(2_000_000) }));
+        ws.send(JSON.stringify({ type: 'ping', pad: 'y'.repeat(1_000_000) }));
         return done;
       }, { url: wsUrl, campaign: S.main });
       assert.deepEqual(closed, { code: 1009, reason: 'frame too large' });
