@@ -729,6 +729,30 @@ mod tests {
     }
 
     #[test]
+    fn connection_limits_and_the_cache_are_checked_with_their_line() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ok = parse_in(dir.path(), "cache_mb = 8\n[limits]\nmax_connections = 100\nheader_timeout_secs = 5\n")
+            .expect("valid");
+        assert_eq!(
+            (ok.cache_bytes, ok.connections.max_connections, ok.connections.header_timeout_secs),
+            (8 << 20, 100, 5)
+        );
+        let defaults = parse_in(dir.path(), "").expect("valid");
+        assert_eq!(defaults.connections.body_timeout_secs, 30);
+        for (body, key) in [
+            ("cache_mb = 1\n", "[storage] cache_mb (line 3) must be from 4 to 65536"),
+            ("[limits]\nmax_connections = 3\n", "[limits] max_connections (line 4) must be from 16"),
+            ("[limits]\nheader_timeout_secs = 0\n", "[limits] header_timeout_secs (line 4) must be from 1 to 3600"),
+            ("[limits]\nbody_timeout_secs = 99999\n", "[limits] body_timeout_secs (line 4)"),
+            ("[limits]\nsend_timeout_secs = 0\n", "[limits] send_timeout_secs (line 4)"),
+            ("[limits]\nidle_timeout_secs = 5\n", "unknown field `idle_timeout_secs`"),
+        ] {
+            let err = parse_in(dir.path(), body).expect_err("refused");
+            assert!(err.contains(key), "{body}: {err}");
+        }
+    }
+
+    #[test]
     fn public_url_defaults_from_listen_and_tls() {
         let dir = tempfile::tempdir().expect("tempdir");
         let c = parse_in(dir.path(), "[server]\nlisten = \"0.0.0.0:9000\"\n").expect("valid");

@@ -639,59 +639,30 @@ fn a_restart_withdraws_an_open_offer_and_records_why() {
     );
     assert!(r.sb.chats[&chat].pending.is_none());
     assert_eq!(r.owner(chat), Some(1), "the chat stays with its agent");
-    // A step that already has its outcome leaves nothing open.
-    let mut closed = None;
-    OpenOffer::follow(
-        &mut closed,
-        &EventKind::Transfer {
-            transfer: TransferKind::Warm,
-            outcome: TransferOutcome::Offered,
-            from: UserId(1),
-            to_agent: Some(UserId(2)),
-            to_department: None,
-            to_site: None,
-            comment: String::new(),
-            replied: false,
-            reason: None,
-            decline_text: String::new(),
-        },
-    );
+    // A step that already has its outcome leaves nothing open; an accepted one stays open.
+    let warm_step = |outcome| EventKind::Transfer {
+        transfer: TransferKind::Warm,
+        outcome,
+        from: UserId(1),
+        to_agent: Some(UserId(2)),
+        to_department: None,
+        to_site: None,
+        comment: String::new(),
+        replied: false,
+        reason: None,
+        decline_text: String::new(),
+    };
+    let mut offered = None;
+    OpenOffer::follow(&mut offered, &warm_step(TransferOutcome::Offered));
+    assert!(offered.is_some());
     for outcome in
         [TransferOutcome::Declined, TransferOutcome::Expired, TransferOutcome::Cancelled, TransferOutcome::Completed]
     {
-        let mut o = closed.clone();
-        OpenOffer::follow(
-            &mut o,
-            &EventKind::Transfer {
-                transfer: TransferKind::Warm,
-                outcome,
-                from: UserId(1),
-                to_agent: Some(UserId(2)),
-                to_department: None,
-                to_site: None,
-                comment: String::new(),
-                replied: false,
-                reason: None,
-                decline_text: String::new(),
-            },
-        );
+        let mut o = offered.clone();
+        OpenOffer::follow(&mut o, &warm_step(outcome));
         assert_eq!(o, None, "{outcome:?} closes the offer");
     }
-    let mut accepted = closed.clone();
-    OpenOffer::follow(
-        &mut accepted,
-        &EventKind::Transfer {
-            transfer: TransferKind::Warm,
-            outcome: TransferOutcome::Accepted,
-            from: UserId(1),
-            to_agent: Some(UserId(2)),
-            to_department: None,
-            to_site: None,
-            comment: String::new(),
-            replied: false,
-            reason: None,
-            decline_text: String::new(),
-        },
-    );
+    let mut accepted = offered.clone();
+    OpenOffer::follow(&mut accepted, &warm_step(TransferOutcome::Accepted));
     assert!(accepted.is_some(), "accepted and not handed over: still open");
 }
