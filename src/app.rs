@@ -412,7 +412,7 @@ pub async fn daily(state: &AppState, now: u64) {
     let policy = &state.config.backup;
     if policy.daily {
         let dir = state.config.backup_dir();
-        match crate::backups::make(&state.store, &dir, now).await {
+        match crate::backups::make(&state.store, &dir, now, policy.bytes_per_sec).await {
             Ok(path) => {
                 let pruned = crate::backups::prune(&dir, policy.keep as usize);
                 tracing::info!(file = %path.display(), pruned, "daily backup made");

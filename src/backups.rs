@@ -39,12 +39,12 @@ pub fn list(dir: &Path) -> Vec<BackupFile> {
     v
 }
 
-/// Make a backup now (off the async threads); its path.
-pub async fn make(store: &Store, dir: &Path, now_ms: u64) -> Result<PathBuf, StoreError> {
+/// Make a backup now (off the async threads), at most `bytes_per_sec`; its path.
+pub async fn make(store: &Store, dir: &Path, now_ms: u64, bytes_per_sec: u64) -> Result<PathBuf, StoreError> {
     std::fs::create_dir_all(dir).map_err(|e| StoreError::Storage(format!("cannot create {}: {e}", dir.display())))?;
     let path = dir.join(file_name(now_ms));
     let (store, p) = (store.clone(), path.clone());
-    tokio::task::spawn_blocking(move || store.backup_to(&p))
+    tokio::task::spawn_blocking(move || store.backup_to(&p, Some(bytes_per_sec)))
         .await
         .map_err(|e| StoreError::Storage(e.to_string()))??;
     Ok(path)

@@ -73,6 +73,12 @@ struct BackupSection {
     at_utc: Spanned<String>,
     #[serde(default = "default_keep")]
     keep: Spanned<u32>,
+    #[serde(default = "default_backup_rate")]
+    max_mb_per_sec: Spanned<u64>,
+}
+
+fn default_backup_rate() -> Spanned<u64> {
+    Spanned::new(0..0, 8)
 }
 
 fn yes() -> bool {
@@ -278,6 +284,8 @@ pub struct BackupPolicy {
     /// Minutes after midnight UTC.
     pub at_minute: u32,
     pub keep: u32,
+    /// The most a backup writes a second (`max_mb_per_sec`).
+    pub bytes_per_sec: u64,
 }
 
 impl Config {
@@ -510,6 +518,8 @@ impl FileConfig {
                 format!("[backup] at_utc = {at:?}{} must be a time like \"03:00\"", src.at(&backup.at_utc))
             })?;
         range_check((1..=365).contains(backup.keep.get_ref()), "[backup] keep", src.at(&backup.keep), "1 to 365")?;
+        let rate = &backup.max_mb_per_sec;
+        range_check((1..=10_000).contains(rate.get_ref()), "[backup] max_mb_per_sec", src.at(rate), "1 to 10000")?;
         let public_url_explicit = self.server.public_url.is_some();
         let public_url = match self.server.public_url {
             Some(u) => {
@@ -570,7 +580,12 @@ impl FileConfig {
                 max_queue_wait_ms: chat.max_queue_wait_secs * 1000,
             },
             transcript_retention_days: self.storage.transcript_retention_days,
-            backup: BackupPolicy { daily: backup.daily, at_minute, keep: *backup.keep.get_ref() },
+            backup: BackupPolicy {
+                daily: backup.daily,
+                at_minute,
+                keep: *backup.keep.get_ref(),
+                bytes_per_sec: backup.max_mb_per_sec.get_ref() * 1024 * 1024,
+            },
             realtime: RealtimeLimits {
                 frames_per_second: *realtime.frames_per_second.get_ref(),
                 frames_burst: *realtime.frames_burst.get_ref(),
@@ -739,6 +754,7 @@ mod tests {
         );
         let defaults = parse_in(dir.path(), "").expect("valid");
         assert_eq!(defaults.connections.body_timeout_secs, 30);
+        assert_eq!(defaults.backup.bytes_per_sec, 8 << 20);
         for (body, key) in [
             ("cache_mb = 1\n", "[storage] cache_mb (line 3) must be from 4 to 65536"),
             ("[limits]\nmax_connections = 3\n", "[limits] max_connections (line 4) must be from 16"),
@@ -746,6 +762,7 @@ mod tests {
             ("[limits]\nbody_timeout_secs = 99999\n", "[limits] body_timeout_secs (line 4)"),
             ("[limits]\nsend_timeout_secs = 0\n", "[limits] send_timeout_secs (line 4)"),
             ("[limits]\nidle_timeout_secs = 5\n", "unknown field `idle_timeout_secs`"),
+            ("[backup]\nmax_mb_per_sec = 0\n", "[backup] max_mb_per_sec (line 4) must be from 1 to 10000"),
         ] {
             let err = parse_in(dir.path(), body).expect_err("refused");
             assert!(err.contains(key), "{body}: {err}");

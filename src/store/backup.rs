@@ -10,31 +10,40 @@ use std::path::{Path, PathBuf};
 
 /// How a backup shares the machine with live chats: it copies in chunks of `CHUNK_BYTES`,
 /// each committed (and synced) on its own, so the disk never has a large write to flush at
-/// once in front of the live commits; after each chunk it rests twice as long as the chunk
-/// took, so it takes at most a third of a core (BENCHMARKS.md, "Backups during live chats").
+/// once in front of the live commits, and it keeps to a rate (`[backup] max_mb_per_sec`):
+/// every byte the backup writes is disk time a live commit may wait behind
+/// (BENCHMARKS.md, "Backups during live chats").
 const CHUNK_BYTES: usize = 512 * 1024;
-const REST_PER_WORK: u32 = 2;
 
-/// Paces a copy: where the current chunk stands.
+/// Paces a copy: bytes copied, in the current chunk and in all, against the rate.
 struct Pace {
-    bytes: usize,
+    chunk: usize,
+    total: u64,
+    bytes_per_sec: Option<u64>,
     started: std::time::Instant,
 }
 
 impl Pace {
-    fn new() -> Pace {
-        Pace { bytes: 0, started: std::time::Instant::now() }
+    fn new(bytes_per_sec: Option<u64>) -> Pace {
+        Pace { chunk: 0, total: 0, bytes_per_sec, started: std::time::Instant::now() }
     }
 
     /// `n` more bytes copied: true when the chunk is full (commit it, then `rest`).
     fn add(&mut self, n: usize) -> bool {
-        self.bytes += n;
-        self.bytes >= CHUNK_BYTES
+        self.chunk += n;
+        self.total += n as u64;
+        self.chunk >= CHUNK_BYTES
     }
 
+    /// Wait until the bytes copied so far are due at the rate.
     fn rest(&mut self) {
-        std::thread::sleep((self.started.elapsed() * REST_PER_WORK).min(std::time::Duration::from_millis(500)));
-        *self = Pace::new();
+        self.chunk = 0;
+        if let Some(rate) = self.bytes_per_sec.filter(|r| *r > 0) {
+            let due = self.started + std::time::Duration::from_secs_f64(self.total as f64 / rate as f64);
+            if let Some(wait) = due.checked_duration_since(std::time::Instant::now()) {
+                std::thread::sleep(wait);
+            }
+        }
     }
 }
 
@@ -71,10 +80,11 @@ fn copy_table<K: Key + 'static, V: Value + 'static>(
 }
 
 impl Store {
-    /// Write a consistent copy of the whole store to `dest` (which must not exist). Blocking:
-    /// call it off the async threads. Returns the size in bytes. Every table is read from one
-    /// snapshot (writers are not blocked), and written in paced chunks (see `CHUNK_BYTES`).
-    pub fn backup_to(&self, dest: &Path) -> Result<u64, StoreError> {
+    /// Write a consistent copy of the whole store to `dest` (which must not exist), at most
+    /// `bytes_per_sec` (`None`: as fast as it goes). Blocking: call it off the async threads.
+    /// Returns the size in bytes. Every table is read from one snapshot (writers are not
+    /// blocked), and written in paced chunks (see `CHUNK_BYTES`).
+    pub fn backup_to(&self, dest: &Path, bytes_per_sec: Option<u64>) -> Result<u64, StoreError> {
         if dest.exists() {
             return Err(StoreError::Storage(format!("{} exists already", dest.display())));
         }
@@ -83,7 +93,7 @@ impl Store {
         // The copy is written once and not read back: a small cache keeps the server's memory.
         let out = redb::Builder::new().set_cache_size(4 * 1024 * 1024).create(&partial)?;
         let r = self.0.db.begin_read()?;
-        let mut pace = Pace::new();
+        let mut pace = Pace::new(bytes_per_sec);
         macro_rules! copy {
             ($($t:expr),* $(,)?) => {$( copy_table(&r, &out, $t, &mut pace)?; )*};
         }
@@ -177,8 +187,8 @@ mod tests {
         let store = Store::open(&data).expect("open");
         store.create_site("Acme".into(), 1).await.expect("site");
         let backup = dir.path().join("b.redb");
-        assert!(store.backup_to(&backup).expect("backup") > 0);
-        assert!(store.backup_to(&backup).is_err(), "never overwrites");
+        assert!(store.backup_to(&backup, None).expect("backup") > 0);
+        assert!(store.backup_to(&backup, None).is_err(), "never overwrites");
         store.create_site("Later".into(), 2).await.expect("site");
         // Every table of the store is in the backup (a table added later must be added to the copy).
         let names = |db: &Database| -> Vec<String> {
@@ -219,7 +229,7 @@ mod tests {
             .await
             .expect("rows");
         let backup = dir.path().join("b.redb");
-        store.backup_to(&backup).expect("backup");
+        store.backup_to(&backup, None).expect("backup");
         let copy = Database::open(&backup).expect("open backup");
         let r = copy.begin_read().expect("read");
         let meta = r.open_table(tables::META).expect("meta");

@@ -78,7 +78,13 @@ pub async fn local_backup(req: &Request, state: Data<&AppState>) -> Result<Respo
     if !loopback || proof != local_proof(&state.secret) {
         return Err(WebError::Forbidden("Local backups are for `parley backup` on this machine."));
     }
-    let path = crate::backups::make(&state.store, &state.config.backup_dir(), crate::web::state::now_ms()).await?;
+    let path = crate::backups::make(
+        &state.store,
+        &state.config.backup_dir(),
+        crate::web::state::now_ms(),
+        state.config.backup.bytes_per_sec,
+    )
+    .await?;
     tracing::info!(file = %path.display(), "backup made for `parley backup`");
     let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     Ok(Json(json!({ "file": path.display().to_string(), "bytes": bytes })).into_response())

@@ -42,7 +42,8 @@ pub fn list(
 
 #[handler]
 pub async fn create(Owner(_p): Owner, state: Data<&AppState>) -> Result<Response, WebError> {
-    let path = backups::make(&state.store, &state.config.backup_dir(), now_ms()).await?;
+    let path =
+        backups::make(&state.store, &state.config.backup_dir(), now_ms(), state.config.backup.bytes_per_sec).await?;
     tracing::info!(file = %path.display(), "backup made from the admin page");
     Ok(see_other("/admin/backups?ok=backup"))
 }
