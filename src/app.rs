@@ -175,7 +175,7 @@ pub async fn serve(
         }
     };
     shutdown.cancel();
-    // poem's graceful shutdown does not wait for WebSockets: they watch `shutdown` and close
+    // The HTTP server's graceful shutdown does not wait for WebSockets: they watch `shutdown` and close
     // themselves; give them a moment, then stop the switchboard and drain the store writer.
     sockets.close();
     if tokio::time::timeout(Duration::from_secs(5), sockets.wait()).await.is_err() {
