@@ -570,6 +570,27 @@ describe('agent console in a browser', { timeout: 420_000 }, () => {
     });
   });
 
+  test('an offer survives a reload of the console it was made to, and is accepted there', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+    await run(t, async () => {
+      const ann = await consoleOf('ann');
+      const bob = await consoleOf('bob');
+      await setStatus(bob.page, 'Away');
+      await chatWith(ann.page, 'Zoe', 'Is the shop open on Sunday?');
+      const dialog = await openTransfer(ann.page);
+      await dialog.getByLabel('Note for the next agent (agents only)').fill('Opening hours');
+      await dialog.getByRole('button', { name: 'Warm transfer to Bob Agent' }).click();
+      await offerCard(bob.page, 'Ann Agent').waitFor();
+      // The reloaded console has no memory of the frame: the card comes from agent_welcome.
+      await bob.page.reload();
+      const card = offerCard(bob.page, 'Ann Agent');
+      await card.getByText('Opening hours').waitFor();
+      await card.getByRole('button', { name: 'Accept' }).click();
+      await ann.page.getByRole('button', { name: 'Transfer now' }).click();
+      await chatButton(bob.page, 'Zoe').click();
+      await transcript(bob.page).getByText('Is the shop open on Sunday?').waitFor();
+    });
+  });
+
   test(`warm transfer timeout after the site's ${WARM_TIMEOUT_SECS} s: "no answer", the offer vanishes`, { timeout: TEST_TIMEOUT_MS }, async (t) => {
     await run(t, async () => {
       const ann = await consoleOf('ann');
