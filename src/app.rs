@@ -137,6 +137,16 @@ pub async fn serve(
     let failure_watch = tokio::spawn(stop_when_the_store_fails(store.clone(), live.clone(), shutdown.clone()));
     let (realtime, switchboard) = Realtime::start(store.clone(), core, live.clone())?;
     let sockets = TaskTracker::new();
+    let mailer = match &config.mail {
+        Some(m) => {
+            let mailer = crate::mail::Mailer::new(m).map_err(AppError::Io)?;
+            store.enable_mail();
+            tracing::info!(server = %m.server(), from = %m.from, "mail is sent through {}", m.server());
+            Some(Arc::new(mailer))
+        }
+        None => None,
+    };
+    let mail_wake = Arc::new(tokio::sync::Notify::new());
     let state = AppState {
         config: config.clone(),
         store: store.clone(),
@@ -150,7 +160,11 @@ pub async fn serve(
         realtime,
         shutdown: live.clone(),
         sockets: sockets.clone(),
+        mailer: mailer.clone(),
+        mail_wake: mail_wake.clone(),
     };
+    let mail_sender = mailer
+        .map(|m| tokio::spawn(crate::mail::run_sender(store.clone(), config.clone(), m, mail_wake, live.clone())));
     let housekeeping = tokio::spawn(housekeeping(state.clone(), shutdown.clone()));
     let metrics = state.metrics.clone();
     let app = crate::web::routes(state);
@@ -184,6 +198,9 @@ pub async fn serve(
     let _ = switchboard.await;
     let _ = housekeeping.await;
     let _ = failure_watch.await;
+    if let Some(sender) = mail_sender {
+        let _ = sender.await;
+    }
     store.close().await;
     if let Some(e) = store.failure() {
         tracing::error!(error = %e, "Parley stopped: the store failed");
@@ -404,6 +421,16 @@ async fn hourly(state: &AppState) {
     }
     if let Ok(mut t) = state.throttle.lock() {
         t.forget_old(now_ms());
+    }
+    if let Err(e) = state.store.purge_account_links(now_ms()).await {
+        tracing::warn!(error = %e, "clean-up of expired account links failed");
+    }
+    if let Some(m) = &state.config.mail {
+        match state.store.delete_mails_before(now_ms().saturating_sub(u64::from(m.keep_days) * DAY_MS)).await {
+            Ok(n) if n > 0 => tracing::info!(mails = n, "old mails removed from the outbox"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "outbox clean-up failed"),
+        }
     }
 }
 

@@ -1,4 +1,5 @@
-//! The command line: `serve`, `config default|check`, `owner create`, `healthcheck`.
+//! The command line: `serve`, `config default|check`, `owner create|reset-password`,
+//! `healthcheck`, `backup`, `restore`, `mail test`.
 
 use crate::config::{Config, DEFAULT_CONFIG, LogFormat};
 use anyhow::{Context, bail};
@@ -56,6 +57,23 @@ pub enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
+    /// Mail: check the [mail] settings.
+    Mail {
+        #[command(subcommand)]
+        action: MailAction,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum MailAction {
+    /// Send a test mail now and print the SMTP server's answer.
+    Test {
+        /// Where to send it.
+        #[arg(long)]
+        to: String,
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -77,6 +95,13 @@ pub enum OwnerAction {
         email: String,
         #[arg(long, default_value = "Owner")]
         name: String,
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Set an owner's new password, read from standard input; ends their sessions.
+    ResetPassword {
+        #[arg(long)]
+        email: String,
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
@@ -123,6 +148,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Owner { action: OwnerAction::Create { email, name, config } } => {
             owner_create(load(config.as_ref())?, email, name).await
         }
+        Command::Owner { action: OwnerAction::ResetPassword { email, config } } => {
+            owner_reset_password(load(config.as_ref())?, email).await
+        }
+        Command::Mail { action: MailAction::Test { to, config } } => mail_test(load(config.as_ref())?, &to).await,
         Command::Healthcheck { config } => healthcheck(load(config.as_ref())?).await,
         Command::Backup { config, output } => backup(load(config.as_ref())?, output).await,
         Command::Restore { file, config } => restore(load(config.as_ref())?, &file),
@@ -160,7 +189,8 @@ async fn wait_for_signal() {
     }
 }
 
-async fn owner_create(config: Config, email: String, name: String) -> anyhow::Result<()> {
+/// A password from standard input: asked for on a terminal, else the first line.
+fn read_password(email: &str) -> anyhow::Result<String> {
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
         eprint!("Password for {email}: ");
@@ -172,7 +202,11 @@ async fn owner_create(config: Config, email: String, name: String) -> anyhow::Re
     } else {
         stdin.lock().read_to_string(&mut password)?;
     }
-    let password = password.lines().next().unwrap_or_default().to_string();
+    Ok(password.lines().next().unwrap_or_default().to_string())
+}
+
+async fn owner_create(config: Config, email: String, name: String) -> anyhow::Result<()> {
+    let password = read_password(&email)?;
     let form =
         crate::domain::forms::AccountForm { name, email, password: password.clone(), password_confirm: password };
     let draft = match form.validate() {
@@ -188,6 +222,41 @@ async fn owner_create(config: Config, email: String, name: String) -> anyhow::Re
     store.close().await;
     println!("Owner {} created. Sign in at /login.", user.email);
     Ok(())
+}
+
+async fn owner_reset_password(config: Config, email: String) -> anyhow::Result<()> {
+    let email = email.trim().to_lowercase();
+    let password = read_password(&email)?;
+    if let Err(m) = crate::domain::validate::new_password(&password, &password) {
+        bail!("password: {m}");
+    }
+    let store = crate::app::open_store(&config.data_dir, config.cache_bytes).await?;
+    let owner = store.owners()?.into_iter().find(|u| u.email == email);
+    let Some(owner) = owner else {
+        store.close().await;
+        bail!(
+            "{email} is not an owner's address (a site's people reset theirs on the sign-in page, or an admin sets it)"
+        );
+    };
+    let hash = crate::web::auth::hash_password(password).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    store.set_password(owner.site, owner.id, hash).await?;
+    store.close().await;
+    println!("New password set for {email}; their sessions are ended. Sign in at /login.");
+    Ok(())
+}
+
+async fn mail_test(config: Config, to: &str) -> anyhow::Result<()> {
+    let Some(m) = &config.mail else {
+        bail!("there is no [mail] section in the configuration: add one (README, \"Mail\")");
+    };
+    println!("Sending a test mail to {to} through {} ...", m.server());
+    match crate::mail::send_test(&config, to).await {
+        Ok(answer) => {
+            println!("Accepted: {answer}");
+            Ok(())
+        }
+        Err(e) => bail!("not sent: {e}"),
+    }
 }
 
 async fn healthcheck(config: Config) -> anyhow::Result<()> {

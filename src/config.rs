@@ -36,6 +36,37 @@ struct FileConfig {
     chat: ChatSection,
     #[serde(default)]
     realtime: RealtimeSection,
+    #[serde(default)]
+    mail: Option<MailSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MailSection {
+    url: Spanned<String>,
+    from: Spanned<String>,
+    #[serde(default)]
+    from_name: Option<String>,
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    password_file: Option<Spanned<PathBuf>>,
+    #[serde(default = "default_mail_timeout")]
+    timeout_secs: Spanned<u64>,
+    #[serde(default)]
+    ca_file: Option<Spanned<PathBuf>>,
+    #[serde(default = "default_mail_keep")]
+    keep_days: Spanned<u32>,
+}
+
+fn default_mail_keep() -> Spanned<u32> {
+    Spanned::new(0..0, 30)
+}
+
+fn default_mail_timeout() -> Spanned<u64> {
+    Spanned::new(0..0, 30)
 }
 
 #[derive(Debug, Deserialize)]
@@ -276,6 +307,56 @@ pub struct Config {
     /// 0: keep transcripts forever.
     pub transcript_retention_days: u32,
     pub backup: BackupPolicy,
+    /// `[mail]`; `None`: nothing is mailed.
+    pub mail: Option<MailConfig>,
+}
+
+/// How the connection to the SMTP server is protected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MailSecurity {
+    /// `smtps://`: TLS from the first byte (port 465 by default).
+    Tls,
+    /// `smtp://`: STARTTLS, required (port 587 by default).
+    StartTls,
+    /// `smtp://…?tls=none`: no encryption, for a relay on this machine only.
+    Plain,
+}
+
+/// A secret that `{:?}` does not print.
+#[derive(Clone)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+/// The validated `[mail]` section.
+#[derive(Clone, Debug)]
+pub struct MailConfig {
+    pub security: MailSecurity,
+    pub host: String,
+    pub port: u16,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    /// The sender address, and the name mails are signed with (the organization's).
+    pub from: String,
+    pub from_name: String,
+    pub timeout_secs: u64,
+    /// Certificates (PEM) trusted besides the system's, for a relay with its own CA.
+    pub ca_file: Option<PathBuf>,
+    /// How long the outbox keeps a mail once it was sent or given up.
+    pub keep_days: u32,
+}
+
+impl MailConfig {
+    /// The server as an operator reads it, without credentials.
+    pub fn server(&self) -> String {
+        let scheme = if self.security == MailSecurity::Tls { "smtps" } else { "smtp" };
+        let plain = if self.security == MailSecurity::Plain { " (no TLS)" } else { "" };
+        format!("{scheme}://{}:{}{plain}", self.host, self.port)
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -520,6 +601,7 @@ impl FileConfig {
         range_check((1..=365).contains(backup.keep.get_ref()), "[backup] keep", src.at(&backup.keep), "1 to 365")?;
         let rate = &backup.max_mb_per_sec;
         range_check((1..=10_000).contains(rate.get_ref()), "[backup] max_mb_per_sec", src.at(rate), "1 to 10000")?;
+        let mail = self.mail.map(|m| mail_config(m, src)).transpose()?;
         let public_url_explicit = self.server.public_url.is_some();
         let public_url = match self.server.public_url {
             Some(u) => {
@@ -593,8 +675,107 @@ impl FileConfig {
                 ping_secs: *realtime.ping_secs.get_ref(),
                 allowed_origins,
             },
+            mail,
         })
     }
+}
+
+/// Check `[mail]`: the URL's scheme, host and port; the sender; the password (given, or read
+/// from its file now, so a wrong path fails at start and not at the first mail).
+fn mail_config(m: MailSection, src: &Source<'_>) -> Result<MailConfig, String> {
+    let at = src.at(&m.url);
+    let bad = |why: &str| {
+        format!(
+            "[mail] url{at} {why}: write it like \"smtp://smtp.example.com:587\" (STARTTLS) or \"smtps://smtp.example.com\" (TLS)"
+        )
+    };
+    let url = url::Url::parse(m.url.get_ref().trim()).map_err(|e| bad(&format!("is not a URL ({e})")))?;
+    let host = url.host_str().filter(|h| !h.is_empty()).ok_or_else(|| bad("has no host"))?.to_string();
+    let plain = match url.query_pairs().find(|(k, _)| k == "tls").map(|(_, v)| v.into_owned()) {
+        None => false,
+        Some(v) if v == "none" => true,
+        Some(v) => return Err(bad(&format!("has tls={v:?}; only tls=none is known (no encryption, local relays)"))),
+    };
+    let security = match (url.scheme(), plain) {
+        ("smtps", false) => MailSecurity::Tls,
+        ("smtp", false) => MailSecurity::StartTls,
+        ("smtp", true) => {
+            let local = host == "localhost"
+                || host.trim_matches(|c| c == '[' || c == ']').parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+            if !local {
+                return Err(bad(
+                    "asks for no TLS to a host other than this machine; mail would cross the network unencrypted",
+                ));
+            }
+            MailSecurity::Plain
+        }
+        ("smtps", true) => return Err(bad("is smtps:// with tls=none")),
+        (other, _) => return Err(bad(&format!("has the scheme {other:?}"))),
+    };
+    let port = url.port().unwrap_or(match security {
+        MailSecurity::Tls => 465,
+        MailSecurity::StartTls => 587,
+        MailSecurity::Plain => 25,
+    });
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("holds credentials; set username and password_file instead"));
+    }
+    let from = crate::domain::validate::email(m.from.get_ref())
+        .map_err(|e| format!("[mail] from{} must be an email address: {e}", src.at(&m.from)))?;
+    let from_name = m.from_name.unwrap_or_else(|| "Parley".into());
+    if from_name.chars().any(char::is_control) || from_name.chars().count() > 100 {
+        return Err("[mail] from_name must be one line of at most 100 characters".into());
+    }
+    let password = match (m.password, m.password_file) {
+        (Some(_), Some(_)) => return Err("[mail] password and password_file are both set: choose one".into()),
+        (Some(p), None) => Some(Secret(p)),
+        (None, Some(f)) => {
+            let text = std::fs::read_to_string(f.get_ref()).map_err(|e| {
+                format!("[mail] password_file = {:?}{}: {e}", f.get_ref().display().to_string(), src.at(&f))
+            })?;
+            Some(Secret(text.trim_end_matches(['\r', '\n']).to_string()))
+        }
+        (None, None) => None,
+    };
+    if password.is_some() && m.username.is_none() {
+        return Err("[mail] a password needs a username".into());
+    }
+    if password.is_some() && security == MailSecurity::Plain {
+        return Err("[mail] credentials are never sent without TLS: remove tls=none, or the password".into());
+    }
+    let timeout = &m.timeout_secs;
+    if !(1..=300).contains(timeout.get_ref()) {
+        return Err(format!("[mail] timeout_secs{} must be from 1 to 300", src.at(timeout)));
+    }
+    if !(1..=3650).contains(m.keep_days.get_ref()) {
+        return Err(format!("[mail] keep_days{} must be from 1 to 3650", src.at(&m.keep_days)));
+    }
+    if let Some(f) = &m.ca_file {
+        use rustls_pki_types::CertificateDer;
+        use rustls_pki_types::pem::PemObject;
+        let path = f.get_ref();
+        let bytes = std::fs::read(path)
+            .map_err(|e| format!("[mail] ca_file = {:?}{}: {e}", path.display().to_string(), src.at(f)))?;
+        if !CertificateDer::pem_slice_iter(&bytes).next().is_some_and(|c| c.is_ok()) {
+            return Err(format!(
+                "[mail] ca_file = {:?}{}: this file holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                path.display().to_string(),
+                src.at(f)
+            ));
+        }
+    }
+    Ok(MailConfig {
+        security,
+        host,
+        port,
+        username: m.username,
+        password,
+        from,
+        from_name,
+        timeout_secs: *timeout.get_ref(),
+        ca_file: m.ca_file.map(Spanned::into_inner),
+        keep_days: *m.keep_days.get_ref(),
+    })
 }
 
 /// A level name, or comma-separated directives where a bare word must be a level (a typo such as

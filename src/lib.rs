@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod local_client;
+pub mod mail;
 pub mod realtime;
 pub mod store;
 pub mod web;

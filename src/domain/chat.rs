@@ -383,4 +383,7 @@ pub struct LeftMessage {
     pub email: String,
     pub text: String,
     pub at: Millis,
+    /// The page the visitor was on.
+    #[serde(default)]
+    pub page: String,
 }

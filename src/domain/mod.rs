@@ -6,6 +6,7 @@ pub mod chat;
 pub mod forms;
 pub mod i18n;
 pub mod ids;
+pub mod mail;
 pub mod model;
 pub mod prechat;
 pub mod proactive;

@@ -21,6 +21,9 @@ pub struct Site {
     /// Live chat is on: widgets of its campaigns connect. The owner may turn it off.
     #[serde(default = "yes")]
     pub enabled: bool,
+    /// Who hears of messages left and missed chats.
+    #[serde(default)]
+    pub mail: crate::domain::mail::SiteMail,
 }
 
 impl Site {

@@ -119,6 +119,9 @@ impl Store {
             tables::STATS_QUARTERS,
             tables::STATS_DAYS,
             tables::CHAT_TERMS,
+            tables::MAILS,
+            tables::MAIL_DUE,
+            tables::ACCOUNT_LINKS,
         );
         drop(r);
         drop(out);

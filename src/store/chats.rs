@@ -10,6 +10,7 @@ use super::{SiteStore, Store, StoreError, next_id};
 use crate::domain::Millis;
 use crate::domain::chat::{Author, ChatEvent, ChatRecord, ChatStatus, EventKind, LeftMessage, OpenOffer};
 use crate::domain::ids::{ChatId, SiteId, UserId, VisitorId};
+use crate::domain::mail::MailKind;
 use crate::domain::model::User;
 use crate::domain::proactive::InvitationRecord;
 use crate::domain::switchboard::{RestoredChat, event_client_key};
@@ -45,7 +46,7 @@ pub enum ChatWrite {
     },
 }
 
-fn write_records(txn: &WriteTransaction, writes: &[ChatWrite]) -> Result<(), StoreError> {
+fn write_records(txn: &WriteTransaction, writes: &[ChatWrite], mail: bool) -> Result<(), StoreError> {
     let mut stats = super::stats::Pending::default();
     let mut chats = txn.open_table(CHATS)?;
     let mut events = txn.open_table(CHAT_EVENTS)?;
@@ -58,6 +59,9 @@ fn write_records(txn: &WriteTransaction, writes: &[ChatWrite]) -> Result<(), Sto
             ChatWrite::Chat(c) => {
                 let old: Option<ChatRecord> = chats.get((c.site.0, c.id.0))?.map(|v| decode(v.value())).transpose()?;
                 stats.chat(old.as_ref(), c);
+                if mail {
+                    super::mail::missed_chat(txn, old.as_ref(), c)?;
+                }
                 chats.insert((c.site.0, c.id.0), encode(c).as_slice())?;
                 by_visitor.insert((c.site.0, c.visitor.0, c.id.0), ())?;
                 if c.status() == ChatStatus::Ended {
@@ -161,7 +165,8 @@ impl Store {
         writes: Vec<ChatWrite>,
         then: impl FnOnce(Result<(), StoreError>) + Send + 'static,
     ) -> Result<(), StoreError> {
-        self.0.writer.submit_then(move |txn| write_records(txn, &writes), then)
+        let mail = self.mail_enabled();
+        self.0.writer.submit_then(move |txn| write_records(txn, &writes, mail), then)
     }
 
     /// Run `f` once everything submitted before is committed (for answers that store nothing
@@ -216,10 +221,16 @@ impl Store {
         self.read(|r| Ok(r.open_table(super::tables::META)?.get("next_invitation")?.map(|v| v.value()).unwrap_or(1)))
     }
 
+    /// Store a message left, and (when mail is on) its mail to the site's people, together.
     pub async fn leave_message(&self, mut msg: LeftMessage) -> Result<LeftMessage, StoreError> {
+        let mail = self.mail_enabled();
         self.write(move |txn| {
             msg.id = next_id(txn, "left_message")?;
             txn.open_table(LEFT_MESSAGES)?.insert((msg.site.0, msg.id), encode(&msg).as_slice())?;
+            if mail {
+                let kind = MailKind::LeftMessage { site: msg.site, message: msg.id, visitor: msg.visitor };
+                super::mail::enqueue(txn, kind, msg.at)?;
+            }
             Ok(msg)
         })
         .await

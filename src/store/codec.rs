@@ -76,6 +76,8 @@ json_records!(
     crate::domain::chat::LeftMessage,
     crate::domain::proactive::InvitationRecord,
     crate::domain::proactive::CannedReply,
+    crate::domain::mail::Mail,
+    crate::domain::mail::AccountLink,
     super::SessionRecord,
     super::VisitorRecord,
 );

@@ -24,6 +24,7 @@ pub const STEPS: &[Step] = &[
         what: "proactive invitations, canned replies, each visitor's chats, statistics, transcript search",
         run: v3,
     },
+    Step { to: 4, what: "mail: the outbox, one-time account links", run: v4 },
 ];
 
 /// The version this binary writes.
@@ -79,6 +80,13 @@ fn v3(txn: &WriteTransaction) -> Result<(), StoreError> {
     }
     drop((chats, index));
     super::stats::backfill(txn)
+}
+
+fn v4(txn: &WriteTransaction) -> Result<(), StoreError> {
+    txn.open_table(tables::MAILS)?;
+    txn.open_table(tables::MAIL_DUE)?;
+    txn.open_table(tables::ACCOUNT_LINKS)?;
+    Ok(())
 }
 
 /// The schema version stored in `db` (0 for a new, empty file).

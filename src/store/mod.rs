@@ -7,7 +7,8 @@ pub mod backup;
 mod canned;
 mod chats;
 mod codec;
-pub mod migrate;
+pub mod mail;
+mod migrate;
 mod org;
 pub mod privacy;
 pub mod search;
@@ -166,6 +167,8 @@ struct Inner {
     path: PathBuf,
     stats: Arc<StoreStats>,
     announcer: Arc<Announcer>,
+    /// Mail is configured: what causes a mail writes one to the outbox (`store/mail.rs`).
+    mail: std::sync::atomic::AtomicBool,
 }
 
 /// A cheap, cloneable handle to the open store.
@@ -201,7 +204,8 @@ impl Store {
         let failure = Arc::new(writer::Failure::default());
         let writer = writer::spawn(db.clone(), stats.clone(), failure.clone());
         let announcer = Arc::new(Announcer::default());
-        Ok(Store(Arc::new(Inner { db, writer, failure, path, stats, announcer })))
+        let mail = Default::default();
+        Ok(Store(Arc::new(Inner { db, writer, failure, path, stats, announcer, mail })))
     }
 
     /// Why the store stopped taking writes, once a transaction could not begin or commit
@@ -218,6 +222,15 @@ impl Store {
     /// Cancelled when the store fails.
     pub fn failed(&self) -> tokio_util::sync::CancellationToken {
         self.0.failure.token.clone()
+    }
+
+    /// From now on, what causes a mail writes one to the outbox (`[mail]` is configured).
+    pub fn enable_mail(&self) {
+        self.0.mail.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn mail_enabled(&self) -> bool {
+        self.0.mail.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn path(&self) -> &Path {

@@ -92,6 +92,7 @@ impl Store {
                     default_campaign: None,
                     transfer: TransferSettings::default(),
                     enabled: true,
+                    mail: Default::default(),
                 };
                 txn.open_table(SITES)?.insert(site.id.0, encode(&site).as_slice())?;
                 Ok(site)
@@ -311,6 +312,14 @@ impl Store {
             };
             let t = r.open_table(USERS)?;
             t.get((site, id))?.map(|v| decode(v.value())).transpose()
+        })
+    }
+
+    /// The owner accounts (site 0).
+    pub fn owners(&self) -> Result<Vec<User>, StoreError> {
+        self.read(|r| {
+            let t = r.open_table(USERS)?;
+            t.range((0, 0)..=(0, u64::MAX))?.map(|e| decode(e?.1.value())).collect()
         })
     }
 

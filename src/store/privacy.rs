@@ -199,6 +199,7 @@ impl SiteStore {
                     decode::<InvitationRecord>(v).map(|i| i.visitor != visitor).unwrap_or(true)
                 })?;
                 txn.open_table(VISITOR_TOKENS)?.retain(|_, owner| owner != (site.0, visitor.0))?;
+                super::mail::erase_mails_of(txn, site, visitor)?;
                 visitors.remove((site.0, visitor.0))?;
                 Ok(theirs.len())
             })

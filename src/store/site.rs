@@ -108,67 +108,7 @@ impl SiteStore {
     ) -> Result<User, StoreError> {
         let site = self.site;
         self.store
-            .write_changing(
-                move |_| vec![Change::Site(site)],
-                move |txn| {
-                    check_site_exists(txn, site)?;
-                    check_email_free(txn, &draft.email, id.map(|id| (site, id)))?;
-                    let depts: Vec<Department> = all_in(&txn.open_table(DEPARTMENTS)?, site)?;
-                    let user = match id {
-                        Some(id) => {
-                            let mut u = get_user_tx(txn, site, id)?;
-                            if u.email != draft.email {
-                                let mut idx = txn.open_table(USER_EMAILS)?;
-                                idx.remove(u.email.as_str())?;
-                                idx.insert(draft.email.as_str(), (site.0, id.0))?;
-                            }
-                            if u.active && !draft.active {
-                                u.session_epoch += 1;
-                            }
-                            u.name = draft.name;
-                            u.email = draft.email;
-                            u.role = draft.role;
-                            u.skills = draft.skills;
-                            u.max_chats = draft.max_chats;
-                            u.active = draft.active;
-                            put_user(txn, &u)?;
-                            u
-                        }
-                        None => insert_user(
-                            txn,
-                            User {
-                                id: UserId(0),
-                                site,
-                                role: draft.role,
-                                name: draft.name,
-                                email: draft.email,
-                                password_hash: hash.unwrap_or_default(),
-                                skills: draft.skills,
-                                max_chats: draft.max_chats,
-                                active: draft.active,
-                                session_epoch: 0,
-                                away: false,
-                                created_at: now,
-                                prefs: Default::default(),
-                            },
-                        )?,
-                    };
-                    let mut t = txn.open_table(DEPARTMENTS)?;
-                    for mut d in depts {
-                        let want = draft.departments.contains(&d.id);
-                        let has = d.members.contains(&user.id);
-                        if want != has {
-                            if want {
-                                d.members.push(user.id);
-                            } else {
-                                d.members.retain(|m| *m != user.id);
-                            }
-                            t.insert((site.0, d.id.0), encode(&d).as_slice())?;
-                        }
-                    }
-                    Ok(user)
-                },
-            )
+            .write_changing(move |_| vec![Change::Site(site)], move |txn| save_user_tx(txn, site, id, draft, hash, now))
             .await
     }
 
@@ -353,6 +293,73 @@ impl SiteStore {
             })
             .await
     }
+}
+
+/// `save_user` inside a transaction (an invitation creates its person the same way).
+pub(super) fn save_user_tx(
+    txn: &WriteTransaction,
+    site: SiteId,
+    id: Option<UserId>,
+    draft: UserDraft,
+    hash: Option<String>,
+    now: Millis,
+) -> Result<User, StoreError> {
+    check_site_exists(txn, site)?;
+    check_email_free(txn, &draft.email, id.map(|id| (site, id)))?;
+    let depts: Vec<Department> = all_in(&txn.open_table(DEPARTMENTS)?, site)?;
+    let user = match id {
+        Some(id) => {
+            let mut u = get_user_tx(txn, site, id)?;
+            if u.email != draft.email {
+                let mut idx = txn.open_table(USER_EMAILS)?;
+                idx.remove(u.email.as_str())?;
+                idx.insert(draft.email.as_str(), (site.0, id.0))?;
+            }
+            if u.active && !draft.active {
+                u.session_epoch += 1;
+            }
+            u.name = draft.name;
+            u.email = draft.email;
+            u.role = draft.role;
+            u.skills = draft.skills;
+            u.max_chats = draft.max_chats;
+            u.active = draft.active;
+            put_user(txn, &u)?;
+            u
+        }
+        None => insert_user(
+            txn,
+            User {
+                id: UserId(0),
+                site,
+                role: draft.role,
+                name: draft.name,
+                email: draft.email,
+                password_hash: hash.unwrap_or_default(),
+                skills: draft.skills,
+                max_chats: draft.max_chats,
+                active: draft.active,
+                session_epoch: 0,
+                away: false,
+                created_at: now,
+                prefs: Default::default(),
+            },
+        )?,
+    };
+    let mut t = txn.open_table(DEPARTMENTS)?;
+    for mut d in depts {
+        let want = draft.departments.contains(&d.id);
+        let has = d.members.contains(&user.id);
+        if want != has {
+            if want {
+                d.members.push(user.id);
+            } else {
+                d.members.retain(|m| *m != user.id);
+            }
+            t.insert((site.0, d.id.0), encode(&d).as_slice())?;
+        }
+    }
+    Ok(user)
 }
 
 fn check_site_exists(txn: &WriteTransaction, site: SiteId) -> Result<(), StoreError> {

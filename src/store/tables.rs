@@ -85,3 +85,16 @@ pub const CHAT_TERMS: TableDefinition<(u64, &str, u64), ()> = TableDefinition::n
 
 /// (site id, canned reply id) -> `CannedReply`.
 pub const CANNED: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("siteid_cannedid_canned-1");
+
+// ---- version 4: mail ----
+
+/// mail id -> `Mail`: the outbox, every mail pending, sent or given up (until retention).
+pub const MAILS: TableDefinition<u64, &[u8]> = TableDefinition::new("mailid_mail-1");
+
+/// (next attempt in Unix ms, mail id) -> (): the pending mails, the next due first. Kept in the
+/// same transaction as `MAILS`.
+pub const MAIL_DUE: TableDefinition<(u64, u64), ()> = TableDefinition::new("nextat_mailid_due-1");
+
+/// sha256(link secret) -> `AccountLink`: one-time links to choose a password (invitations,
+/// resets). The secret itself is only in the mail.
+pub const ACCOUNT_LINKS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("secrethash_accountlink-1");

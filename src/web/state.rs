@@ -25,6 +25,17 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Every socket task, so shutdown can wait for them to close.
     pub sockets: TaskTracker,
+    /// The SMTP server, when `[mail]` is configured.
+    pub mailer: Option<Arc<crate::mail::Mailer>>,
+    /// Wakes the mail sender when a mail is queued.
+    pub mail_wake: Arc<tokio::sync::Notify>,
+}
+
+impl AppState {
+    /// A mail was queued: deliver it now rather than at the sender's next look.
+    pub fn mail_queued(&self) {
+        self.mail_wake.notify_one();
+    }
 }
 
 impl AppState {

@@ -287,6 +287,7 @@ async fn leave_message(s: &mut Socket, v: &Visitor, name: String, email: String,
         email,
         text,
         at: now_ms(),
+        page: v.page.url.chars().take(2000).collect(),
     };
     match s.state.store.leave_message(msg).await {
         Ok(_) => {
