@@ -125,7 +125,7 @@ pub struct UserDraft {
     pub max_chats: u32,
     pub active: bool,
     pub departments: Vec<DepartmentId>,
-    /// `Some` when creating.
+    /// `Some` when creating with a password; `None` when creating by invitation.
     pub password: Option<String>,
 }
 
@@ -138,7 +138,9 @@ impl UserForm {
         checked(&self.active)
     }
 
-    pub fn validate(&self, creating: bool) -> Result<UserDraft, FormErrors> {
+    /// `creating` asks for the first password; with `may_invite` (mail is configured) both
+    /// password fields may be left empty: the person is then invited by mail.
+    pub fn validate(&self, creating: bool, may_invite: bool) -> Result<UserDraft, FormErrors> {
         let mut e = FormErrors::default();
         let name = e.take("name", v::name(&self.name, NAME_MAX));
         let email = e.take("email", v::email(&self.email));
@@ -152,7 +154,8 @@ impl UserForm {
         };
         let skills = e.take("skills", v::skills(&self.skills));
         let max_chats = e.take("max_chats", v::number(&self.max_chats, 1..=50));
-        let password = if creating {
+        let invite = may_invite && self.password.is_empty() && self.password_confirm.is_empty();
+        let password = if creating && !invite {
             Some(e.take("password", v::new_password(&self.password, &self.password_confirm)))
         } else {
             None
@@ -212,12 +215,17 @@ pub struct SettingsForm {
     pub warm_timeout_secs: String,
     pub notify_visitor: Option<String>,
     pub transcript_cross_site: Option<String>,
+    /// Where messages left and missed chats are mailed: addresses separated by commas or lines.
+    pub mail_notify: String,
+    pub mail_missed_chats: Option<String>,
+    pub mail_language: String,
 }
 
 #[derive(Debug)]
 pub struct SettingsDraft {
     pub default_campaign: Option<CampaignId>,
     pub transfer: TransferSettings,
+    pub mail: crate::domain::mail::SiteMail,
 }
 
 impl SettingsForm {
@@ -250,7 +258,20 @@ impl SettingsForm {
             notify_visitor: self.notify(),
             transcript_cross_site: self.transcript(),
         };
-        e.finish(SettingsDraft { default_campaign, transfer })
+        let mut notify = Vec::new();
+        for raw in self.mail_notify.split([',', '\n', ';']).map(str::trim).filter(|a| !a.is_empty()) {
+            match v::email(raw) {
+                Ok(a) if !notify.contains(&a) => notify.push(a),
+                Ok(_) => {}
+                Err(_) => e.add("mail_notify", format!("{raw:?} is not an email address.")),
+            }
+        }
+        if notify.len() > 20 {
+            e.add("mail_notify", "At most 20 addresses.");
+        }
+        let language = Lang::from_code(self.mail_language.trim()).unwrap_or_default();
+        let mail = crate::domain::mail::SiteMail { notify, missed_chats: checked(&self.mail_missed_chats), language };
+        e.finish(SettingsDraft { default_campaign, transfer, mail })
     }
 }
 
@@ -455,7 +476,7 @@ mod tests {
             max_chats: "0".into(),
             ..Default::default()
         };
-        let Err(e) = f.validate(true) else { panic!("accepted an invalid form") };
+        let Err(e) = f.validate(true, false) else { panic!("accepted an invalid form") };
         for field in ["name", "email", "role", "max_chats", "password"] {
             assert!(e.get(field).is_some(), "no error for {field}");
         }

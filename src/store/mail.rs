@@ -12,8 +12,8 @@ use crate::domain::chat::{ChatRecord, LeftMessage};
 use crate::domain::forms::UserDraft;
 use crate::domain::ids::{ChatId, SiteId, UserId, VisitorId};
 use crate::domain::mail::{
-    AccountLink, INVITATION_TTL_MS, LinkPurpose, Mail, MailKind, MailStatus, RESET_TTL_MS, SiteMail,
-    TRANSCRIPTS_PER_CHAT, TRANSCRIPTS_PER_SITE_PER_DAY, TRANSCRIPTS_PER_VISITOR_PER_DAY,
+    AccountLink, INVITATION_TTL_MS, LinkPurpose, Mail, MailKind, MailStatus, RESET_TTL_MS, TRANSCRIPTS_PER_CHAT,
+    TRANSCRIPTS_PER_SITE_PER_DAY, TRANSCRIPTS_PER_VISITOR_PER_DAY,
 };
 use crate::domain::model::{Site, User};
 use redb::{ReadableTable, WriteTransaction};
@@ -326,20 +326,6 @@ impl SiteStore {
         let site = self.id();
         self.store()
             .read(|r| decode(r.open_table(LEFT_MESSAGES)?.get((site.0, id))?.ok_or(StoreError::NotFound)?.value()))
-    }
-
-    /// The site's mail settings.
-    pub async fn save_mail_settings(&self, mail: SiteMail) -> Result<Site, StoreError> {
-        let site = self.id();
-        self.store()
-            .write(move |txn| {
-                let mut t = txn.open_table(SITES)?;
-                let mut s: Site = decode(t.get(site.0)?.ok_or(StoreError::NotFound)?.value())?;
-                s.mail = mail;
-                t.insert(site.0, encode(&s).as_slice())?;
-                Ok(s)
-            })
-            .await
     }
 
     /// Add a person without a password: they get an invitation with a link to choose one.

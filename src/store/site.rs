@@ -289,6 +289,7 @@ impl SiteStore {
                 }
                 s.default_campaign = draft.default_campaign;
                 s.transfer = draft.transfer;
+                s.mail = draft.mail;
                 Ok(())
             })
             .await

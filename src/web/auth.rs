@@ -89,7 +89,7 @@ impl<'a> FromRequest<'a> for Owner {
     }
 }
 
-fn token_hash(token: &str) -> [u8; 32] {
+pub fn token_hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
@@ -160,7 +160,8 @@ pub async fn hash_password(password: String) -> Result<String, WebError> {
 /// Check a password against a PHC string. With `None` (unknown account) a dummy hash is
 /// checked instead, so both cases take the same time and give the same answer.
 pub async fn verify_password(password: String, phc: Option<String>) -> bool {
-    let phc = match phc {
+    // An invited person without a password yet is answered like an unknown address.
+    let phc = match phc.filter(|p| !p.is_empty()) {
         Some(p) => p,
         None => dummy_hash().await,
     };
@@ -242,7 +243,7 @@ pub async fn start_session(state: &AppState, user: &User) -> Result<String, WebE
     Ok(set_cookie(SESSION_COOKIE, &token, Some(state.config.session_lifetime_ms / 1000), state.https()))
 }
 
-fn redirect_with_cookie(to: &str, cookie: String) -> Response {
+pub fn redirect_with_cookie(to: &str, cookie: String) -> Response {
     Response::builder()
         .status(StatusCode::SEE_OTHER)
         .header(header::LOCATION, to)
@@ -274,6 +275,7 @@ struct LoginPage {
 #[serde(default)]
 pub struct LoginQuery {
     next: String,
+    ok: Option<String>,
 }
 
 #[handler]
@@ -281,7 +283,9 @@ pub async fn login_page(csrf: CsrfToken, req: &Request, Query(q): Query<LoginQue
     if let Some(p) = req.extensions().get::<Principal>() {
         return Ok(Redirect::see_other(home(&p.user)).into_response());
     }
-    let page = LoginPage { l: Layout::new("Sign in", &csrf, None), email: String::new(), next: q.next, error: None };
+    let notice = crate::web::layout::Notice { ok: q.ok };
+    let l = Layout::new("Sign in", &csrf, None).notice(&notice);
+    let page = LoginPage { l, email: String::new(), next: q.next, error: None };
     Ok(page.render()?.with_content_type("text/html; charset=utf-8").into_response())
 }
 

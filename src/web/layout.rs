@@ -85,6 +85,10 @@ impl Notice {
             "reset" => "Password set. That person's sessions have been signed out.",
             "backup" => "Backup made.",
             "erased" => "The visitor's data was erased.",
+            "invited" => "Created. An invitation with a link to choose a password is on its way.",
+            "reinvited" => "A new invitation is on its way; earlier links no longer work.",
+            "retry" => "The mail will be tried again now.",
+            "password_set" => "Your new password is set, and every other session is signed out. Sign in with it.",
             _ => return None,
         })
     }

@@ -12,6 +12,7 @@ pub mod csrf;
 pub mod error;
 pub mod http;
 pub mod layout;
+pub mod links;
 pub mod list;
 pub mod metrics;
 pub mod ops;
@@ -21,7 +22,8 @@ pub mod widget;
 pub mod ws;
 
 use admin::{
-    agents, backups, campaigns, canned, departments, groups, messages, reports, settings, sites, transcripts, visitors,
+    agents, backups, campaigns, canned, departments, groups, mail, messages, reports, settings, sites, transcripts,
+    visitors,
 };
 use poem::middleware::{CatchPanic, CookieJarManager};
 use poem::web::Redirect;
@@ -49,6 +51,9 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .at("/login", get(auth::login_page).post(auth::login))
         .at("/logout", post(auth::logout))
         .at("/setup/:token", get(auth::setup_page).post(auth::setup))
+        .at("/forgot", get(links::forgot_page).post(links::forgot))
+        .at("/invite/:token", get(links::invite_page).post(links::invite))
+        .at("/reset/:token", get(links::reset_page).post(links::reset))
         .at("/account", get(account::show))
         .at("/account/password", post(account::change_password))
         .at("/console", get(console::show))
@@ -67,11 +72,15 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .at("/admin/backups", get(backups::list).post(backups::create))
         .at("/admin/reports", get(reports::organization))
         .at("/admin/backups/:name", get(backups::download))
+        .at("/admin/mail", get(mail::show))
+        .at("/admin/mail/test", post(mail::test))
+        .at("/admin/mail/:id<\\d+>/retry", post(mail::retry))
         // --- site admin: people, departments, campaigns, settings ---
         .at(format!("{SITE}/agents"), get(agents::list).post(agents::create))
         .at(format!("{SITE}/agents/new"), get(agents::new_page))
         .at(format!("{SITE}/agents/:id<\\d+>"), get(agents::edit_page).post(agents::update))
         .at(format!("{SITE}/agents/:id<\\d+>/password"), post(agents::set_password))
+        .at(format!("{SITE}/agents/:id<\\d+>/invite"), post(agents::reinvite))
         .at(format!("{SITE}/departments"), get(departments::list).post(departments::create))
         .at(format!("{SITE}/departments/new"), get(departments::new_page))
         .at(format!("{SITE}/departments/:id<\\d+>"), get(departments::edit_page).post(departments::update))

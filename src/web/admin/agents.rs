@@ -81,6 +81,10 @@ struct FormPage {
     departments: Vec<Department>,
     errors: FormErrors,
     password_errors: FormErrors,
+    /// `[mail]` is configured: a new person may be invited instead of given a password.
+    mail_on: bool,
+    /// The person edited has not chosen a password yet (invited).
+    invited: bool,
 }
 
 impl FormPage {
@@ -96,6 +100,7 @@ fn form_page(
     id: Option<u64>,
     form: UserForm,
     errors: FormErrors,
+    mail_on: bool,
 ) -> Result<FormPage, WebError> {
     let site = scope.site()?;
     let title = if id.is_some() { "Edit person" } else { "New person" };
@@ -107,6 +112,8 @@ fn form_page(
         departments: scope.departments()?,
         errors,
         password_errors: FormErrors::default(),
+        mail_on,
+        invited: false,
     })
 }
 
@@ -143,7 +150,7 @@ pub fn new_page(
     if q.role == "admin" {
         form.role = "admin".into();
     }
-    html(&form_page(&p, &csrf, &scope, None, form, FormErrors::default())?)
+    html(&form_page(&p, &csrf, &scope, None, form, FormErrors::default(), state.mailer.is_some())?)
 }
 
 #[handler]
@@ -156,31 +163,48 @@ pub fn edit_page(
 ) -> Result<Response, WebError> {
     let scope = p.admin_scope(&state, site)?;
     let u = scope.user(UserId(id))?;
-    let mut page = form_page(&p, &csrf, &scope, Some(id), form_of(&u, &scope.departments()?), FormErrors::default())?;
+    let mail_on = state.mailer.is_some();
+    let mut page =
+        form_page(&p, &csrf, &scope, Some(id), form_of(&u, &scope.departments()?), FormErrors::default(), mail_on)?;
     page.l = page.l.notice(&n);
+    page.invited = u.password_hash.is_empty();
     html(&page)
 }
 
 async fn save(
     p: Principal,
     csrf: CsrfToken,
+    state: &AppState,
     scope: SiteStore,
     id: Option<u64>,
     form: UserForm,
 ) -> Result<Response, WebError> {
-    let result = match form.validate(id.is_none()) {
-        Ok(mut d) => {
-            let hash = match d.password.take() {
-                Some(pw) => Some(hash_password(pw).await?),
-                None => None,
-            };
-            scope.save_user(id.map(UserId), d, hash, now_ms()).await.map_err(conflict_to_form)
-        }
+    let mail_on = state.mailer.is_some();
+    let mut invited = false;
+    let result = match form.validate(id.is_none(), mail_on) {
+        Ok(mut d) => match (id, d.password.take()) {
+            (None, None) => {
+                // No password given: the person chooses one from the invitation's link.
+                invited = true;
+                let (secret, hash) = new_link_secret();
+                let r = scope.invite_user(d, secret, hash, now_ms()).await.map_err(conflict_to_form);
+                state.mail_queued();
+                r
+            }
+            (id, password) => {
+                let hash = match password {
+                    Some(pw) => Some(hash_password(pw).await?),
+                    None => None,
+                };
+                scope.save_user(id.map(UserId), d, hash, now_ms()).await.map_err(conflict_to_form)
+            }
+        },
         Err(e) => Err(Ok(e)),
     };
     match result {
+        Ok(_) if invited => Ok(see_other(format!("/admin/sites/{}/agents?ok=invited", scope.id()))),
         Ok(_) => Ok(back_to_list(format!("/admin/sites/{}/agents", scope.id()), id)),
-        Err(errors) => html_invalid(&form_page(&p, &csrf, &scope, id, form, errors?)?),
+        Err(errors) => html_invalid(&form_page(&p, &csrf, &scope, id, form, errors?, mail_on)?),
     }
 }
 
@@ -193,7 +217,7 @@ pub async fn create(
     HtmlForm(form): HtmlForm<UserForm>,
 ) -> Result<Response, WebError> {
     let scope = p.admin_scope(&state, site)?;
-    save(p, csrf, scope, None, form).await
+    save(p, csrf, &state, scope, None, form).await
 }
 
 #[handler]
@@ -208,9 +232,9 @@ pub async fn update(
     scope.user(UserId(id))?;
     if id == p.user.id.0 && !form.is_active() {
         let errors = FormErrors::single("active", "You cannot disable your own account.");
-        return html_invalid(&form_page(&p, &csrf, &scope, Some(id), form, errors)?);
+        return html_invalid(&form_page(&p, &csrf, &scope, Some(id), form, errors, state.mailer.is_some())?);
     }
-    save(p, csrf, scope, Some(id), form).await
+    save(p, csrf, &state, scope, Some(id), form).await
 }
 
 #[handler]
@@ -230,10 +254,35 @@ pub async fn set_password(
             Ok(see_other(format!("/admin/sites/{site}/agents/{id}?ok=reset")))
         }
         Err(e) => {
-            let mut page =
-                form_page(&p, &csrf, &scope, Some(id), form_of(&u, &scope.departments()?), FormErrors::default())?;
+            let form = form_of(&u, &scope.departments()?);
+            let mut page = form_page(&p, &csrf, &scope, Some(id), form, FormErrors::default(), state.mailer.is_some())?;
             page.password_errors = e;
+            page.invited = u.password_hash.is_empty();
             html_invalid(&page)
         }
     }
+}
+
+/// A new one-time link's secret, and its hash (what the store keeps).
+fn new_link_secret() -> (String, [u8; 32]) {
+    let secret = crate::web::state::random_hex(32);
+    let hash = crate::web::auth::token_hash(&secret);
+    (secret, hash)
+}
+
+/// Send an invited person who has not chosen a password yet a new invitation.
+#[handler]
+pub async fn reinvite(
+    Admin(p): Admin,
+    state: Data<&AppState>,
+    Path((site, id)): Path<(u64, u64)>,
+) -> Result<Response, WebError> {
+    let scope = p.admin_scope(&state, site)?;
+    if state.mailer.is_none() {
+        return Err(WebError::BadRequest("Mail is not configured: set a password for this person instead.".into()));
+    }
+    let (secret, hash) = new_link_secret();
+    scope.reinvite_user(UserId(id), secret, hash, now_ms()).await?;
+    state.mail_queued();
+    Ok(see_other(format!("/admin/sites/{site}/agents/{id}?ok=reinvited")))
 }

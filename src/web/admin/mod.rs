@@ -7,6 +7,7 @@ pub mod campaigns;
 pub mod canned;
 pub mod departments;
 pub mod groups;
+pub mod mail;
 pub mod messages;
 pub mod reports;
 pub mod settings;

@@ -25,9 +25,15 @@ struct SettingsPage {
     /// The campaign that serves cross-site transfers now (chosen, or the first created).
     serving: Option<String>,
     errors: FormErrors,
+    /// `[mail]` is configured.
+    mail_on: bool,
 }
 
 impl SettingsPage {
+    fn languages(&self) -> [crate::domain::i18n::Lang; 3] {
+        crate::domain::i18n::Lang::ALL
+    }
+
     fn chosen(&self, c: &Campaign) -> bool {
         self.form.default_campaign == c.id.0.to_string()
     }
@@ -40,6 +46,7 @@ fn page(
     form: Option<SettingsForm>,
     errors: FormErrors,
     notice: &Notice,
+    mail_on: bool,
 ) -> Result<SettingsPage, WebError> {
     let site = scope.site()?;
     let campaigns = scope.campaigns()?;
@@ -52,6 +59,9 @@ fn page(
         warm_timeout_secs: site.transfer.warm_timeout_secs.to_string(),
         notify_visitor: site.transfer.notify_visitor.then(|| "on".into()),
         transcript_cross_site: site.transfer.transcript_cross_site.then(|| "on".into()),
+        mail_notify: site.mail.notify.join(", "),
+        mail_missed_chats: site.mail.missed_chats.then(|| "on".into()),
+        mail_language: site.mail.language.code().into(),
     });
     Ok(SettingsPage {
         l: Layout::new("Settings", csrf, Some(p)).in_site(&site).tab("settings").notice(notice),
@@ -60,6 +70,7 @@ fn page(
         campaigns,
         serving,
         errors,
+        mail_on,
     })
 }
 
@@ -72,7 +83,7 @@ pub fn show(
     Query(n): Query<Notice>,
 ) -> Result<Response, WebError> {
     let scope = p.admin_scope(&state, site)?;
-    html(&page(&p, &csrf, &scope, None, FormErrors::default(), &n)?)
+    html(&page(&p, &csrf, &scope, None, FormErrors::default(), &n, state.config.mail.is_some())?)
 }
 
 #[handler]
@@ -90,6 +101,14 @@ pub async fn save(
     };
     match result {
         Ok(_) => Ok(see_other(format!("/admin/sites/{site}/settings?ok=saved"))),
-        Err(errors) => html_invalid(&page(&p, &csrf, &scope, Some(form), errors?, &Notice::default())?),
+        Err(errors) => html_invalid(&page(
+            &p,
+            &csrf,
+            &scope,
+            Some(form),
+            errors?,
+            &Notice::default(),
+            state.config.mail.is_some(),
+        )?),
     }
 }
