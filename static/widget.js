@@ -69,6 +69,8 @@
       invite: 'Would you like to chat with us?', inviteBy: '{name} invites you to chat.', accept: 'Start chatting', refuse: 'No, thanks',
       conversation: 'Conversation', offline: 'Nobody is available right now. Leave us a message and we will get back to you.',
       retry: 'Could not send. Check your connection and try again.',
+      emailMe: 'Email me this conversation', emailSent: 'A copy of this conversation is on its way to your email.',
+      emailLimit: 'No more copies of this conversation can be sent for now.',
     },
     fr: {
       open: 'Ouvrir la discussion', openUnread: 'Ouvrir la discussion ({n} nouveaux)', title: 'Discutons', minimize: 'Réduire la discussion',
@@ -87,6 +89,8 @@
       invite: 'Souhaitez-vous discuter avec nous ?', inviteBy: '{name} vous invite à discuter.', accept: 'Discuter', refuse: 'Non merci',
       conversation: 'Discussion', offline: 'Personne n’est disponible pour le moment. Laissez-nous un message.',
       retry: 'Envoi impossible. Vérifiez votre connexion et réessayez.',
+      emailMe: 'M’envoyer cette conversation par e-mail', emailSent: 'Une copie de cette conversation part vers votre e-mail.',
+      emailLimit: 'Aucune autre copie de cette conversation ne peut être envoyée pour le moment.',
     },
     de: {
       open: 'Chat öffnen', openUnread: 'Chat öffnen ({n} neu)', title: 'Chatten Sie mit uns', minimize: 'Chat minimieren',
@@ -105,6 +109,8 @@
       invite: 'Möchten Sie mit uns chatten?', inviteBy: '{name} lädt Sie zum Chat ein.', accept: 'Chat starten', refuse: 'Nein, danke',
       conversation: 'Unterhaltung', offline: 'Gerade ist niemand erreichbar. Hinterlassen Sie uns eine Nachricht.',
       retry: 'Senden nicht möglich. Prüfen Sie Ihre Verbindung und versuchen Sie es erneut.',
+      emailMe: 'Dieses Gespräch per E-Mail senden', emailSent: 'Eine Kopie dieses Gesprächs ist an Ihre E-Mail unterwegs.',
+      emailLimit: 'Von diesem Gespräch können vorerst keine weiteren Kopien gesendet werden.',
     },
   };
   var L = LABELS.en;
@@ -311,6 +317,9 @@
   var pending = {}; // client id -> element of a message not yet stored
   var starting = false;
   var leaving = false;
+  var mailOn = false; // the server sends mail (welcome)
+  var chatEmail = false; // the chat shown has the visitor's email address
+  var emailBtn, emailSt;
   var invitation = null; // {invitation, text, mode, agent} shown
   var answered = null; // the invitation this tab answered last
   var lastError = null; // code of the last error frame (tells why a 4004 close came)
@@ -460,7 +469,10 @@
     surveySec = h('section', { cls: 'card', 'aria-label': t('rateQ'), hidden: true }, surveyForm);
 
     thanksEl = h('p', { cls: 'ok', role: 'status', hidden: true, text: t('thanks') });
-    doneSec = h('div', { cls: 'row', hidden: true }, h('button', { type: 'button', cls: 'btn', text: t('newChat'), on: { click: newChat } }));
+    emailBtn = h('button', { type: 'button', cls: 'btn2', text: t('emailMe'), hidden: true, on: { click: emailTranscript } });
+    emailSt = h('p', { cls: 'ok', role: 'status' });
+    doneSec = h('div', { cls: 'row', hidden: true }, h('button', { type: 'button', cls: 'btn', text: t('newChat'), on: { click: newChat } }),
+      emailBtn, emailSt);
 
     // leave a message
     leaveText = h('p', { cls: 'big' });
@@ -506,6 +518,7 @@
     show(surveySec, v === 'survey');
     show(thanksEl, v === 'done' && thanksEl.getAttribute('data-on') === '1');
     show(doneSec, v === 'done');
+    show(emailBtn, v === 'done' && mailOn && chatEmail && chat != null && !emailBtn.getAttribute('data-sent'));
     show(leaveSec, v === 'leave');
     show(composeEl, v === 'chat');
     show(endBtn, v === 'chat' && chat != null && chatStatus !== 'ended');
@@ -701,6 +714,7 @@
       case 'offline': return onOffline(f);
       case 'typing': return onTyping(f);
       case 'left': return onLeft();
+      case 'transcript_emailed': return onEmailed(f);
       case 'error': return onError(f);
       case 'invitation': return onInvitation(f);
       case 'invitation_closed': return onInvitationClosed(f);
@@ -716,6 +730,8 @@
     pingSent = 0;
     var first = !campaign;
     if (f.max_message_bytes > 0) maxBytes = f.max_message_bytes;
+    mailOn = !!f.mail;
+    if (f.chat) chatEmail = !!f.chat.email;
     ownCampaign = f.campaign || {};
     if (first) {
       campaign = following(f.chat);
@@ -770,6 +786,8 @@
     chatStatus = 'queued';
     surveyChat = null;
     thanksEl.setAttribute('data-on', '0');
+    emailBtn.removeAttribute('data-sent');
+    emailSt.textContent = '';
     if (wasEnded && logEl.lastChild && logEl.lastChild.getAttribute('data-by') !== 'transfer') clearLog();
     setUi({ ended: null });
   }
@@ -937,6 +955,7 @@
       if (chat != null && rec.id < chat) return;
       adopt(rec.id);
     }
+    chatEmail = !!rec.email;
     // The chat frame of a new chat says "queued" even when its "assigned" event came first.
     if (!(rec.status === 'queued' && chatStatus === 'active')) chatStatus = rec.status;
     var mine = starting;
@@ -1036,6 +1055,15 @@
         }
       }
       formErr.textContent = String(f.message || '');
+      return;
+    }
+    var asked = emailBtn.getAttribute('data-asked');
+    if (asked && f.chat === Number(asked) && (code === 'rate_limited' || code === 'not_allowed' || code === 'internal')) {
+      emailBtn.removeAttribute('data-asked');
+      emailBtn.disabled = false;
+      if (code !== 'internal') emailBtn.setAttribute('data-sent', '1');
+      show(emailBtn, code === 'internal');
+      emailSt.textContent = code === 'internal' ? t('retry') : code === 'rate_limited' ? t('emailLimit') : String(f.message || '');
       return;
     }
     if (code === 'not_allowed' || code === 'invalid_rating' || (code === 'chat_not_found' && view === 'survey')) {
@@ -1251,6 +1279,24 @@
     paintStars();
     setView('form');
     focusView();
+  }
+
+  function emailTranscript() {
+    if (chat == null || emailBtn.getAttribute('data-asked')) return;
+    if (!send({ type: 'email_transcript', chat: chat })) {
+      emailSt.textContent = t('retry');
+      return;
+    }
+    emailBtn.setAttribute('data-asked', String(chat));
+    emailBtn.disabled = true;
+  }
+  function onEmailed(f) {
+    if (f.chat !== chat) return;
+    emailBtn.removeAttribute('data-asked');
+    emailBtn.disabled = false;
+    emailBtn.setAttribute('data-sent', '1');
+    show(emailBtn, false);
+    emailSt.textContent = t('emailSent');
   }
 
   function submitLeave(e) {

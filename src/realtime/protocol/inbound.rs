@@ -72,6 +72,10 @@ pub enum VisitorIn {
         #[serde(default)]
         referrer: String,
     },
+    /// Mail the conversation of an ended chat to the chat's own email address.
+    EmailTranscript {
+        chat: ChatId,
+    },
     /// Accept or refuse the invitation shown.
     InvitationAnswer {
         invitation: InvitationId,

@@ -23,13 +23,16 @@ pub struct VisitorChat<'a> {
     /// post-chat form the widget now follows (it keeps its own window style).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub campaign: Option<ChatCampaignView<'a>>,
+    /// The chat has the visitor's email address (from the pre-chat form): the widget may offer
+    /// to mail the conversation there (`email_transcript`).
+    pub email: bool,
 }
 
 impl<'a> VisitorChat<'a> {
     /// `campaign`: the chat's campaign, shown when the chat came from another site.
     pub fn of(c: &ChatRecord, campaign: Option<&'a Campaign>) -> VisitorChat<'a> {
         let campaign = campaign.filter(|k| c.origin.is_some() && k.id == c.campaign).map(ChatCampaignView::of);
-        VisitorChat { id: c.id, status: c.status(), last_seq: c.last_seq, campaign }
+        VisitorChat { id: c.id, status: c.status(), last_seq: c.last_seq, campaign, email: !c.info.email.is_empty() }
     }
 }
 
@@ -206,6 +209,8 @@ pub enum VisitorFrame<'a> {
         chat: Option<VisitorChat<'a>>,
         /// The largest message text the server takes, in bytes (UTF-8).
         max_message_bytes: usize,
+        /// The server sends mail: a chat's conversation can be mailed to its email address.
+        mail: bool,
     },
     Event(VisitorEvent<'a>),
     Ack {
@@ -232,6 +237,10 @@ pub enum VisitorFrame<'a> {
     },
     /// The message left is stored.
     Left,
+    /// The conversation's copy is queued for the chat's email address.
+    TranscriptEmailed {
+        chat: ChatId,
+    },
     Invitation {
         invitation: InvitationId,
         text: &'a str,

@@ -157,6 +157,7 @@ async fn hello(s: &mut Socket) -> Option<Visitor> {
         campaign: CampaignView::of(&campaign),
         chat: chat.as_ref().map(|c| VisitorChat::of(c, moved.as_ref())),
         max_message_bytes: state.config.chat.max_message_bytes,
+        mail: state.mailer.is_some(),
     };
     s.send(&welcome.frame()).await;
     if let Some(chat) = chat {
@@ -241,6 +242,7 @@ async fn handle(s: &mut Socket, v: &Visitor, text: &str) {
             rt.send(Command::Survey(SurveyAnswer { conn, visitor: v.id, chat, rating, comment })).await;
         }
         VisitorIn::LeaveMessage { name, email, text } => leave_message(s, v, name, email, text).await,
+        VisitorIn::EmailTranscript { chat } => email_transcript(s, v, chat).await,
         VisitorIn::Page { url, title, referrer } => {
             rt.send(Command::VisitorPage { conn, visitor: v.id, page: PageReport { url, title, referrer } }).await
         }
@@ -259,6 +261,39 @@ async fn survey_enabled(s: &Socket, v: &Visitor, chat: ChatId) -> bool {
         sb.campaign(c.campaign).map(|(_, campaign)| campaign.postchat.enabled)
     });
     found.await.flatten().unwrap_or(v.campaign.postchat.enabled)
+}
+
+/// Queue a copy of an ended chat's conversation for the chat's own email address (never another:
+/// the frame names no address), within the limits per chat, visitor and site.
+async fn email_transcript(s: &mut Socket, v: &Visitor, chat: ChatId) {
+    let not_allowed = |m: &'static str| ErrorDetail { message: Some(m), ..ErrorDetail::chat(chat) };
+    if s.state.mailer.is_none() {
+        return s.error(WireError::NotAllowed, not_allowed("This server does not send mail.")).await;
+    }
+    let rec = match s.state.store.site(v.site).chat(chat) {
+        Ok(c) if c.visitor == v.id => c,
+        _ => return s.error(WireError::ChatNotFound, ErrorDetail::chat(chat)).await,
+    };
+    if rec.status() != ChatStatus::Ended {
+        return s.error(WireError::NotAllowed, not_allowed("The conversation is sent once the chat has ended.")).await;
+    }
+    if rec.info.email.is_empty() {
+        return s.error(WireError::NotAllowed, not_allowed("This chat has no email address.")).await;
+    }
+    match s.state.store.queue_transcript(v.site, chat, v.id, now_ms()).await {
+        Ok(_) => {
+            s.state.mail_queued();
+            s.send(&VisitorFrame::TranscriptEmailed { chat }.frame()).await;
+        }
+        Err(crate::store::StoreError::Conflict { .. }) => {
+            let detail = not_allowed("No more copies of this conversation can be sent for now.");
+            s.error(WireError::RateLimited, detail).await;
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot queue a transcript mail");
+            s.error(WireError::Internal, ErrorDetail::message("The copy could not be queued; try again.")).await;
+        }
+    }
 }
 
 async fn leave_message(s: &mut Socket, v: &Visitor, name: String, email: String, text: String) {
