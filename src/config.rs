@@ -59,6 +59,12 @@ struct MailSection {
     ca_file: Option<Spanned<PathBuf>>,
     #[serde(default = "default_mail_keep")]
     keep_days: Spanned<u32>,
+    #[serde(default = "default_mail_retry")]
+    retry_secs: Spanned<u64>,
+}
+
+fn default_mail_retry() -> Spanned<u64> {
+    Spanned::new(0..0, 30)
 }
 
 fn default_mail_keep() -> Spanned<u32> {
@@ -348,6 +354,8 @@ pub struct MailConfig {
     pub ca_file: Option<PathBuf>,
     /// How long the outbox keeps a mail once it was sent or given up.
     pub keep_days: u32,
+    /// The wait before the first retry of a mail that could not be sent (then doubling).
+    pub retry_secs: u64,
 }
 
 impl MailConfig {
@@ -747,6 +755,9 @@ fn mail_config(m: MailSection, src: &Source<'_>) -> Result<MailConfig, String> {
     if !(1..=300).contains(timeout.get_ref()) {
         return Err(format!("[mail] timeout_secs{} must be from 1 to 300", src.at(timeout)));
     }
+    if !(1..=3600).contains(m.retry_secs.get_ref()) {
+        return Err(format!("[mail] retry_secs{} must be from 1 to 3600", src.at(&m.retry_secs)));
+    }
     if !(1..=3650).contains(m.keep_days.get_ref()) {
         return Err(format!("[mail] keep_days{} must be from 1 to 3650", src.at(&m.keep_days)));
     }
@@ -775,6 +786,7 @@ fn mail_config(m: MailSection, src: &Source<'_>) -> Result<MailConfig, String> {
         timeout_secs: *timeout.get_ref(),
         ca_file: m.ca_file.map(Spanned::into_inner),
         keep_days: *m.keep_days.get_ref(),
+        retry_secs: *m.retry_secs.get_ref(),
     })
 }
 

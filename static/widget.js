@@ -731,7 +731,7 @@
     var first = !campaign;
     if (f.max_message_bytes > 0) maxBytes = f.max_message_bytes;
     mailOn = !!f.mail;
-    if (f.chat) chatEmail = !!f.chat.email;
+    if (f.chat) chatEmail = !!f.chat.has_email;
     ownCampaign = f.campaign || {};
     if (first) {
       campaign = following(f.chat);
@@ -955,7 +955,7 @@
       if (chat != null && rec.id < chat) return;
       adopt(rec.id);
     }
-    chatEmail = !!rec.email;
+    chatEmail = !!rec.has_email;
     // The chat frame of a new chat says "queued" even when its "assigned" event came first.
     if (!(rec.status === 'queued' && chatStatus === 'active')) chatStatus = rec.status;
     var mine = starting;

@@ -108,10 +108,11 @@ pub struct Mail {
 /// Attempts stop a day after the mail was written; a permanent refusal stops them at once.
 pub const GIVE_UP_AFTER_MS: Millis = 24 * 3600 * 1000;
 
-/// The wait after the `attempts`-th failed attempt: 30 s, doubling, at most an hour.
-pub fn backoff_ms(attempts: u32) -> Millis {
-    let exp = attempts.saturating_sub(1).min(7);
-    (30_000u64 << exp).min(3_600_000)
+/// The wait after the `attempts`-th failed attempt: `first_ms` (30 s by default), doubling, at
+/// most an hour.
+pub fn backoff_ms(attempts: u32, first_ms: Millis) -> Millis {
+    let exp = attempts.saturating_sub(1).min(20);
+    first_ms.saturating_mul(1 << exp).min(3_600_000)
 }
 
 impl Mail {
@@ -138,11 +139,12 @@ impl Mail {
         self.kind.forget_secret();
     }
 
-    /// An attempt failed: try again later, or give up (`permanent`, or a day has passed).
-    pub fn failed(&mut self, error: String, permanent: bool, now: Millis) {
+    /// An attempt failed: try again after the back-off from `first_retry_ms`, or give up
+    /// (`permanent`, or a day has passed).
+    pub fn failed(&mut self, error: String, permanent: bool, now: Millis, first_retry_ms: Millis) {
         self.attempts += 1;
         self.last_error = Some(error);
-        let next = now + backoff_ms(self.attempts);
+        let next = now + backoff_ms(self.attempts, first_retry_ms);
         if permanent || next > self.created_at + GIVE_UP_AFTER_MS {
             self.status = MailStatus::Failed;
             self.done_at = Some(now);
@@ -214,16 +216,17 @@ mod tests {
 
     #[test]
     fn retries_back_off_and_stop_after_a_day_or_a_permanent_refusal() {
-        assert_eq!(backoff_ms(1), 30_000);
-        assert_eq!(backoff_ms(2), 60_000);
-        assert_eq!(backoff_ms(9), 3_600_000);
+        assert_eq!(backoff_ms(1, 30_000), 30_000);
+        assert_eq!(backoff_ms(2, 30_000), 60_000);
+        assert_eq!(backoff_ms(9, 30_000), 3_600_000);
+        assert_eq!(backoff_ms(40, 1_000), 3_600_000);
         let mut m = Mail::new(MailKind::MissedChat { site: SiteId(1), chat: ChatId(2), visitor: VisitorId(3) }, 0);
-        m.failed("421 busy".into(), false, 1_000);
+        m.failed("421 busy".into(), false, 1_000, 30_000);
         assert_eq!((m.status, m.next_at), (MailStatus::Pending, 31_000));
-        m.failed("421 busy".into(), false, GIVE_UP_AFTER_MS - 1_000);
+        m.failed("421 busy".into(), false, GIVE_UP_AFTER_MS - 1_000, 30_000);
         assert_eq!(m.status, MailStatus::Failed);
         assert!(m.retry(GIVE_UP_AFTER_MS));
-        m.failed("550 no such user".into(), true, GIVE_UP_AFTER_MS + 1);
+        m.failed("550 no such user".into(), true, GIVE_UP_AFTER_MS + 1, 30_000);
         assert_eq!((m.status, m.last_error.as_deref()), (MailStatus::Failed, Some("550 no such user")));
     }
 

@@ -86,13 +86,9 @@ fn render(
     reply_to: Option<(Option<String>, String)>,
     b: Body,
 ) -> Result<Composed, ComposeError> {
-    Ok(Composed {
-        to,
-        reply_to,
-        subject: b.heading.clone(),
-        text: TextPart { b: &b }.render()?,
-        html: HtmlPart { b: &b }.render()?,
-    })
+    // One line: what visitors typed (a name) may hold line breaks.
+    let subject = b.heading.split(|c: char| c.is_control()).filter(|p| !p.is_empty()).collect::<Vec<_>>().join(" ");
+    Ok(Composed { to, reply_to, subject, text: TextPart { b: &b }.render()?, html: HtmlPart { b: &b }.render()? })
 }
 
 /// Where a site's notifications go: its chosen addresses, else its active admins, else the owner.

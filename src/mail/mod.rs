@@ -177,7 +177,7 @@ async fn attempt(store: &Store, cfg: &Config, mailer: &Mailer, mut mail: Mail) -
         Ok(c) => c,
         Err(e) => {
             tracing::warn!(mail = mail.id, kind = mail.kind.label(), error = %e, "a mail cannot be composed");
-            mail.failed(e.to_string(), e.is_permanent(), now);
+            mail.failed(e.to_string(), e.is_permanent(), now, first_retry_ms(cfg));
             return mail;
         }
     };
@@ -194,10 +194,14 @@ async fn attempt(store: &Store, cfg: &Config, mailer: &Mailer, mut mail: Mail) -
         }
         Err(e) => {
             tracing::warn!(mail = mail.id, kind = mail.kind.label(), error = %e, permanent = e.permanent, "mail not sent");
-            mail.failed(e.message, e.permanent, now_ms());
+            mail.failed(e.message, e.permanent, now_ms(), first_retry_ms(cfg));
         }
     }
     mail
+}
+
+fn first_retry_ms(cfg: &Config) -> Millis {
+    cfg.mail.as_ref().map(|m| m.retry_secs * 1000).unwrap_or(30_000)
 }
 
 /// Send a test mail at once (the command line's `parley mail test`, the owner's mail page),

@@ -11,6 +11,7 @@ mod cli;
 mod disk;
 mod limits;
 mod live;
+mod mail;
 mod ops;
 mod ops_cli;
 mod proactive;

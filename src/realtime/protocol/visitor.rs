@@ -25,14 +25,20 @@ pub struct VisitorChat<'a> {
     pub campaign: Option<ChatCampaignView<'a>>,
     /// The chat has the visitor's email address (from the pre-chat form): the widget may offer
     /// to mail the conversation there (`email_transcript`).
-    pub email: bool,
+    pub has_email: bool,
 }
 
 impl<'a> VisitorChat<'a> {
     /// `campaign`: the chat's campaign, shown when the chat came from another site.
     pub fn of(c: &ChatRecord, campaign: Option<&'a Campaign>) -> VisitorChat<'a> {
         let campaign = campaign.filter(|k| c.origin.is_some() && k.id == c.campaign).map(ChatCampaignView::of);
-        VisitorChat { id: c.id, status: c.status(), last_seq: c.last_seq, campaign, email: !c.info.email.is_empty() }
+        VisitorChat {
+            id: c.id,
+            status: c.status(),
+            last_seq: c.last_seq,
+            campaign,
+            has_email: !c.info.email.is_empty(),
+        }
     }
 }
 
