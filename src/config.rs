@@ -834,6 +834,58 @@ pub fn check_data_dir(dir: &Path) -> Result<(), std::io::Error> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn mail_needs_tls_a_sender_and_readable_secrets() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pw = dir.path().join("smtp.pw");
+        std::fs::write(&pw, "s3cret\n").expect("password file");
+        let ok = parse_in(
+            dir.path(),
+            &format!(
+                "[mail]\nurl = \"smtp://smtp.example.com\"\nfrom = \"Chat@Example.com\"\nusername = \"u\"\npassword_file = {:?}\n",
+                pw.display().to_string()
+            ),
+        )
+        .expect("valid");
+        let m = ok.mail.expect("mail");
+        assert_eq!((m.security, m.port, m.from.as_str()), (MailSecurity::StartTls, 587, "chat@example.com"));
+        assert_eq!(m.password.as_ref().map(|p| p.0.as_str()), Some("s3cret"), "the file's line, without its newline");
+        assert!(!format!("{m:?}").contains("s3cret"), "a password is never printed");
+        assert_eq!(m.server(), "smtp://smtp.example.com:587");
+        let tls = parse_in(dir.path(), "[mail]\nurl = \"smtps://mail.example.com\"\nfrom = \"a@example.com\"\n");
+        assert_eq!(tls.expect("valid").mail.map(|m| (m.security, m.port)), Some((MailSecurity::Tls, 465)));
+        let local = parse_in(dir.path(), "[mail]\nurl = \"smtp://127.0.0.1:25?tls=none\"\nfrom = \"a@example.com\"\n");
+        assert_eq!(local.expect("valid").mail.map(|m| m.security), Some(MailSecurity::Plain));
+        assert!(parse_in(dir.path(), "").expect("valid").mail.is_none(), "no [mail]: nothing is mailed");
+        for (body, why) in [
+            ("url = \"http://smtp.example.com\"\nfrom = \"a@example.com\"\n", "has the scheme \"http\""),
+            ("url = \"smtp://smtp.example.com?tls=none\"\nfrom = \"a@example.com\"\n", "unencrypted"),
+            ("url = \"smtp://u:p@smtp.example.com\"\nfrom = \"a@example.com\"\n", "holds credentials"),
+            ("url = \"smtp://smtp.example.com\"\nfrom = \"not an address\"\n", "[mail] from (line 5) must be an email"),
+            ("url = \"smtp://smtp.example.com\"\nfrom = \"a@example.com\"\npassword = \"p\"\n", "needs a username"),
+            (
+                "url = \"smtp://smtp.example.com\"\nfrom = \"a@example.com\"\nusername = \"u\"\npassword_file = \"/nonexistent/pw\"\n",
+                "[mail] password_file = \"/nonexistent/pw\" (line 7)",
+            ),
+            (
+                "url = \"smtp://smtp.example.com\"\nfrom = \"a@example.com\"\ntimeout_secs = 0\n",
+                "[mail] timeout_secs (line 6)",
+            ),
+            (
+                "url = \"smtp://smtp.example.com\"\nfrom = \"a@example.com\"\nretry_secs = 0\n",
+                "[mail] retry_secs (line 6)",
+            ),
+            (
+                "url = \"smtp://smtp.example.com\"\nfrom = \"a@example.com\"\nstarttls = false\n",
+                "unknown field `starttls`",
+            ),
+            ("from = \"a@example.com\"\n", "missing field `url`"),
+        ] {
+            let err = parse_in(dir.path(), &format!("[mail]\n{body}")).expect_err(body);
+            assert!(err.contains(why), "{body}: {err}");
+        }
+    }
+
     fn parse_in(dir: &Path, body: &str) -> Result<Config, String> {
         let text = format!("[storage]\ndata_dir = {:?}\n{body}", dir.join("data").display().to_string());
         Config::parse(&text, Some(Path::new("test.toml"))).map_err(|e| e.0)

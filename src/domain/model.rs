@@ -399,6 +399,7 @@ mod tests {
             created_at: 0,
             default_campaign: default_campaign.map(CampaignId),
             transfer: TransferSettings::default(),
+            mail: Default::default(),
         }
     }
 

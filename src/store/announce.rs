@@ -93,7 +93,11 @@ mod tests {
         store.site(one).save_department(None, draft).await.expect("department");
         store
             .site(two)
-            .save_settings(SettingsDraft { default_campaign: None, transfer: Default::default() })
+            .save_settings(SettingsDraft {
+                default_campaign: None,
+                transfer: Default::default(),
+                mail: Default::default(),
+            })
             .await
             .expect("settings");
         assert_eq!(a.take(), Some(Changes { sites: sites(&[one.0, two.0]), groups: false }));

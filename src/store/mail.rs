@@ -391,3 +391,43 @@ impl SiteStore {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_outbox_takes_the_due_mail_first_and_retention_removes_only_finished_mails() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("store");
+        let kind = |chat| MailKind::MissedChat { site: SiteId(1), chat: ChatId(chat), visitor: VisitorId(2) };
+        let a = store.queue_mail(kind(1), 1_000).await.expect("queued");
+        let b = store.queue_mail(kind(2), 2_000).await.expect("queued");
+        assert_eq!(store.next_mail().expect("read").map(|m| m.id), Some(a.id));
+        let mut first = store.next_mail().expect("read").expect("a mail");
+        first.failed("421 try later".into(), false, 3_000, 30_000);
+        store.save_mail(first).await.expect("saved");
+        assert_eq!(store.next_mail().expect("read").map(|m| m.id), Some(b.id), "the retry waits its turn");
+        let mut second = store.next_mail().expect("read").expect("a mail");
+        second.sent(4_000);
+        store.save_mail(second).await.expect("saved");
+        assert_eq!(store.next_mail().expect("read").map(|m| (m.id, m.next_at)), Some((a.id, 33_000)));
+        assert_eq!(store.delete_mails_before(5_000).await.expect("retention"), 1, "the sent one");
+        assert_eq!(store.mails(None, None, 10).expect("list").iter().map(|m| m.id).collect::<Vec<_>>(), vec![a.id]);
+        // Erasing the visitor takes the pending mail and its place in the queue.
+        store.write(|txn| erase_mails_of(txn, SiteId(1), VisitorId(2))).await.expect("erased");
+        assert!(store.next_mail().expect("read").is_none() && store.mails(None, None, 10).expect("list").is_empty());
+    }
+
+    #[tokio::test]
+    async fn transcripts_are_limited_per_chat() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("store");
+        for _ in 0..TRANSCRIPTS_PER_CHAT {
+            store.queue_transcript(SiteId(1), ChatId(3), VisitorId(2), 10).await.expect("queued");
+        }
+        let refused = store.queue_transcript(SiteId(1), ChatId(3), VisitorId(2), 11).await;
+        assert!(matches!(refused, Err(StoreError::Conflict { .. })), "{refused:?}");
+        store.queue_transcript(SiteId(1), ChatId(4), VisitorId(2), 12).await.expect("another chat");
+    }
+}

@@ -204,10 +204,22 @@ mod tests {
         let (_dir, path, db) = fresh();
         run(&db, &path, &STEPS[..2]).expect("v2");
         assert!(db.begin_read().expect("read").open_table(tables::CANNED).is_err(), "no table before v3");
-        run(&db, &path, STEPS).expect("v3");
+        run(&db, &path, &STEPS[..3]).expect("v3");
         assert_eq!(version(&db).ok(), Some(3));
         let r = db.begin_read().expect("read");
         assert!(r.open_table(tables::CANNED).is_ok());
         assert!(r.open_table(tables::INVITATIONS).is_ok());
+    }
+
+    #[test]
+    fn version_4_adds_the_outbox_and_the_account_links_to_a_version_3_store() {
+        let (_dir, path, db) = fresh();
+        run(&db, &path, &STEPS[..3]).expect("v3");
+        assert!(db.begin_read().expect("read").open_table(tables::MAILS).is_err(), "no outbox before v4");
+        run(&db, &path, STEPS).expect("v4");
+        assert_eq!(version(&db).ok(), Some(4));
+        let r = db.begin_read().expect("read");
+        assert!(r.open_table(tables::MAILS).is_ok() && r.open_table(tables::MAIL_DUE).is_ok());
+        assert!(r.open_table(tables::ACCOUNT_LINKS).is_ok());
     }
 }

@@ -130,7 +130,7 @@ fn the_chat_frame_after_a_cross_site_transfer_carries_nothing_of_its_origin() {
     let rec = transferred_chat();
     let f = render(Target::Visitor(VisitorId(5)), &Out::Chat(rec.clone())).expect("chat frame");
     assert_visitor_safe(&f.json, "chat");
-    assert_eq!(json(&f)["chat"], serde_json::json!({"id": 9, "status": "queued", "last_seq": 0}));
+    assert_eq!(json(&f)["chat"], serde_json::json!({"id": 9, "status": "queued", "last_seq": 0, "has_email": true}));
     // The receiving agent reads the origin (without the other site's chat id).
     let f = render(Target::Agent(UserId(7)), &Out::Assigned(rec)).expect("assigned frame");
     let v = json(&f);
