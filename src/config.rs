@@ -767,7 +767,7 @@ fn mail_config(m: MailSection, src: &Source<'_>) -> Result<MailConfig, String> {
         let path = f.get_ref();
         let bytes = std::fs::read(path)
             .map_err(|e| format!("[mail] ca_file = {:?}{}: {e}", path.display().to_string(), src.at(f)))?;
-        if !CertificateDer::pem_slice_iter(&bytes).next().is_some_and(|c| c.is_ok()) {
+        if CertificateDer::pem_slice_iter(&bytes).next().is_none_or(|c| c.is_err()) {
             return Err(format!(
                 "[mail] ca_file = {:?}{}: this file holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
                 path.display().to_string(),

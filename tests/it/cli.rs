@@ -171,6 +171,59 @@ async fn owner_create_reads_the_password_from_stdin_and_refuses_while_the_server
     assert!(server.terminate().success());
 }
 
+#[tokio::test]
+async fn owner_reset_password_sets_a_new_one_for_an_owner_only_and_ends_their_sessions() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(dir.path(), "");
+    let cfg = config.to_str().expect("utf-8 path");
+    let (ok, _, err) =
+        run(&["owner", "create", "--email", "boss@example.com", "--config", cfg], Some("boss-password-1\n"));
+    assert!(ok, "{err}");
+    let mut server = Running::start(&config);
+    let base = server.base();
+    let site = {
+        let owner = Client::new(&base);
+        owner.login_ok("boss@example.com", "boss-password-1").await;
+        let site = create_site(&owner, "Shop").await;
+        create_person(&owner, site, "Sam", "sam@example.com", "agent", "sam-password-1").await;
+        site
+    };
+    let kept = Client::new(&base);
+    kept.login_ok("boss@example.com", "boss-password-1").await;
+    let (ok, _, err) =
+        run(&["owner", "reset-password", "--email", "boss@example.com", "--config", cfg], Some("boss-password-2\n"));
+    assert!(!ok && err.contains("in use"), "refused while the server runs: {err}");
+    assert!(server.terminate().success());
+
+    let (ok, _, err) =
+        run(&["owner", "reset-password", "--email", "Boss@Example.com", "--config", cfg], Some("short\n"));
+    assert!(!ok && err.contains("10 characters"), "{err}");
+    let (ok, _, err) =
+        run(&["owner", "reset-password", "--email", "sam@example.com", "--config", cfg], Some("sam-password-2\n"));
+    assert!(!ok && err.contains("not an owner"), "only owners: {err}");
+    let (ok, out, err) =
+        run(&["owner", "reset-password", "--email", "Boss@Example.com", "--config", cfg], Some("boss-password-2\n"));
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("New password set for boss@example.com"), "{out}");
+
+    let mut server = Running::start(&config);
+    let base = server.base();
+    // The session signed in before the reset is over.
+    let plain = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let old = plain
+        .get(format!("{base}/admin/sites/{site}"))
+        .header("cookie", kept.cookie_header())
+        .send()
+        .await
+        .expect("GET with the old session");
+    assert_eq!(old.status(), 303);
+    assert!(old.headers()["location"].to_str().expect("location").starts_with("/login"));
+    Client::new(&base).login("boss@example.com", "boss-password-1").await.assert_status(401);
+    Client::new(&base).login_ok("boss@example.com", "boss-password-2").await;
+    Client::new(&base).login_ok("sam@example.com", "sam-password-1").await;
+    assert!(server.terminate().success());
+}
+
 #[test]
 fn config_default_is_valid_and_config_check_names_bad_keys_and_lines() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -246,7 +246,7 @@ async fn mail_queued_while_the_smtp_server_is_down_is_delivered_when_it_is_up_an
         .iter()
         .map(|t| mails.iter().filter(|m| text_of(m).replace("\r\n", "\n").contains(&format!("\n{t}\n"))).count() == 1)
         .collect();
-    let plains: Vec<&str> = mails.iter().map(|m| text_of(m)).collect();
+    let plains: Vec<&str> = mails.iter().map(text_of).collect();
     assert_eq!(texts, vec![true, true, true], "{plains:#?}");
     let ids: std::collections::BTreeSet<&str> = mails.iter().map(|m| header(m, "Message-ID")[0]).collect();
     assert_eq!(ids.len(), 3);
