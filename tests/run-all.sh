@@ -20,6 +20,7 @@ command -v npm >/dev/null 2>&1 || missing+=(npm)
 command -v cc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
 # The real SMTP server of the mail tests (tests/mail/smtpd.py) runs on Debian's Python.
 /usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1 || missing+=(python3-aiosmtpd)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "== installing ${missing[*]} (apt-get)"
   export DEBIAN_FRONTEND=noninteractive

@@ -24,6 +24,14 @@ if [ -z "${CHROMIUM_BIN:-}" ] && [ ! -x /usr/bin/chromium ]; then
   $SUDO apt-get -o DPkg::Lock::Timeout=300 install -y chromium chromium-driver
 fi
 
+# The mail tests' SMTP server (tests/mail/smtpd.py) and its test certificate.
+if ! /usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1 || ! command -v openssl >/dev/null 2>&1; then
+  echo "run.sh: installing python3-aiosmtpd and openssl (the mail tests' SMTP server)" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update
+  $SUDO apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends python3-aiosmtpd openssl
+fi
+
 if [ -z "${PARLEY_BIN:-}" ] && [ ! -x "$REPO/target/x86_64-unknown-linux-gnu/debug/parley" ]; then
   echo "run.sh: no server binary yet: cargo build" >&2
   (cd "$REPO" && cargo build)
