@@ -162,6 +162,7 @@ pub async fn serve(
         sockets: sockets.clone(),
         mailer: mailer.clone(),
         mail_wake: mail_wake.clone(),
+        upload_rate: Default::default(),
     };
     let mail_sender = mailer
         .map(|m| tokio::spawn(crate::mail::run_sender(store.clone(), config.clone(), m, mail_wake, live.clone())));
@@ -421,6 +422,12 @@ async fn hourly(state: &AppState) {
     }
     if let Ok(mut t) = state.throttle.lock() {
         t.forget_old(now_ms());
+    }
+    let now = now_ms();
+    match state.store.purge_unsent_uploads(now.saturating_sub(DAY_MS), now.saturating_sub(3_600_000)).await {
+        Ok(n) if n > 0 => tracing::info!(removed = n, "uploads never sent removed"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "clean-up of unsent uploads failed"),
     }
     if let Err(e) = state.store.purge_account_links(now_ms()).await {
         tracing::warn!(error = %e, "clean-up of expired account links failed");

@@ -183,6 +183,18 @@ struct ChatSection {
     agent_grace_secs: Spanned<u64>,
     #[serde(default = "default_max_wait")]
     max_queue_wait_secs: u64,
+    #[serde(default = "default_max_file")]
+    max_file_bytes: Spanned<u64>,
+    #[serde(default = "default_site_files_mb")]
+    site_files_mb: Spanned<u64>,
+}
+
+fn default_max_file() -> Spanned<u64> {
+    Spanned::new(0..0, 10 * 1024 * 1024)
+}
+
+fn default_site_files_mb() -> Spanned<u64> {
+    Spanned::new(0..0, 2048)
 }
 
 #[derive(Debug, Deserialize)]
@@ -399,6 +411,10 @@ pub struct ChatLimits {
     pub agent_grace_ms: u64,
     /// 0: no limit.
     pub max_queue_wait_ms: u64,
+    /// The largest file a visitor or an agent may send.
+    pub max_file_bytes: u64,
+    /// The most file bytes one site may hold (`site_files_mb`).
+    pub site_file_bytes: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -581,6 +597,18 @@ impl FileConfig {
             "5 to 300",
         )?;
         range_check(
+            (1..=1 << 30).contains(chat.max_file_bytes.get_ref()),
+            "[chat] max_file_bytes",
+            src.at(&chat.max_file_bytes),
+            "1 to 1073741824",
+        )?;
+        range_check(
+            (1..=1 << 24).contains(chat.site_files_mb.get_ref()),
+            "[chat] site_files_mb",
+            src.at(&chat.site_files_mb),
+            "1 to 16777216",
+        )?;
+        range_check(
             chat.max_queue_wait_secs <= 7 * 86_400,
             "[chat] max_queue_wait_secs",
             String::new(),
@@ -668,6 +696,8 @@ impl FileConfig {
                 max_message_bytes: *chat.max_message_bytes.get_ref(),
                 agent_grace_ms: chat.agent_grace_secs.get_ref() * 1000,
                 max_queue_wait_ms: chat.max_queue_wait_secs * 1000,
+                max_file_bytes: *chat.max_file_bytes.get_ref(),
+                site_file_bytes: chat.site_files_mb.get_ref() * 1024 * 1024,
             },
             transcript_retention_days: self.storage.transcript_retention_days,
             backup: BackupPolicy {

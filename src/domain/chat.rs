@@ -299,10 +299,11 @@ pub enum Author {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum EventKind {
-    /// A message both sides see.
+    /// A message both sides see; with a file, `text` may be empty (a caption otherwise).
     Message {
         author: Author,
         text: String,
+        file: Option<crate::domain::files::FileRef>,
     },
     /// An agents-only note; never sent to the visitor.
     Note {

@@ -219,6 +219,9 @@ pub struct SettingsForm {
     pub mail_notify: String,
     pub mail_missed_chats: Option<String>,
     pub mail_language: String,
+    /// Files may be sent ("on"), and which families (`FileCategory` codes).
+    pub files_enabled: Option<String>,
+    pub file_types: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -226,6 +229,7 @@ pub struct SettingsDraft {
     pub default_campaign: Option<CampaignId>,
     pub transfer: TransferSettings,
     pub mail: crate::domain::mail::SiteMail,
+    pub files: crate::domain::files::SiteFiles,
 }
 
 impl SettingsForm {
@@ -271,7 +275,16 @@ impl SettingsForm {
         }
         let language = Lang::from_code(self.mail_language.trim()).unwrap_or_default();
         let mail = crate::domain::mail::SiteMail { notify, missed_chats: checked(&self.mail_missed_chats), language };
-        e.finish(SettingsDraft { default_campaign, transfer, mail })
+        let mut types: Vec<crate::domain::files::FileCategory> =
+            self.file_types.iter().filter_map(|t| crate::domain::files::FileCategory::from_code(t)).collect();
+        types.sort();
+        types.dedup();
+        let enabled = checked(&self.files_enabled);
+        if enabled && types.is_empty() {
+            e.add("file_types", "Choose at least one type of file, or turn files off.");
+        }
+        let files = crate::domain::files::SiteFiles { enabled, types };
+        e.finish(SettingsDraft { default_campaign, transfer, mail, files })
     }
 }
 

@@ -3,6 +3,7 @@
 //! argument (`Millis`), randomness is injected. It must not import tokio, redb, poem or askama.
 
 pub mod chat;
+pub mod files;
 pub mod forms;
 pub mod i18n;
 pub mod ids;

@@ -24,6 +24,9 @@ pub struct Site {
     /// Who hears of messages left and missed chats.
     #[serde(default)]
     pub mail: crate::domain::mail::SiteMail,
+    /// Whether files may be sent, and which types.
+    #[serde(default)]
+    pub files: crate::domain::files::SiteFiles,
 }
 
 impl Site {
@@ -400,6 +403,7 @@ mod tests {
             default_campaign: default_campaign.map(CampaignId),
             transfer: TransferSettings::default(),
             mail: Default::default(),
+            files: Default::default(),
         }
     }
 

@@ -128,15 +128,24 @@ fn conversation(events: &[ChatEvent], you: &str, only_visitor: bool) -> Vec<Line
     events
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::Message { author: Author::Visitor, text } => {
-                Some(Line { at: at(e.at), who: you.to_string(), text: text.clone() })
+            EventKind::Message { author: Author::Visitor, text, file } => {
+                Some(Line { at: at(e.at), who: you.to_string(), text: with_file(text, file.as_ref()) })
             }
-            EventKind::Message { author: Author::Agent { name, .. }, text } if !only_visitor => {
-                Some(Line { at: at(e.at), who: name.clone(), text: text.clone() })
+            EventKind::Message { author: Author::Agent { name, .. }, text, file } if !only_visitor => {
+                Some(Line { at: at(e.at), who: name.clone(), text: with_file(text, file.as_ref()) })
             }
             _ => None,
         })
         .collect()
+}
+
+/// A message's text, with the name of the file it carried (files are not attached to mails).
+fn with_file(text: &str, file: Option<&crate::domain::files::FileRef>) -> String {
+    match file {
+        Some(f) if text.is_empty() => format!("[{}]", f.name),
+        Some(f) => format!("{text} [{}]", f.name),
+        None => text.to_string(),
+    }
 }
 
 /// Compose `kind` from the store as it is now.

@@ -97,6 +97,7 @@ mod tests {
                 default_campaign: None,
                 transfer: Default::default(),
                 mail: Default::default(),
+                files: Default::default(),
             })
             .await
             .expect("settings");

@@ -122,6 +122,8 @@ impl Store {
             tables::MAILS,
             tables::MAIL_DUE,
             tables::ACCOUNT_LINKS,
+            tables::UPLOADS,
+            tables::UPLOAD_CHUNKS,
         );
         drop(r);
         drop(out);

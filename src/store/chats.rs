@@ -73,6 +73,9 @@ fn write_records(txn: &WriteTransaction, writes: &[ChatWrite], mail: bool) -> Re
             }
             ChatWrite::Event(site, e) => {
                 events.insert((site.0, e.chat.0, e.seq), encode(e).as_slice())?;
+                if let EventKind::Message { file: Some(f), .. } = &e.kind {
+                    super::files::mark_sent(txn, *site, f.id, e.seq, e.client_id.as_deref())?;
+                }
             }
             ChatWrite::CopyEvents { from, to, up_to } => {
                 let copies: Vec<ChatEvent> = events
@@ -83,6 +86,12 @@ fn write_records(txn: &WriteTransaction, writes: &[ChatWrite], mail: bool) -> Re
                     e.chat = to.1;
                     e.seq = seq;
                     e.client_id = None;
+                    // A file goes with the conversation as a copy of the receiving site's own.
+                    if let EventKind::Message { file, .. } = &mut e.kind
+                        && let Some(f) = file.take()
+                    {
+                        *file = super::files::copy_upload_tx(txn, f.site, f.id, *to, seq)?.map(|u| u.file_ref());
+                    }
                     events.insert((to.0.0, to.1.0, seq), encode(&e).as_slice())?;
                 }
             }
@@ -347,6 +356,7 @@ mod tests {
         let ev =
             |chat, seq, kind| ChatEvent { chat: ChatId(chat), seq, at: seq, client_id: Some(format!("m{seq}")), kind };
         let agent_says = |agent: u64| EventKind::Message {
+            file: None,
             author: Author::Agent { agent: UserId(agent), name: "A".into() },
             text: "Hello".into(),
         };

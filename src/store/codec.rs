@@ -78,6 +78,7 @@ json_records!(
     crate::domain::proactive::CannedReply,
     crate::domain::mail::Mail,
     crate::domain::mail::AccountLink,
+    crate::domain::files::Upload,
     super::SessionRecord,
     super::VisitorRecord,
 );
@@ -119,6 +120,7 @@ mod tests {
             transfer: TransferSettings::default(),
             enabled: true,
             mail: Default::default(),
+            files: Default::default(),
         };
         let user = User {
             id: UserId(3),
@@ -198,7 +200,7 @@ mod tests {
     #[test]
     fn the_stored_shapes_of_domain_records_stay_as_they_are() {
         let expected = [
-            r##"{"id":1,"name":"Acme","created_at":5,"default_campaign":2,"transfer":{"warm_timeout_secs":30,"notify_visitor":true,"transcript_cross_site":true},"enabled":true,"mail":{"notify":[],"missed_chats":false,"language":"en"}}"##,
+            r##"{"id":1,"name":"Acme","created_at":5,"default_campaign":2,"transfer":{"warm_timeout_secs":30,"notify_visitor":true,"transcript_cross_site":true},"enabled":true,"mail":{"notify":[],"missed_chats":false,"language":"en"},"files":{"enabled":true,"types":["image","pdf","text","office"]}}"##,
             r##"{"id":3,"site":1,"role":"agent","name":"Ada","email":"ada@example.com","password_hash":"$argon2id$x","skills":["german"],"max_chats":4,"active":true,"session_epoch":1,"created_at":5,"prefs":{"sound":true,"notify":true,"front_on_chat":false,"front_on_message":false},"away":false}"##,
             r##"{"id":4,"site":1,"name":"Desk","members":[3],"rule":"least_busy"}"##,
             r##"{"id":2,"site":1,"name":"c2","language":"en","messages":{"greeting":"Hi","queue":null,"transfer":null,"offline":null},"style":{"title":"","color":"#2f6fde","position":"right"},"prechat":[{"key":"name","label":"Name","kind":"text","required":true}],"postchat":{"enabled":true,"question":"","comment":true},"department":4,"notify_transfer":false,"proactive":{"mode":"disabled","after_secs":0,"url_rules":[],"invitation_text":"","reinvite_after_mins":0},"created_at":0}"##,

@@ -25,6 +25,7 @@ pub const STEPS: &[Step] = &[
         run: v3,
     },
     Step { to: 4, what: "mail: the outbox, one-time account links", run: v4 },
+    Step { to: 5, what: "files in chat: uploads and their bytes", run: v5 },
 ];
 
 /// The version this binary writes.
@@ -86,6 +87,12 @@ fn v4(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(tables::MAILS)?;
     txn.open_table(tables::MAIL_DUE)?;
     txn.open_table(tables::ACCOUNT_LINKS)?;
+    Ok(())
+}
+
+fn v5(txn: &WriteTransaction) -> Result<(), StoreError> {
+    txn.open_table(tables::UPLOADS)?;
+    txn.open_table(tables::UPLOAD_CHUNKS)?;
     Ok(())
 }
 
@@ -216,7 +223,7 @@ mod tests {
         let (_dir, path, db) = fresh();
         run(&db, &path, &STEPS[..3]).expect("v3");
         assert!(db.begin_read().expect("read").open_table(tables::MAILS).is_err(), "no outbox before v4");
-        run(&db, &path, STEPS).expect("v4");
+        run(&db, &path, &STEPS[..4]).expect("v4");
         assert_eq!(version(&db).ok(), Some(4));
         let r = db.begin_read().expect("read");
         assert!(r.open_table(tables::MAILS).is_ok() && r.open_table(tables::MAIL_DUE).is_ok());

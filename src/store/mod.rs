@@ -7,6 +7,7 @@ pub mod backup;
 mod canned;
 mod chats;
 mod codec;
+pub mod files;
 pub mod mail;
 mod migrate;
 mod org;

@@ -93,6 +93,7 @@ impl Store {
                     transfer: TransferSettings::default(),
                     enabled: true,
                     mail: Default::default(),
+                    files: Default::default(),
                 };
                 txn.open_table(SITES)?.insert(site.id.0, encode(&site).as_slice())?;
                 Ok(site)

@@ -18,6 +18,8 @@ pub struct VisitorData {
     pub visitor: VisitorRecord,
     pub chats: Vec<(ChatRecord, Vec<ChatEvent>)>,
     pub left_messages: Vec<LeftMessage>,
+    /// The files of their chats (theirs and the agents'), with their bytes.
+    pub files: Vec<(crate::domain::files::Upload, Vec<u8>)>,
 }
 
 impl VisitorData {
@@ -29,10 +31,27 @@ impl VisitorData {
             .iter()
             .map(|(c, events)| super::stored::export_chat(c, events))
             .collect::<Result<Vec<_>, _>>()?;
+        use base64::Engine;
+        let files: Vec<serde_json::Value> = self
+            .files
+            .iter()
+            .map(|(up, bytes)| {
+                serde_json::json!({
+                    "chat": up.chat,
+                    "name": up.name,
+                    "type": up.mime,
+                    "size": up.size,
+                    "uploaded_at": up.created_at,
+                    "by": up.by,
+                    "content_base64": base64::engine::general_purpose::STANDARD.encode(bytes),
+                })
+            })
+            .collect();
         let all = serde_json::json!({
             "visitor": self.visitor,
             "chats": chats,
             "left_messages": self.left_messages,
+            "files": files,
         });
         serde_json::to_string_pretty(&all).map_err(|e| StoreError::Corrupt(e.to_string()))
     }
@@ -73,6 +92,9 @@ impl Store {
                 let mut by_visitor = txn.open_table(VISITOR_CHATS)?;
                 let mut terms = txn.open_table(CHAT_TERMS)?;
                 for (site, chat, visitor) in old {
+                    for file in super::files::files_of_chat(&events, crate::domain::ids::SiteId(site), chat)? {
+                        super::files::delete_upload_tx(txn, crate::domain::ids::SiteId(site), file)?;
+                    }
                     super::search::unindex_stored(&mut terms, &chats, &events, site, chat)?;
                     chats.remove((site, chat))?;
                     by_visitor.remove((site, visitor, chat))?;
@@ -153,7 +175,22 @@ impl SiteStore {
                     left_messages.push(m);
                 }
             }
-            Ok(VisitorData { visitor: rec, chats, left_messages })
+            let uploads = r.open_table(super::tables::UPLOADS)?;
+            let bytes = r.open_table(super::tables::UPLOAD_CHUNKS)?;
+            let mut files = Vec::new();
+            for e in uploads.range((site.0, 0)..=(site.0, u64::MAX))? {
+                let up: crate::domain::files::Upload = decode(e?.1.value())?;
+                let theirs = up.by == crate::domain::files::Uploader::Visitor(visitor)
+                    || chats.iter().any(|(c, _)| c.id == up.chat);
+                if theirs && up.complete {
+                    let mut content = Vec::with_capacity(up.size as usize);
+                    for c in bytes.range((site.0, up.id, 0)..=(site.0, up.id, u32::MAX))? {
+                        content.extend_from_slice(c?.1.value());
+                    }
+                    files.push((up, content));
+                }
+            }
+            Ok(VisitorData { visitor: rec, chats, left_messages, files })
         })
     }
 
@@ -185,6 +222,9 @@ impl SiteStore {
                 let mut open = txn.open_table(OPEN_CHATS)?;
                 let mut terms = txn.open_table(CHAT_TERMS)?;
                 for chat in &theirs {
+                    for file in super::files::files_of_chat(&events, site, *chat)? {
+                        super::files::delete_upload_tx(txn, site, file)?;
+                    }
                     super::search::unindex_stored(&mut terms, &chats, &events, site.0, *chat)?;
                     chats.remove((site.0, *chat))?;
                     open.remove((site.0, *chat))?;
@@ -200,6 +240,7 @@ impl SiteStore {
                 })?;
                 txn.open_table(VISITOR_TOKENS)?.retain(|_, owner| owner != (site.0, visitor.0))?;
                 super::mail::erase_mails_of(txn, site, visitor)?;
+                super::files::delete_uploads_by(txn, site, crate::domain::files::Uploader::Visitor(visitor))?;
                 visitors.remove((site.0, visitor.0))?;
                 Ok(theirs.len())
             })
@@ -241,7 +282,7 @@ mod tests {
             seq: 1,
             at: 0,
             client_id: None,
-            kind: EventKind::Message { author: Author::Visitor, text: "hi".into() },
+            kind: EventKind::Message { file: None, author: Author::Visitor, text: "hi".into() },
         };
         let (tx, rx) = tokio::sync::oneshot::channel();
         let site = c.site;

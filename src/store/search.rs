@@ -40,7 +40,13 @@ pub(super) fn terms(rec: &ChatRecord, events: &[ChatEvent]) -> BTreeSet<String> 
     t.extend(words(&rec.info.email));
     for e in events {
         match &e.kind {
-            EventKind::Message { text, .. } | EventKind::Note { text, .. } => t.extend(words(text)),
+            EventKind::Message { text, file, .. } => {
+                t.extend(words(text));
+                if let Some(f) = file {
+                    t.extend(words(&f.name));
+                }
+            }
+            EventKind::Note { text, .. } => t.extend(words(text)),
             EventKind::Assigned { agent, .. } => {
                 t.insert(agent_term(*agent));
             }
@@ -221,7 +227,7 @@ mod tests {
         let ev = |seq, kind| ChatEvent { chat, seq, at: id * 1000 + seq, client_id: None, kind };
         let events = [
             ev(1, EventKind::Assigned { agent: UserId(agent), name: "A".into() }),
-            ev(2, EventKind::Message { author: Author::Visitor, text: text.into() }),
+            ev(2, EventKind::Message { file: None, author: Author::Visitor, text: text.into() }),
             ev(3, EventKind::Ended { by: EndedBy::Visitor }),
         ];
         rec.state = ChatState::Ended { at: id * 1000 + 3, by: EndedBy::Visitor, agent: Some(UserId(agent)) };

@@ -290,6 +290,7 @@ impl SiteStore {
                 s.default_campaign = draft.default_campaign;
                 s.transfer = draft.transfer;
                 s.mail = draft.mail;
+                s.files = draft.files;
                 Ok(())
             })
             .await

@@ -428,7 +428,11 @@ mod tests {
             let (id, at, agent) = (ChatId(n + 1), day0 + n * 97 * 60_000, UserId(3 + n % 2));
             let mut rec = ChatRecord::queued(id, site, CampaignId(1), VisitorId(n), None, VisitorInfo::default(), at);
             let name = "A".to_string();
-            let says = EventKind::Message { author: Author::Agent { agent, name: name.clone() }, text: "Hi".into() };
+            let says = EventKind::Message {
+                file: None,
+                author: Author::Agent { agent, name: name.clone() },
+                text: "Hi".into(),
+            };
             let mut events = vec![
                 ev(id, 1, at, EventKind::Queued { department: None }),
                 ev(id, 2, at + 1_000 * n, EventKind::Assigned { agent, name }),
@@ -485,7 +489,11 @@ mod tests {
                 id,
                 3,
                 T0 + 4_000,
-                EventKind::Message { author: Author::Agent { agent: ada, name: "Ada".into() }, text: "Hi".into() },
+                EventKind::Message {
+                    file: None,
+                    author: Author::Agent { agent: ada, name: "Ada".into() },
+                    text: "Hi".into(),
+                },
             ),
             ev(id, 4, T0 + 60_000, EventKind::Ended { by: EndedBy::Visitor }),
         ];

@@ -211,6 +211,17 @@ enum Writer {
     Agent { agent: UserId, name: String },
 }
 
+/// A file sent in a message, as stored (added to version 2 messages: absent in the older ones).
+#[derive(Serialize, Deserialize)]
+struct File2 {
+    site: SiteId,
+    id: u64,
+    key: String,
+    name: String,
+    mime: String,
+    size: u64,
+}
+
 /// The kinds of event as version 2 stores them.
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -218,6 +229,8 @@ enum Kind2 {
     Message {
         author: Writer,
         text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        file: Option<File2>,
     },
     Note {
         agent: UserId,
@@ -302,12 +315,20 @@ struct StoredEvent<K> {
 impl Record for ChatEvent {
     fn encode(&self) -> Vec<u8> {
         let kind = match self.kind.clone() {
-            EventKind::Message { author, text } => Kind2::Message {
+            EventKind::Message { author, text, file } => Kind2::Message {
                 author: match author {
                     Author::Visitor => Writer::Visitor,
                     Author::Agent { agent, name } => Writer::Agent { agent, name },
                 },
                 text,
+                file: file.map(|f| File2 {
+                    site: f.site,
+                    id: f.id,
+                    key: f.key,
+                    name: f.name,
+                    mime: f.mime,
+                    size: f.size,
+                }),
             },
             EventKind::Note { agent, name, text } => Kind2::Note { agent, name, text },
             EventKind::System { text } => Kind2::System { text },
@@ -394,12 +415,20 @@ fn upgrade(kind: Kind1) -> Option<Kind2> {
 impl From<Kind2> for EventKind {
     fn from(k: Kind2) -> EventKind {
         match k {
-            Kind2::Message { author, text } => EventKind::Message {
+            Kind2::Message { author, text, file } => EventKind::Message {
                 author: match author {
                     Writer::Visitor => Author::Visitor,
                     Writer::Agent { agent, name } => Author::Agent { agent, name },
                 },
                 text,
+                file: file.map(|f| crate::domain::files::FileRef {
+                    site: f.site,
+                    id: f.id,
+                    key: f.key,
+                    name: f.name,
+                    mime: f.mime,
+                    size: f.size,
+                }),
             },
             Kind2::Note { agent, name, text } => EventKind::Note { agent, name, text },
             Kind2::System { text } => EventKind::System { text },
@@ -485,7 +514,11 @@ mod tests {
         assert_eq!(e.client_id.as_deref(), Some("m1"));
         assert_eq!(
             e.kind,
-            EventKind::Message { author: Author::Agent { agent: UserId(2), name: "Ada".into() }, text: "Hi".into() }
+            EventKind::Message {
+                file: None,
+                author: Author::Agent { agent: UserId(2), name: "Ada".into() },
+                text: "Hi".into()
+            }
         );
     }
 

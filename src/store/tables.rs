@@ -98,3 +98,13 @@ pub const MAIL_DUE: TableDefinition<(u64, u64), ()> = TableDefinition::new("next
 /// sha256(link secret) -> `AccountLink`: one-time links to choose a password (invitations,
 /// resets). The secret itself is only in the mail.
 pub const ACCOUNT_LINKS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("secrethash_accountlink-1");
+
+// ---- version 5: files ----
+
+/// (site id, upload id) -> `Upload`: a file uploaded for a chat (complete once all its chunks
+/// are stored; `sent` once a message carries it).
+pub const UPLOADS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("siteid_uploadid_upload-1");
+
+/// (site id, upload id, chunk index) -> the file's bytes, `store::files::CHUNK_BYTES` a chunk.
+pub const UPLOAD_CHUNKS: TableDefinition<(u64, u64, u32), &[u8]> =
+    TableDefinition::new("siteid_uploadid_index_bytes-1");

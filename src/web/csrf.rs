@@ -93,8 +93,11 @@ pub async fn guard<E: Endpoint>(next: Arc<E>, mut req: Request) -> poem::Result<
     let existing = cookie(&req, COOKIE).filter(|v| v.len() == 64 && unhex(v).is_some()).map(str::to_string);
     let fresh = existing.is_none();
     let value = existing.unwrap_or_else(|| random_hex(32));
-    // `/api/local/` is authenticated by a proof derived from the server secret, not by cookies.
-    if is_unsafe(req.method()) && !req.uri().path().starts_with("/api/local/") {
+    // `/api/local/` is authenticated by a proof derived from the server secret, `/api/visitor/`
+    // by the visitor's token in `Authorization`: neither by cookies.
+    let path = req.uri().path();
+    let cookie_free = path.starts_with("/api/local/") || path.starts_with("/api/visitor/");
+    if is_unsafe(req.method()) && !cookie_free {
         let from_header = req.headers().get(HEADER).and_then(|v| v.to_str().ok()).map(str::to_string);
         let submitted = match from_header {
             Some(t) => t,

@@ -10,6 +10,7 @@ pub mod compress;
 pub mod console;
 pub mod csrf;
 pub mod error;
+pub mod files;
 pub mod http;
 pub mod layout;
 pub mod links;
@@ -104,6 +105,9 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .at(format!("{SITE}/visitors/:id<\\d+>/erase"), post(visitors::erase))
         // --- real time ---
         .at("/widget.js", get(widget::script).head(widget::script))
+        .at("/api/visitor/uploads", post(files::visitor_upload).options(files::preflight))
+        .at("/console/uploads", post(files::agent_upload))
+        .at("/files/:site<\\d+>/:id<\\d+>/:key/:name", get(files::serve).options(files::preflight))
         .at("/ws/visitor", get(ws::visitor::endpoint))
         .at("/ws/agent", get(ws::agent::endpoint))
         // --- JSON API ---

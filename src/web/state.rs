@@ -29,6 +29,8 @@ pub struct AppState {
     pub mailer: Option<Arc<crate::mail::Mailer>>,
     /// Wakes the mail sender when a mail is queued.
     pub mail_wake: Arc<tokio::sync::Notify>,
+    /// Uploads per visitor and agent per minute.
+    pub upload_rate: Arc<crate::web::files::UploadRate>,
 }
 
 impl AppState {

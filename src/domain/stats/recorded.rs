@@ -101,6 +101,7 @@ impl Live {
     fn says(&mut self, agent: u64, chat: ChatId) -> &mut Live {
         let (from, client_id) = (Party::Agent(UserId(agent)), format!("{agent}-{}", self.now));
         self.run(Command::Message(NewMessage {
+            file: None,
             conn: conn(agent),
             from,
             chat,

@@ -107,11 +107,11 @@ impl Log {
 
     fn agent_says(&mut self, agent: UserId) -> &mut Log {
         let author = Author::Agent { agent, name: format!("agent {agent}") };
-        self.push(EventKind::Message { author, text: "Hello".into() })
+        self.push(EventKind::Message { file: None, author, text: "Hello".into() })
     }
 
     fn visitor_says(&mut self) -> &mut Log {
-        self.push(EventKind::Message { author: Author::Visitor, text: "Hi?".into() })
+        self.push(EventKind::Message { file: None, author: Author::Visitor, text: "Hi?".into() })
     }
 
     fn ended(&mut self, by: EndedBy) -> &mut Log {

@@ -311,6 +311,8 @@ pub struct NewMessage {
     pub client_id: String,
     pub text: String,
     pub note: bool,
+    /// A file sent with the message (checked by the socket: the sender's upload for this chat).
+    pub file: Option<crate::domain::files::FileRef>,
 }
 
 /// The visitor rates their ended chat.

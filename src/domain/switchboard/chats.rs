@@ -63,7 +63,7 @@ impl Switchboard {
     }
 
     pub(super) fn message(&mut self, m: NewMessage, now: Millis, fx: &mut Fx) {
-        let NewMessage { conn, from, chat, client_id, text, note } = m;
+        let NewMessage { conn, from, chat, client_id, text, note, file } = m;
         let err = |fx: &mut Fx, code| {
             fx.send(
                 Target::reply(from, conn),
@@ -84,7 +84,7 @@ impl Switchboard {
             return err(fx, ErrorCode::ChatEnded);
         }
         let text = text.trim().to_string();
-        if text.is_empty() {
+        if text.is_empty() && file.is_none() {
             return err(fx, ErrorCode::EmptyMessage);
         }
         if text.len() > self.cfg.max_message_bytes {
@@ -92,13 +92,13 @@ impl Switchboard {
         }
         let kind = match from {
             Party::Visitor(_) if note => return err(fx, ErrorCode::NotAllowed),
-            Party::Visitor(_) => EventKind::Message { author: Author::Visitor, text },
+            Party::Visitor(_) => EventKind::Message { author: Author::Visitor, text, file },
             Party::Agent(a) => {
                 let name = self.agents.get(&a).map(|x| x.profile.name.clone()).unwrap_or_default();
                 if note {
                     EventKind::Note { agent: a, name, text }
                 } else {
-                    EventKind::Message { author: Author::Agent { agent: a, name }, text }
+                    EventKind::Message { author: Author::Agent { agent: a, name }, text, file }
                 }
             }
         };

@@ -272,6 +272,7 @@ pub(crate) fn run_observed(seed: u64, steps: usize, observe: &mut dyn FnMut(&Swi
                 };
                 let note = rng.below(5) == 0;
                 Command::Message(NewMessage {
+                    file: None,
                     conn: ConnId(0),
                     from,
                     chat: c.id,

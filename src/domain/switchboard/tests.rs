@@ -242,6 +242,7 @@ fn messages_are_acknowledged_with_their_seq_and_resends_are_not_stored_twice() {
     let vc = h.conn();
     let msg = |client_id: &str| {
         Command::Message(NewMessage {
+            file: None,
             conn: vc,
             from: Party::Visitor(VisitorId(1)),
             chat,
@@ -259,6 +260,7 @@ fn messages_are_acknowledged_with_their_seq_and_resends_are_not_stored_twice() {
     assert!(appended(&again).is_empty(), "a resend stores nothing");
     assert!(sent_to(&again, Target::VisitorConn(vc)).contains(&Out::Ack { chat, client_id: "m1".into(), seq: 4 }));
     let reply = h.run(Command::Message(NewMessage {
+        file: None,
         conn: ac,
         from: Party::Agent(UserId(1)),
         chat,
@@ -275,6 +277,7 @@ fn notes_never_reach_the_visitor_and_visitors_cannot_write_them() {
     let ac = h.online(1);
     let chat = h.start(1, Some(SALES)).1.expect("chat");
     let fx = h.run(Command::Message(NewMessage {
+        file: None,
         conn: ac,
         from: Party::Agent(UserId(1)),
         chat,
@@ -287,6 +290,7 @@ fn notes_never_reach_the_visitor_and_visitors_cannot_write_them() {
     assert!(!sent_to(&fx, Target::Agent(UserId(1))).is_empty());
     let vc = h.conn();
     let fx = h.run(Command::Message(NewMessage {
+        file: None,
         conn: vc,
         from: Party::Visitor(VisitorId(1)),
         chat,
@@ -312,6 +316,7 @@ fn bad_messages_get_explicit_errors_and_change_nothing() {
     ];
     for (from, text, code) in cases {
         let fx = h.run(Command::Message(NewMessage {
+            file: None,
             conn: ac,
             from,
             chat,
@@ -323,6 +328,7 @@ fn bad_messages_get_explicit_errors_and_change_nothing() {
         assert!(appended(&fx).is_empty());
     }
     let fx = h.run(Command::Message(NewMessage {
+        file: None,
         conn: ac,
         from: Party::Visitor(VisitorId(1)),
         chat: ChatId(999),
@@ -333,6 +339,7 @@ fn bad_messages_get_explicit_errors_and_change_nothing() {
     assert_eq!(errors(&fx), vec![ErrorCode::ChatNotFound]);
     h.end(chat);
     let fx = h.run(Command::Message(NewMessage {
+        file: None,
         conn: ac,
         from: Party::Visitor(VisitorId(1)),
         chat,
@@ -425,6 +432,7 @@ fn restore_rebuilds_queues_in_order_owners_and_exactly_once() {
     assert_eq!(h.owner(q3), None, "agent 1 is full");
     let vc = h.conn();
     h.run(Command::Message(NewMessage {
+        file: None,
         conn: vc,
         from: Party::Visitor(VisitorId(1)),
         chat: q1,
@@ -453,6 +461,7 @@ fn restore_rebuilds_queues_in_order_owners_and_exactly_once() {
     assert_eq!(r.sb.agent_chats(UserId(1)), vec![q1, q2]);
     assert_eq!(r.sb.queue_position(q3).map(|p| p.0), Some(1));
     let again = r.run(Command::Message(NewMessage {
+        file: None,
         conn: vc,
         from: Party::Visitor(VisitorId(1)),
         chat: q1,

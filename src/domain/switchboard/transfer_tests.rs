@@ -216,6 +216,7 @@ fn warm_transfer_declined_then_accepted_by_another_with_the_note_kept() {
     // The source keeps chatting with the visitor meanwhile.
     let conn = h.conns[&1];
     let msg = h.run(Command::Message(NewMessage {
+        file: None,
         conn,
         from: Party::Agent(UserId(1)),
         chat,
@@ -469,6 +470,7 @@ fn a_cross_site_transfer_ends_the_chat_here_and_starts_one_there() {
     // The source can no longer act on it.
     let conn = h.conns[&1];
     let e = h.run(Command::Message(NewMessage {
+        file: None,
         conn,
         from: Party::Agent(UserId(1)),
         chat: new.id,

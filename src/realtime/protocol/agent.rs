@@ -138,6 +138,8 @@ pub enum AgentEventKind<'a> {
     Message {
         author: AuthorView<'a>,
         text: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        file: Option<super::FileView<'a>>,
     },
     Note {
         agent: UserId,
@@ -197,12 +199,12 @@ pub struct AgentEvent<'a> {
 impl<'a> AgentEvent<'a> {
     pub fn of(e: &'a ChatEvent) -> AgentEvent<'a> {
         let kind = match &e.kind {
-            EventKind::Message { author, text } => {
+            EventKind::Message { author, text, file } => {
                 let author = match author {
                     Author::Visitor => AuthorView::Visitor,
                     Author::Agent { agent, name } => AuthorView::Agent { agent: *agent, name },
                 };
-                AgentEventKind::Message { author, text }
+                AgentEventKind::Message { author, text, file: file.as_ref().map(super::FileView::of) }
             }
             EventKind::Note { agent, name, text } => AgentEventKind::Note { agent: *agent, name, text },
             EventKind::System { text } => AgentEventKind::System { text },
@@ -454,6 +456,8 @@ pub enum AgentFrame<'a> {
         offers: Vec<OfferView<'a>>,
         /// Your own transfers under way (offered, or accepted and not handed over yet).
         transfers: Vec<TransferView<'a>>,
+        /// Files the site's chats take; null: none.
+        files: Option<super::FilesView>,
     },
     Event(AgentEvent<'a>),
     Ack {

@@ -43,7 +43,12 @@ pub enum VisitorIn {
     Message {
         chat: ChatId,
         id: String,
+        /// May be empty when `upload` is given.
+        #[serde(default)]
         text: String,
+        /// A file uploaded for this chat (`POST /api/visitor/uploads`), sent with the message.
+        #[serde(default)]
+        upload: Option<u64>,
     },
     Typing {
         chat: ChatId,
@@ -107,7 +112,12 @@ pub enum AgentIn {
     Message {
         chat: ChatId,
         id: String,
+        /// May be empty when `upload` is given.
+        #[serde(default)]
         text: String,
+        /// A file uploaded for this chat (`POST /console/uploads`), sent with the message.
+        #[serde(default)]
+        upload: Option<u64>,
     },
     /// An internal note: agents only, never shown to the visitor.
     Note {

@@ -132,6 +132,9 @@ pub enum WireError {
     RateLimited,
     /// The server could not do it (a store error); try again.
     Internal,
+    /// A `message` names an upload that is not the sender's, not for this chat, not complete,
+    /// or already sent by another message.
+    UploadNotFound,
     // ---- the switchboard (`ErrorCode`) ----
     ChatNotFound,
     ChatEnded,
@@ -247,7 +250,45 @@ impl WireError {
             WireError::VisitorGone => "That visitor is not on the site any more.",
             WireError::AlreadyChatting => "That visitor is already in a chat.",
             WireError::InvitationPending => "That visitor is already invited.",
+            WireError::UploadNotFound => "No such upload for this chat: upload the file again.",
         }
+    }
+}
+
+/// What files may be sent in a site's chats (`files` in both welcomes; null: none).
+#[derive(Debug, Serialize)]
+pub struct FilesView {
+    /// The largest file, in bytes.
+    pub max_bytes: u64,
+    /// The families of types the site takes: "image", "pdf", "text", "office", "archive".
+    pub types: Vec<&'static str>,
+}
+
+impl FilesView {
+    pub fn of(site: &crate::domain::model::Site, max_bytes: u64) -> Option<FilesView> {
+        let f = &site.files;
+        (f.enabled && !f.types.is_empty())
+            .then(|| FilesView { max_bytes, types: f.types.iter().map(|t| t.code()).collect() })
+    }
+}
+
+/// A file in a message, as both audiences see it.
+#[derive(Debug, Serialize)]
+pub struct FileView<'a> {
+    pub name: &'a str,
+    /// The type read from the file's content.
+    #[serde(rename = "type")]
+    pub mime: &'a str,
+    pub size: u64,
+    /// Shown inline (PNG, JPEG, GIF, WebP); anything else is offered as a download.
+    pub image: bool,
+    /// Where to fetch it, relative to the server (with the session, or the visitor's token).
+    pub url: String,
+}
+
+impl<'a> FileView<'a> {
+    pub fn of(f: &'a crate::domain::files::FileRef) -> FileView<'a> {
+        FileView { name: &f.name, mime: &f.mime, size: f.size, image: f.is_image(), url: f.path() }
     }
 }
 

@@ -66,7 +66,7 @@ fn assert_visitor_safe(json: &str, context: &str) {
 
 #[test]
 fn event_frames_flatten_the_event_and_remember_its_seq() {
-    let e = event(7, 3, EventKind::Message { author: Author::Visitor, text: "hi".into() });
+    let e = event(7, 3, EventKind::Message { file: None, author: Author::Visitor, text: "hi".into() });
     let f = render(Target::Agent(UserId(1)), &Out::Event(e)).expect("agents see messages");
     assert_eq!((f.event, f.audience), (Some((ChatId(7), 3)), Audience::Agent));
     let v = json(&f);
@@ -111,7 +111,11 @@ fn a_visitor_never_receives_notes_transfer_steps_or_agent_ids() {
     let reply = event(
         9,
         6,
-        EventKind::Message { author: Author::Agent { agent: UserId(7), name: "Ada".into() }, text: "Bonjour".into() },
+        EventKind::Message {
+            file: None,
+            author: Author::Agent { agent: UserId(7), name: "Ada".into() },
+            text: "Bonjour".into(),
+        },
     );
     let f = render(Target::Visitor(VisitorId(5)), &Out::Event(reply)).expect("a visitor sees replies");
     assert_eq!(f.audience, Audience::Visitor);

@@ -70,12 +70,26 @@ pub enum VisitorAuthor<'a> {
 #[derive(Debug, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum VisitorEventKind<'a> {
-    Message { author: VisitorAuthor<'a>, text: &'a str },
-    System { text: &'a str },
+    Message {
+        author: VisitorAuthor<'a>,
+        text: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        file: Option<super::FileView<'a>>,
+    },
+    System {
+        text: &'a str,
+    },
     Queued {},
-    Assigned { name: &'a str },
-    Ended { by: EndedBy },
-    Survey { rating: u8, comment: &'a str },
+    Assigned {
+        name: &'a str,
+    },
+    Ended {
+        by: EndedBy,
+    },
+    Survey {
+        rating: u8,
+        comment: &'a str,
+    },
 }
 
 /// A chat event as its visitor sees it.
@@ -96,12 +110,14 @@ impl<'a> VisitorEvent<'a> {
     pub fn of(e: &'a ChatEvent) -> Option<VisitorEvent<'a>> {
         let mut client_id = None;
         let kind = match &e.kind {
-            EventKind::Message { author: Author::Visitor, text } => {
+            EventKind::Message { author: Author::Visitor, text, file } => {
                 client_id = e.client_id.as_deref();
-                VisitorEventKind::Message { author: VisitorAuthor::Visitor, text }
+                let file = file.as_ref().map(super::FileView::of);
+                VisitorEventKind::Message { author: VisitorAuthor::Visitor, text, file }
             }
-            EventKind::Message { author: Author::Agent { name, .. }, text } => {
-                VisitorEventKind::Message { author: VisitorAuthor::Agent { name }, text }
+            EventKind::Message { author: Author::Agent { name, .. }, text, file } => {
+                let file = file.as_ref().map(super::FileView::of);
+                VisitorEventKind::Message { author: VisitorAuthor::Agent { name }, text, file }
             }
             EventKind::System { text } => VisitorEventKind::System { text },
             EventKind::Queued { .. } => VisitorEventKind::Queued {},
@@ -217,6 +233,8 @@ pub enum VisitorFrame<'a> {
         max_message_bytes: usize,
         /// The server sends mail: a chat's conversation can be mailed to its email address.
         mail: bool,
+        /// Files the site's chats take; null: none.
+        files: Option<super::FilesView>,
     },
     Event(VisitorEvent<'a>),
     Ack {

@@ -34,6 +34,14 @@ impl SettingsPage {
         crate::domain::i18n::Lang::ALL
     }
 
+    fn file_categories(&self) -> [crate::domain::files::FileCategory; 5] {
+        crate::domain::files::FileCategory::ALL
+    }
+
+    fn allows(&self, c: &crate::domain::files::FileCategory) -> bool {
+        self.form.file_types.iter().any(|t| t == c.code())
+    }
+
     fn chosen(&self, c: &Campaign) -> bool {
         self.form.default_campaign == c.id.0.to_string()
     }
@@ -62,6 +70,8 @@ fn page(
         mail_notify: site.mail.notify.join(", "),
         mail_missed_chats: site.mail.missed_chats.then(|| "on".into()),
         mail_language: site.mail.language.code().into(),
+        files_enabled: site.files.enabled.then(|| "on".into()),
+        file_types: site.files.types.iter().map(|t| t.code().to_string()).collect(),
     });
     Ok(SettingsPage {
         l: Layout::new("Settings", csrf, Some(p)).in_site(&site).tab("settings").notice(notice),

@@ -152,6 +152,14 @@ pub struct Line {
     pub text: String,
     /// For the conversation a cross-site transfer brought along: the site it came from.
     pub from_site: Option<String>,
+    /// A file the message carried.
+    pub file: Option<crate::domain::files::FileRef>,
+}
+
+impl Line {
+    pub fn file_size(&self) -> String {
+        self.file.as_ref().map(|f| crate::web::files::human_size(f.size)).unwrap_or_default()
+    }
 }
 
 #[derive(Template)]
@@ -194,14 +202,15 @@ pub fn show(
             who,
             text,
             from_site: from_site.clone(),
+            file: None,
         };
         match &e.kind {
-            EventKind::Message { author: Author::Visitor, text } => {
+            EventKind::Message { author: Author::Visitor, text, file } => {
                 let who = if chat.info.name.is_empty() { "Visitor".to_string() } else { chat.info.name.clone() };
-                lines.push(line("message", who, text.clone()));
+                lines.push(Line { file: file.clone(), ..line("message", who, text.clone()) });
             }
-            EventKind::Message { author: Author::Agent { name, .. }, text } => {
-                lines.push(line("message agent", name.clone(), text.clone()))
+            EventKind::Message { author: Author::Agent { name, .. }, text, file } => {
+                lines.push(Line { file: file.clone(), ..line("message agent", name.clone(), text.clone()) })
             }
             EventKind::Note { name, text, .. } => lines.push(line("note", format!("{name} (note)"), text.clone())),
             EventKind::System { text } => lines.push(line("system", String::new(), text.clone())),

@@ -3,12 +3,13 @@
 
 use super::{CLIENT_ID_RULE, Socket, Step, bad_frame_message, socket_config, valid_client_id};
 use crate::domain::chat::ChatRecord;
+use crate::domain::files::Uploader;
 use crate::domain::ids::{ChatId, SiteId, UserId};
 use crate::domain::model::{ConsolePrefs, Role, User};
 use crate::domain::switchboard::{AgentProfile, Command, NewMessage, OfferAnswer, Party, Target};
 use crate::realtime::protocol::{
-    AgentChat, AgentEvent, AgentFrame, AgentIn, AgentView, Audience, CannedView, ErrorDetail, OfferView, PrefsView,
-    TransferView, VERSION, WireError, close,
+    AgentChat, AgentEvent, AgentFrame, AgentIn, AgentView, Audience, CannedView, ErrorDetail, FilesView, OfferView,
+    PrefsView, TransferView, VERSION, WireError, close,
 };
 use crate::web::auth::Principal;
 use crate::web::error::WebError;
@@ -150,6 +151,7 @@ async fn hello(s: &mut Socket, p: &Principal) -> bool {
         canned: canned.iter().map(CannedView::of).collect(),
         prefs: PrefsView::of(&prefs),
         max_message_bytes: state.config.chat.max_message_bytes,
+        files: state.store.get_site(site).ok().and_then(|x| FilesView::of(&x, state.config.chat.max_file_bytes)),
         offers: offers
             .iter()
             .map(|o| OfferView {
@@ -210,15 +212,22 @@ async fn handle(s: &mut Socket, me: UserId, site: SiteId, text: &str) {
             s.send(&AgentFrame::Pong.frame()).await;
         }
         AgentIn::Presence { presence } => rt.send(Command::SetPresence { agent: me, conn, presence }).await,
-        AgentIn::Message { chat, id, text } | AgentIn::Note { chat, id, text } if !valid_client_id(&id) => {
-            let _ = (chat, text);
+        AgentIn::Message { id, .. } | AgentIn::Note { id, .. } if !valid_client_id(&id) => {
             s.error(WireError::BadFrame, ErrorDetail::message(CLIENT_ID_RULE)).await
         }
-        AgentIn::Message { chat, id, text } => {
-            rt.send(Command::Message(NewMessage { conn, from, chat, client_id: id, text, note: false })).await
+        AgentIn::Message { chat, id, text, upload } => {
+            let file = match upload {
+                Some(u) => match super::attached_file(s, site, Uploader::Agent(me), chat, u, &id) {
+                    Ok(f) => Some(f),
+                    Err(detail) => return s.error(WireError::UploadNotFound, detail).await,
+                },
+                None => None,
+            };
+            rt.send(Command::Message(NewMessage { conn, from, chat, client_id: id, text, note: false, file })).await
         }
         AgentIn::Note { chat, id, text } => {
-            rt.send(Command::Message(NewMessage { conn, from, chat, client_id: id, text, note: true })).await
+            let file = None;
+            rt.send(Command::Message(NewMessage { conn, from, chat, client_id: id, text, note: true, file })).await
         }
         AgentIn::Typing { chat, on } => rt.send(Command::Typing { conn, from, chat, on }).await,
         AgentIn::End { chat } => rt.send(Command::EndChat { conn, by: from, chat }).await,

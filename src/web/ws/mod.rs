@@ -459,6 +459,30 @@ impl Drop for Connection {
 pub const CLIENT_ID_RULE: &str = "A message id is 1 to 64 characters.";
 
 /// A client message id: 1 to 64 bytes, no control characters.
+/// The file an upload names, for a `message` frame: the upload must be this sender's, made for
+/// this chat, complete, and not sent yet — or sent by this very message id (a resend, which the
+/// switchboard acknowledges again).
+pub fn attached_file<'a>(
+    s: &Socket,
+    site: crate::domain::ids::SiteId,
+    by: crate::domain::files::Uploader,
+    chat: ChatId,
+    upload: u64,
+    id: &'a str,
+) -> Result<crate::domain::files::FileRef, ErrorDetail<'a>> {
+    match s.state.store.site(site).upload(upload) {
+        Ok(u) if u.by == by && u.chat == chat && u.complete && u.sent.as_ref().is_none_or(|(_, c)| c == id) => {
+            Ok(u.file_ref())
+        }
+        _ => Err(ErrorDetail {
+            message: Some("No such upload for this chat: upload the file again."),
+            id: Some(id),
+            field: None,
+            chat: Some(chat),
+        }),
+    }
+}
+
 pub fn valid_client_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 64 && !id.chars().any(char::is_control)
 }

@@ -3,6 +3,7 @@
 
 use super::{CLIENT_ID_RULE, Socket, Step, bad_frame_message, socket_config, valid_client_id};
 use crate::domain::chat::{ChatStatus, LeftMessage};
+use crate::domain::files::Uploader;
 use crate::domain::i18n::Message as Text;
 use crate::domain::ids::{CampaignId, ChatId, SiteId, VisitorId};
 use crate::domain::model::Campaign;
@@ -11,8 +12,8 @@ use crate::domain::switchboard::{
 };
 use crate::domain::{prechat, validate};
 use crate::realtime::protocol::{
-    Audience, CampaignView, ErrorDetail, Page, VERSION, VisitorChat, VisitorEvent, VisitorFrame, VisitorIn, WireError,
-    close,
+    Audience, CampaignView, ErrorDetail, FilesView, Page, VERSION, VisitorChat, VisitorEvent, VisitorFrame, VisitorIn,
+    WireError, close,
 };
 use crate::web::state::{AppState, now_ms, random_hex};
 use poem::web::Data;
@@ -158,6 +159,7 @@ async fn hello(s: &mut Socket) -> Option<Visitor> {
         chat: chat.as_ref().map(|c| VisitorChat::of(c, moved.as_ref())),
         max_message_bytes: state.config.chat.max_message_bytes,
         mail: state.mailer.is_some(),
+        files: store.get_site(site).ok().and_then(|x| FilesView::of(&x, state.config.chat.max_file_bytes)),
     };
     s.send(&welcome.frame()).await;
     if let Some(chat) = chat {
@@ -225,11 +227,18 @@ async fn handle(s: &mut Socket, v: &Visitor, text: &str) {
                 s.error(WireError::InvalidField, detail).await
             }
         },
-        VisitorIn::Message { chat, id, text } => {
+        VisitorIn::Message { chat, id, text, upload } => {
             if !valid_client_id(&id) {
                 return s.error(WireError::BadFrame, ErrorDetail::message(CLIENT_ID_RULE)).await;
             }
-            rt.send(Command::Message(NewMessage { conn, from, chat, client_id: id, text, note: false })).await;
+            let file = match upload {
+                Some(u) => match super::attached_file(s, v.site, Uploader::Visitor(v.id), chat, u, &id) {
+                    Ok(f) => Some(f),
+                    Err(detail) => return s.error(WireError::UploadNotFound, detail).await,
+                },
+                None => None,
+            };
+            rt.send(Command::Message(NewMessage { conn, from, chat, client_id: id, text, note: false, file })).await;
         }
         VisitorIn::Typing { chat, on } => rt.send(Command::Typing { conn, from, chat, on }).await,
         VisitorIn::End { chat } => rt.send(Command::EndChat { conn, by: from, chat }).await,
