@@ -266,3 +266,125 @@ impl SiteStore {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::chat::{Author, ChatRecord, ChatState, EndedBy, VisitorInfo};
+    use crate::domain::files::FileRef;
+    use crate::domain::ids::{CampaignId, VisitorId};
+    use crate::store::ChatWrite;
+
+    fn ended_chat(site: SiteId, id: u64, visitor: VisitorId) -> ChatRecord {
+        ChatRecord {
+            id: ChatId(id),
+            site,
+            campaign: CampaignId(1),
+            visitor,
+            department: None,
+            state: ChatState::Ended { at: 1_000, by: EndedBy::Visitor, agent: None },
+            info: VisitorInfo::default(),
+            created_at: 0,
+            queued_at: 0,
+            assigned_at: None,
+            last_seq: 1,
+            survey: None,
+            origin: None,
+        }
+    }
+
+    async fn stored_file(scope: &SiteStore, chat: ChatId, visitor: VisitorId, bytes: &[u8]) -> FileRef {
+        let up = Upload {
+            id: 0,
+            site: scope.id(),
+            by: Uploader::Visitor(visitor),
+            chat,
+            key: "0123456789abcdef0123456789abcdef".into(),
+            name: "a.txt".into(),
+            mime: String::new(),
+            size: 0,
+            chunks: 0,
+            created_at: 10,
+            complete: false,
+            sent: None,
+        };
+        let up = scope.begin_upload(up).await.expect("begun");
+        let mut n = 0;
+        for (i, part) in (0u32..).zip(bytes.chunks(CHUNK_BYTES)) {
+            scope.put_chunk(up.id, i, part.to_vec()).await.expect("chunk");
+            n += 1;
+        }
+        scope.finish_upload(up.id, "text/plain".into(), bytes.len() as u64, n, u64::MAX).await.expect("done").file_ref()
+    }
+
+    fn message(chat: ChatId, seq: u64, file: FileRef) -> crate::domain::chat::ChatEvent {
+        crate::domain::chat::ChatEvent {
+            chat,
+            seq,
+            at: 20,
+            client_id: Some("v1".into()),
+            kind: EventKind::Message { author: Author::Visitor, text: String::new(), file: Some(file) },
+        }
+    }
+
+    fn content(scope: &SiteStore, f: &FileRef) -> Vec<u8> {
+        let up = scope.upload(f.id).expect("upload");
+        (0..up.chunks).flat_map(|i| scope.chunk(f.id, i).expect("chunk")).collect()
+    }
+
+    #[tokio::test]
+    async fn a_sent_file_goes_with_its_chat_to_another_site_and_with_its_transcript_at_retention() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("store");
+        let a = store.create_site("A".into(), 0).await.expect("site").id;
+        let b = store.create_site("B".into(), 0).await.expect("site").id;
+        let vera = store.new_visitor(a, [1; 32], 0).await.expect("visitor");
+        let (sa, sb) = (store.site(a), store.site(b));
+        let bytes: Vec<u8> = (0..(CHUNK_BYTES + 1000)).map(|i| (i % 251) as u8).collect();
+        let f = stored_file(&sa, ChatId(1), vera, &bytes).await;
+        crate::store::write_for_test(
+            &store,
+            vec![ChatWrite::Chat(ended_chat(a, 1, vera)), ChatWrite::Event(a, message(ChatId(1), 1, f.clone()))],
+        )
+        .await;
+        assert_eq!(sa.upload(f.id).expect("upload").sent, Some((1, "v1".into())));
+        assert_eq!(sa.file_bytes().expect("usage"), bytes.len() as u64);
+        // A cross-site transfer with transcript: site B gets a copy of its own.
+        let moved = ended_chat(b, 2, VisitorId(9));
+        crate::store::write_for_test(
+            &store,
+            vec![ChatWrite::Chat(moved), ChatWrite::CopyEvents { from: (a, ChatId(1)), to: (b, ChatId(2)), up_to: 1 }],
+        )
+        .await;
+        let copied = sb.chat_events(ChatId(2), 0, 10).expect("events");
+        let Some(EventKind::Message { file: Some(copy), .. }) = copied.first().map(|e| e.kind.clone()) else {
+            panic!("the file is copied: {copied:?}")
+        };
+        assert_eq!(copy.site, b);
+        assert_ne!(copy.id, f.id);
+        assert_eq!(content(&sb, &copy), bytes);
+        assert_eq!(sb.file_bytes().expect("usage"), bytes.len() as u64);
+        // Retention deletes site A's transcript and its file; B's copy stays.
+        assert_eq!(store.delete_transcripts_before(2_000).await.expect("retention"), 2);
+        assert!(matches!(sa.upload(f.id), Err(StoreError::NotFound)));
+        assert!(sa.chunk(f.id, 0).is_err());
+        assert_eq!(sa.file_bytes().expect("usage"), 0);
+    }
+
+    #[tokio::test]
+    async fn uploads_never_sent_are_purged_and_sent_ones_stay() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("store");
+        let a = store.create_site("A".into(), 0).await.expect("site").id;
+        let v = store.new_visitor(a, [1; 32], 0).await.expect("visitor");
+        let scope = store.site(a);
+        let sent = stored_file(&scope, ChatId(1), v, b"kept").await;
+        let unsent = stored_file(&scope, ChatId(1), v, b"dropped").await;
+        crate::store::write_for_test(&store, vec![ChatWrite::Event(a, message(ChatId(1), 1, sent.clone()))]).await;
+        assert_eq!(store.purge_unsent_uploads(5, 5).await.expect("purge"), 0, "not old enough");
+        assert_eq!(store.purge_unsent_uploads(100, 100).await.expect("purge"), 1);
+        assert!(scope.upload(sent.id).is_ok());
+        assert!(matches!(scope.upload(unsent.id), Err(StoreError::NotFound)));
+        assert_eq!(scope.file_bytes().expect("usage"), 4);
+    }
+}

@@ -229,4 +229,15 @@ mod tests {
         assert!(r.open_table(tables::MAILS).is_ok() && r.open_table(tables::MAIL_DUE).is_ok());
         assert!(r.open_table(tables::ACCOUNT_LINKS).is_ok());
     }
+
+    #[test]
+    fn version_5_adds_the_upload_tables_to_a_version_4_store() {
+        let (_dir, path, db) = fresh();
+        run(&db, &path, &STEPS[..4]).expect("v4");
+        assert!(db.begin_read().expect("read").open_table(tables::UPLOADS).is_err(), "no uploads before v5");
+        run(&db, &path, STEPS).expect("v5");
+        assert_eq!(version(&db).ok(), Some(5));
+        let r = db.begin_read().expect("read");
+        assert!(r.open_table(tables::UPLOADS).is_ok() && r.open_table(tables::UPLOAD_CHUNKS).is_ok());
+    }
 }

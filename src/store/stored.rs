@@ -579,4 +579,28 @@ mod tests {
         assert_eq!(ChatRecord::decode(&c.encode()).ok(), Some(c));
         assert!(ChatEvent::decode(&[7, b'{', b'}']).is_err(), "an unknown version is refused");
     }
+
+    #[test]
+    fn a_message_with_a_file_reads_back_and_one_without_keeps_its_old_shape() {
+        let file = crate::domain::files::FileRef {
+            site: SiteId(2),
+            id: 7,
+            key: "k".into(),
+            name: "a.png".into(),
+            mime: "image/png".into(),
+            size: 5,
+        };
+        let kind = EventKind::Message { author: Author::Visitor, text: String::new(), file: Some(file) };
+        let e = ChatEvent { chat: ChatId(1), seq: 2, at: 3, client_id: Some("v1".into()), kind };
+        assert_eq!(ChatEvent::decode(&e.encode()).ok(), Some(e));
+        let plain = ChatEvent {
+            chat: ChatId(1),
+            seq: 2,
+            at: 3,
+            client_id: None,
+            kind: EventKind::Message { author: Author::Visitor, text: "hi".into(), file: None },
+        };
+        let json = String::from_utf8_lossy(&plain.encode()[1..]).to_string();
+        assert!(!json.contains("file"), "{json}");
+    }
 }

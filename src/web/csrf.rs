@@ -99,8 +99,15 @@ pub async fn guard<E: Endpoint>(next: Arc<E>, mut req: Request) -> poem::Result<
     let cookie_free = path.starts_with("/api/local/") || path.starts_with("/api/visitor/");
     if is_unsafe(req.method()) && !cookie_free {
         let from_header = req.headers().get(HEADER).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let is_form = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
         let submitted = match from_header {
             Some(t) => t,
+            // Only a form carries the token in its body; anything else needs the header.
+            None if !is_form => String::new(),
             None => {
                 let body = req
                     .take_body()

@@ -9,6 +9,7 @@ mod auth;
 mod canned;
 mod cli;
 mod disk;
+mod files;
 mod limits;
 mod live;
 mod mail;
