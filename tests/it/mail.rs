@@ -137,13 +137,34 @@ fn link_in(mail: &Value, base: &str, path: &str) -> String {
     text[start..].split_whitespace().next().expect("link").trim_start_matches(base).to_string()
 }
 
-#[tokio::test]
-async fn a_message_left_is_mailed_to_the_site_admins_over_starttls_and_names_cannot_inject_headers() {
+/// A server with `[mail]`, its SMTP server up (refusing `refuse`), the owner signed in.
+struct Mailing {
+    s: TestServer,
+    smtp: Smtp,
+    owner: Client,
+    _mail_dir: TempDir,
+}
+
+async fn mailing(refuse: &[&str]) -> Mailing {
     let mail_dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
     let (s, certs) = server_with_mail(port).await;
-    let smtp = Smtp::start(port, &certs, mail_dir.path(), &[]);
+    let smtp = Smtp::start(port, &certs, mail_dir.path(), refuse);
     let owner = s.owner().await;
+    Mailing { s, smtp, owner, _mail_dir: mail_dir }
+}
+
+/// Save a site's mail settings (the rest of its settings at their defaults).
+async fn mail_settings(owner: &Client, site: u64, fields: &[(&str, &str)]) {
+    let settings = format!("/admin/sites/{site}/settings");
+    let mut all = vec![("warm_timeout_secs", "30"), ("files_enabled", "on"), ("file_types", "image")];
+    all.extend_from_slice(fields);
+    owner.post(&settings, &all).await.assert_redirect(&settings);
+}
+
+#[tokio::test]
+async fn a_message_left_is_mailed_to_the_site_admins_over_starttls_and_names_cannot_inject_headers() {
+    let Mailing { s, smtp, owner, _mail_dir } = mailing(&[]).await;
     let o = org(&s.base, &owner, "Shop").await;
     create_person(&owner, o.site, "Ada Admin", "ada@shop.example", "admin", "admin-password-1").await;
 
@@ -192,10 +213,7 @@ async fn a_message_left_is_mailed_to_the_site_admins_over_starttls_and_names_can
         .await
         .assert_status(422)
         .assert_contains("not-an-address");
-    owner
-        .post(&settings, &[("warm_timeout_secs", "30"), ("mail_notify", "desk@shop.example"), ("mail_language", "fr")])
-        .await
-        .assert_redirect(&settings);
+    mail_settings(&owner, o.site, &[("mail_notify", "desk@shop.example"), ("mail_language", "fr")]).await;
     v.send(json!({"type": "leave_message", "name": "Léa", "email": "lea@customer.example", "text": "Bonjour"})).await;
     v.until_type("left").await;
     let m = &smtp.wait_for(2).await[1];
@@ -255,17 +273,9 @@ async fn mail_queued_while_the_smtp_server_is_down_is_delivered_when_it_is_up_an
 
 #[tokio::test]
 async fn a_permanent_refusal_fails_at_once_with_the_servers_answer_and_can_be_retried() {
-    let mail_dir = tempfile::tempdir().expect("tempdir");
-    let port = free_port();
-    let (s, certs) = server_with_mail(port).await;
-    let _smtp = Smtp::start(port, &certs, mail_dir.path(), &["gone@shop.example"]);
-    let owner = s.owner().await;
+    let Mailing { s, smtp, owner, _mail_dir } = mailing(&["gone@shop.example"]).await;
     let o = org(&s.base, &owner, "Shop").await;
-    let settings = format!("/admin/sites/{}/settings", o.site);
-    owner
-        .post(&settings, &[("warm_timeout_secs", "30"), ("mail_notify", "gone@shop.example"), ("mail_language", "en")])
-        .await
-        .assert_redirect(&settings);
+    mail_settings(&owner, o.site, &[("mail_notify", "gone@shop.example"), ("mail_language", "en")]).await;
     let (mut v, _) = visitor(&s.base, o.campaign, None, None).await;
     v.send(json!({"type": "leave_message", "name": "Vera", "email": "vera@customer.example", "text": "Hi"})).await;
     v.until_type("left").await;
@@ -291,7 +301,7 @@ async fn a_permanent_refusal_fails_at_once_with_the_servers_answer_and_can_be_re
         assert!(Instant::now() < deadline, "retried: {}", page.body);
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(mails_in(mail_dir.path()).is_empty());
+    assert!(mails_in(&smtp.dir).is_empty());
     // A mail that is not failed cannot be retried; an agent cannot reach the page.
     owner.post("/admin/mail/999/retry", &[]).await.assert_status(404);
     o.agent.get("/admin/mail").await.assert_status(403);
@@ -299,25 +309,10 @@ async fn a_permanent_refusal_fails_at_once_with_the_servers_answer_and_can_be_re
 
 #[tokio::test]
 async fn a_missed_chat_is_mailed_when_the_site_asks_and_the_transcript_goes_only_to_the_chats_address() {
-    let mail_dir = tempfile::tempdir().expect("tempdir");
-    let port = free_port();
-    let (s, certs) = server_with_mail(port).await;
-    let smtp = Smtp::start(port, &certs, mail_dir.path(), &[]);
-    let owner = s.owner().await;
+    let Mailing { s, smtp, owner, _mail_dir } = mailing(&[]).await;
     let o = org(&s.base, &owner, "Shop").await;
-    let settings = format!("/admin/sites/{}/settings", o.site);
-    owner
-        .post(
-            &settings,
-            &[
-                ("warm_timeout_secs", "30"),
-                ("mail_notify", "desk@shop.example"),
-                ("mail_missed_chats", "on"),
-                ("mail_language", "en"),
-            ],
-        )
-        .await
-        .assert_redirect(&settings);
+    let fields = [("mail_notify", "desk@shop.example"), ("mail_missed_chats", "on"), ("mail_language", "en")];
+    mail_settings(&owner, o.site, &fields).await;
 
     // The only agent is Away: the chat waits, and the visitor gives up.
     let (mut a, _) = agent(&o.agent, json!([])).await;
@@ -377,7 +372,7 @@ async fn a_missed_chat_is_mailed_when_the_site_asks_and_the_transcript_goes_only
     other.send(json!({"type": "email_transcript", "chat": chat})).await;
     assert_eq!(other.until_type("error").await["code"], "chat_not_found");
     assert_eq!(smtp.wait_for(3).await.len(), 3);
-    assert!(mails_in(mail_dir.path()).iter().all(|m| !m["rcpt_tos"].to_string().contains("evil")));
+    assert!(mails_in(&smtp.dir).iter().all(|m| !m["rcpt_tos"].to_string().contains("evil")));
 
     // Erasing the visitor removes their mails from the outbox too.
     let vid = welcome["visitor"].as_u64().expect("visitor id");
@@ -389,11 +384,7 @@ async fn a_missed_chat_is_mailed_when_the_site_asks_and_the_transcript_goes_only
 
 #[tokio::test]
 async fn an_invited_person_chooses_a_password_from_the_link_and_lands_on_the_console() {
-    let mail_dir = tempfile::tempdir().expect("tempdir");
-    let port = free_port();
-    let (s, certs) = server_with_mail(port).await;
-    let smtp = Smtp::start(port, &certs, mail_dir.path(), &[]);
-    let owner = s.owner().await;
+    let Mailing { s, smtp, owner, _mail_dir } = mailing(&[]).await;
     let site = create_site(&owner, "Shop").await;
     owner
         .post(
@@ -435,11 +426,7 @@ async fn an_invited_person_chooses_a_password_from_the_link_and_lands_on_the_con
 
 #[tokio::test]
 async fn forgot_password_answers_the_same_for_any_address_and_its_link_works_once_and_ends_other_sessions() {
-    let mail_dir = tempfile::tempdir().expect("tempdir");
-    let port = free_port();
-    let (s, certs) = server_with_mail(port).await;
-    let smtp = Smtp::start(port, &certs, mail_dir.path(), &[]);
-    let owner = s.owner().await;
+    let Mailing { s, smtp, owner, _mail_dir } = mailing(&[]).await;
     let site = create_site(&owner, "Shop").await;
     create_person(&owner, site, "Sam", "sam@shop.example", "agent", "sam-password-1").await;
     let old_session = s.client();
@@ -474,9 +461,9 @@ async fn forgot_password_answers_the_same_for_any_address_and_its_link_works_onc
         s.client().post("/forgot", &[("email", "sam@shop.example")]).await.assert_ok();
     }
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let sent = mails_in(mail_dir.path()).len();
+    let sent = mails_in(&smtp.dir).len();
     assert!(sent < 8, "requests are throttled: {sent} mails");
-    assert!(mails_in(mail_dir.path()).iter().all(|m| m["rcpt_tos"] == json!(["sam@shop.example"])));
+    assert!(mails_in(&smtp.dir).iter().all(|m| m["rcpt_tos"] == json!(["sam@shop.example"])));
 }
 
 #[tokio::test]
