@@ -163,6 +163,8 @@ pub async fn serve(
         mailer: mailer.clone(),
         mail_wake: mail_wake.clone(),
         upload_rate: Default::default(),
+        token_rate: Default::default(),
+        token_uses: Default::default(),
     };
     let mail_sender = mailer
         .map(|m| tokio::spawn(crate::mail::run_sender(store.clone(), config.clone(), m, mail_wake, live.clone())));

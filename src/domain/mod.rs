@@ -14,6 +14,7 @@ pub mod proactive;
 pub mod stats;
 pub mod switchboard;
 pub mod throttle;
+pub mod tokens;
 pub mod validate;
 
 /// Milliseconds since the Unix epoch: the only notion of time the domain knows.

@@ -124,6 +124,8 @@ impl Store {
             tables::ACCOUNT_LINKS,
             tables::UPLOADS,
             tables::UPLOAD_CHUNKS,
+            tables::API_TOKENS,
+            tables::API_TOKEN_HASHES,
         );
         drop(r);
         drop(out);

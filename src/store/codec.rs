@@ -79,6 +79,7 @@ json_records!(
     crate::domain::mail::Mail,
     crate::domain::mail::AccountLink,
     crate::domain::files::Upload,
+    crate::domain::tokens::ApiToken,
     super::SessionRecord,
     super::VisitorRecord,
 );

@@ -299,6 +299,23 @@ impl Store {
     }
 }
 
+/// Remove every mail of a deleted site, with their due entries.
+pub(super) fn erase_site_mails(txn: &WriteTransaction, site: SiteId) -> Result<(), StoreError> {
+    let mut gone = Vec::new();
+    txn.open_table(MAILS)?.retain(|_, v| match decode::<Mail>(v) {
+        Ok(m) if m.kind.site() == site => {
+            gone.push((m.next_at, m.id));
+            false
+        }
+        _ => true,
+    })?;
+    let mut due = txn.open_table(MAIL_DUE)?;
+    for key in gone {
+        due.remove(key)?;
+    }
+    Ok(())
+}
+
 /// Remove every mail about `visitor` of `site` (erasure), with their due entries.
 pub(super) fn erase_mails_of(txn: &WriteTransaction, site: SiteId, visitor: VisitorId) -> Result<(), StoreError> {
     let mut gone = Vec::new();

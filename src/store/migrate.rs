@@ -26,6 +26,7 @@ pub const STEPS: &[Step] = &[
     },
     Step { to: 4, what: "mail: the outbox, one-time account links", run: v4 },
     Step { to: 5, what: "files in chat: uploads and their bytes", run: v5 },
+    Step { to: 6, what: "API tokens", run: v6 },
 ];
 
 /// The version this binary writes.
@@ -93,6 +94,12 @@ fn v4(txn: &WriteTransaction) -> Result<(), StoreError> {
 fn v5(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(tables::UPLOADS)?;
     txn.open_table(tables::UPLOAD_CHUNKS)?;
+    Ok(())
+}
+
+fn v6(txn: &WriteTransaction) -> Result<(), StoreError> {
+    txn.open_table(tables::API_TOKENS)?;
+    txn.open_table(tables::API_TOKEN_HASHES)?;
     Ok(())
 }
 
@@ -235,9 +242,19 @@ mod tests {
         let (_dir, path, db) = fresh();
         run(&db, &path, &STEPS[..4]).expect("v4");
         assert!(db.begin_read().expect("read").open_table(tables::UPLOADS).is_err(), "no uploads before v5");
-        run(&db, &path, STEPS).expect("v5");
+        run(&db, &path, &STEPS[..5]).expect("v5");
         assert_eq!(version(&db).ok(), Some(5));
         let r = db.begin_read().expect("read");
         assert!(r.open_table(tables::UPLOADS).is_ok() && r.open_table(tables::UPLOAD_CHUNKS).is_ok());
+    }
+
+    #[test]
+    fn version_6_adds_the_api_token_tables_to_a_version_5_store() {
+        let (_dir, path, db) = fresh();
+        run(&db, &path, &STEPS[..5]).expect("v5");
+        run(&db, &path, STEPS).expect("v6");
+        assert_eq!(version(&db).ok(), Some(6));
+        let r = db.begin_read().expect("read");
+        assert!(r.open_table(tables::API_TOKENS).is_ok() && r.open_table(tables::API_TOKEN_HASHES).is_ok());
     }
 }

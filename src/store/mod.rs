@@ -17,6 +17,7 @@ mod site;
 mod stats;
 mod stored;
 pub mod tables;
+mod tokens;
 mod writer;
 
 pub use announce::{Announcer, Change, Changes};

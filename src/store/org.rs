@@ -186,6 +186,12 @@ impl Store {
                 let cells = (id.0, 0, 0, i64::MIN)..=(id.0, u8::MAX, u64::MAX, i64::MAX);
                 txn.open_table(STATS_QUARTERS)?.retain_in(cells.clone(), |_, _| false)?;
                 txn.open_table(STATS_DAYS)?.retain_in(cells, |_, _| false)?;
+                txn.open_table(super::tables::UPLOADS)?.retain_in((id.0, 0)..=(id.0, u64::MAX), |_, _| false)?;
+                txn.open_table(super::tables::UPLOAD_CHUNKS)?
+                    .retain_in((id.0, 0, 0)..=(id.0, u64::MAX, u32::MAX), |_, _| false)?;
+                txn.open_table(super::tables::META)?.remove(format!("file_bytes_site_{}", id.0).as_str())?;
+                super::tokens::delete_site_tokens(txn, id)?;
+                super::mail::erase_site_mails(txn, id)?;
                 let mut groups = txn.open_table(GROUPS)?;
                 let all: Vec<Group> = read_all(&groups)?;
                 for mut g in all.into_iter().filter(|g| g.sites.contains(&id)) {

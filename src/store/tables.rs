@@ -108,3 +108,11 @@ pub const UPLOADS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("si
 /// (site id, upload id, chunk index) -> the file's bytes, `store::files::CHUNK_BYTES` a chunk.
 pub const UPLOAD_CHUNKS: TableDefinition<(u64, u64, u32), &[u8]> =
     TableDefinition::new("siteid_uploadid_index_bytes-1");
+
+// ---- version 6: API tokens ----
+
+/// (site id, token id) -> `ApiToken`. Site 0: the organization's tokens (the owner's).
+pub const API_TOKENS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("siteid_tokenid_apitoken-1");
+
+/// sha256(token secret) -> (site id, token id). The secret is shown once, never stored.
+pub const API_TOKEN_HASHES: TableDefinition<&[u8], (u64, u64)> = TableDefinition::new("secrethash_siteid_tokenid-1");

@@ -1,12 +1,16 @@
 //! The JSON API (OpenAPI 3 document at `/api/openapi.json`). Authenticated by the same session
-//! cookie as the pages; site data only through the principal's site scope.
+//! cookie as the pages, or by an API token (`Authorization: Bearer …`, made on a site's or the
+//! owner's API tokens page); site data only through the caller's site scope.
 
 use crate::domain::model::{Role, User};
+use crate::domain::tokens::{ApiToken, REQUESTS_PER_MINUTE};
 use crate::web::auth::Principal;
+use crate::web::auth::token_hash;
 use crate::web::state::AppState;
+use crate::web::state::now_ms;
 use poem::Request;
 use poem::web::Data;
-use poem_openapi::auth::ApiKey;
+use poem_openapi::auth::{ApiKey, Bearer};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi, OpenApiService, SecurityScheme, param::Path};
 
@@ -17,6 +21,66 @@ pub struct Session(Principal);
 
 async fn session_checker(req: &Request, _key: ApiKey) -> Option<Principal> {
     req.extensions().get::<Principal>().cloned()
+}
+
+/// An API token.
+#[derive(SecurityScheme)]
+#[oai(ty = "bearer", bearer_format = "parley_<64 hex digits>", checker = "token_checker")]
+pub struct Token(ApiToken);
+
+/// A live token, within its rate (else 429 with `Retry-After`); its use is recorded.
+async fn token_checker(req: &Request, bearer: Bearer) -> poem::Result<ApiToken> {
+    let unauthorized = || poem::Error::from_status(poem::http::StatusCode::UNAUTHORIZED);
+    let state = req.data::<AppState>().ok_or_else(unauthorized)?;
+    let now = now_ms();
+    let token = state.store.token_by_hash(&token_hash(&bearer.token), now).ok().flatten().ok_or_else(unauthorized)?;
+    if let Err(wait) = state.token_rate.take(&format!("t{}", token.id), REQUESTS_PER_MINUTE, now) {
+        let resp = poem::Response::builder()
+            .status(poem::http::StatusCode::TOO_MANY_REQUESTS)
+            .header(poem::http::header::RETRY_AFTER, wait)
+            .content_type("application/json")
+            .body(r#"{"code":"rate_limited","message":"Too many requests with this token: wait, then try again."}"#);
+        return Err(poem::Error::from_response(resp));
+    }
+    let due = {
+        let mut uses = state.token_uses.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let last = uses.entry(token.id).or_insert(0);
+        let due = now.saturating_sub(*last) >= 60_000;
+        if due {
+            *last = now;
+        }
+        due
+    };
+    if due {
+        let (store, site, id) = (state.store.clone(), token.site, token.id);
+        tokio::spawn(async move {
+            if let Err(e) = store.touch_token(site, id, now).await {
+                tracing::warn!(error = %e, "cannot record an API token's use");
+            }
+        });
+    }
+    Ok(token)
+}
+
+/// Who calls: a signed-in person (their session cookie) or an API token.
+#[derive(SecurityScheme)]
+pub enum Caller {
+    Session(Session),
+    Token(Token),
+}
+
+impl Caller {
+    /// The site this caller may read: a person as on the pages (owners any, admins and agents
+    /// their own), a token its site (or every site, for the organization's).
+    fn readable(&self, state: &AppState, site: u64) -> Option<crate::store::SiteStore> {
+        match self {
+            Caller::Session(s) => readable(&s.0, state, site),
+            Caller::Token(t) => {
+                let id = crate::domain::ids::SiteId(site);
+                (site != 0 && t.0.reaches(id) && state.store.get_site(id).is_ok()).then(|| state.store.site(id))
+            }
+        }
+    }
 }
 
 #[derive(Object)]
@@ -153,8 +217,8 @@ impl Api {
 
     /// The agents and site admins of a site.
     #[oai(path = "/v1/sites/:site/agents", method = "get")]
-    async fn agents(&self, auth: Session, state: Data<&AppState>, site: Path<u64>) -> ListResponse<Agent> {
-        let Some(scope) = readable(&auth.0, &state, site.0) else {
+    async fn agents(&self, auth: Caller, state: Data<&AppState>, site: Path<u64>) -> ListResponse<Agent> {
+        let Some(scope) = auth.readable(&state, site.0) else {
             return ListResponse::NotFound(not_found());
         };
         let (Ok(users), Ok(depts)) = (scope.users(), scope.departments()) else {
@@ -179,8 +243,8 @@ impl Api {
 
     /// The departments of a site.
     #[oai(path = "/v1/sites/:site/departments", method = "get")]
-    async fn departments(&self, auth: Session, state: Data<&AppState>, site: Path<u64>) -> ListResponse<Department> {
-        let Some(Ok(depts)) = readable(&auth.0, &state, site.0).map(|s| s.departments()) else {
+    async fn departments(&self, auth: Caller, state: Data<&AppState>, site: Path<u64>) -> ListResponse<Department> {
+        let Some(Ok(depts)) = auth.readable(&state, site.0).map(|s| s.departments()) else {
             return ListResponse::NotFound(not_found());
         };
         ListResponse::Ok(Json(
@@ -198,8 +262,8 @@ impl Api {
 
     /// The campaigns of a site.
     #[oai(path = "/v1/sites/:site/campaigns", method = "get")]
-    async fn campaigns(&self, auth: Session, state: Data<&AppState>, site: Path<u64>) -> ListResponse<Campaign> {
-        let Some(Ok(cs)) = readable(&auth.0, &state, site.0).map(|s| s.campaigns()) else {
+    async fn campaigns(&self, auth: Caller, state: Data<&AppState>, site: Path<u64>) -> ListResponse<Campaign> {
+        let Some(Ok(cs)) = auth.readable(&state, site.0).map(|s| s.campaigns()) else {
             return ListResponse::NotFound(not_found());
         };
         ListResponse::Ok(Json(
@@ -217,8 +281,8 @@ impl Api {
 
     /// The canned replies of a site, by shortcut (agents of the site may read them).
     #[oai(path = "/v1/sites/:site/canned", method = "get")]
-    async fn canned(&self, auth: Session, state: Data<&AppState>, site: Path<u64>) -> ListResponse<Canned> {
-        let Some(Ok(replies)) = readable(&auth.0, &state, site.0).map(|s| s.canned_replies()) else {
+    async fn canned(&self, auth: Caller, state: Data<&AppState>, site: Path<u64>) -> ListResponse<Canned> {
+        let Some(Ok(replies)) = auth.readable(&state, site.0).map(|s| s.canned_replies()) else {
             return ListResponse::NotFound(not_found());
         };
         ListResponse::Ok(Json(
@@ -230,8 +294,8 @@ impl Api {
     }
     /// The visitors on a site now, longest on the site first (agents of the site may read it).
     #[oai(path = "/v1/sites/:site/visitors/live", method = "get")]
-    async fn live_visitors(&self, auth: Session, state: Data<&AppState>, site: Path<u64>) -> ListResponse<LiveVisitor> {
-        if readable(&auth.0, &state, site.0).is_none() {
+    async fn live_visitors(&self, auth: Caller, state: Data<&AppState>, site: Path<u64>) -> ListResponse<LiveVisitor> {
+        if auth.readable(&state, site.0).is_none() {
             return ListResponse::NotFound(not_found());
         }
         let id = crate::domain::ids::SiteId(site.0);

@@ -18,34 +18,9 @@ use poem::web::{Data, Json, Path, Query};
 use poem::{Body, IntoResponse, Request, Response, handler};
 use serde::Deserialize;
 use serde_json::json;
-use std::collections::HashMap;
-use std::sync::Mutex;
 
 /// Uploads a visitor or an agent may start per minute.
 pub const UPLOADS_PER_MINUTE: u32 = 20;
-
-/// Counts uploads per uploader in one-minute windows.
-#[derive(Default)]
-pub struct UploadRate(Mutex<HashMap<String, (u64, u32)>>);
-
-impl UploadRate {
-    /// Count one upload of `who`; `Err(seconds to wait)` over the limit.
-    fn take(&self, who: &str, now: u64) -> Result<(), u64> {
-        let mut m = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if m.len() > 10_000 {
-            m.retain(|_, (start, _)| now.saturating_sub(*start) < 60_000);
-        }
-        let e = m.entry(who.to_string()).or_insert((now, 0));
-        if now.saturating_sub(e.0) >= 60_000 {
-            *e = (now, 0);
-        }
-        if e.1 >= UPLOADS_PER_MINUTE {
-            return Err((e.0 + 60_000).saturating_sub(now).div_ceil(1000).max(1));
-        }
-        e.1 += 1;
-        Ok(())
-    }
-}
 
 fn refuse(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
     Json(json!({"error": code, "message": message.into()})).with_status(status).into_response()
@@ -205,7 +180,7 @@ async fn upload(
     if declared.is_some_and(|n| n > max) {
         return too_large();
     }
-    if let Err(wait) = state.upload_rate.take(who, now_ms()) {
+    if let Err(wait) = state.upload_rate.take(who, UPLOADS_PER_MINUTE, now_ms()) {
         let mut r = refuse(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "Too many files at once: wait a moment.");
         if let Ok(v) = wait.to_string().parse() {
             r.headers_mut().insert(header::RETRY_AFTER, v);

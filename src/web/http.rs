@@ -90,3 +90,26 @@ mod tests {
         assert_eq!(cookie(&req, "nope"), None);
     }
 }
+
+/// Counts events per key (an uploader, an API token) in one-minute windows.
+#[derive(Default)]
+pub struct PerMinute(std::sync::Mutex<std::collections::HashMap<String, (u64, u32)>>);
+
+impl PerMinute {
+    /// Count one event of `key`, at most `limit` a minute; `Err(seconds to wait)` over it.
+    pub fn take(&self, key: &str, limit: u32, now: u64) -> Result<(), u64> {
+        let mut m = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if m.len() > 10_000 {
+            m.retain(|_, (start, _)| now.saturating_sub(*start) < 60_000);
+        }
+        let e = m.entry(key.to_string()).or_insert((now, 0));
+        if now.saturating_sub(e.0) >= 60_000 {
+            *e = (now, 0);
+        }
+        if e.1 >= limit {
+            return Err((e.0 + 60_000).saturating_sub(now).div_ceil(1000).max(1));
+        }
+        e.1 += 1;
+        Ok(())
+    }
+}

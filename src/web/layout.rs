@@ -88,6 +88,7 @@ impl Notice {
             "invited" => "Created. An invitation with a link to choose a password is on its way.",
             "reinvited" => "A new invitation is on its way; earlier links no longer work.",
             "retry" => "The mail will be tried again now.",
+            "revoked" => "The token is revoked: it no longer works.",
             "password_set" => "Your new password is set, and every other session is signed out. Sign in with it.",
             _ => return None,
         })

@@ -23,8 +23,8 @@ pub mod widget;
 pub mod ws;
 
 use admin::{
-    agents, backups, campaigns, canned, departments, groups, mail, messages, reports, settings, sites, transcripts,
-    visitors,
+    agents, backups, campaigns, canned, departments, groups, mail, messages, reports, settings, sites, tokens,
+    transcripts, visitors,
 };
 use poem::middleware::{CatchPanic, CookieJarManager};
 use poem::web::Redirect;
@@ -74,6 +74,8 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .at("/admin/reports", get(reports::organization))
         .at("/admin/backups/:name", get(backups::download))
         .at("/admin/mail", get(mail::show))
+        .at("/admin/tokens", get(tokens::org_list).post(tokens::org_create))
+        .at("/admin/tokens/:id<\\d+>/revoke", post(tokens::org_revoke))
         .at("/admin/mail/test", post(mail::test))
         .at("/admin/mail/:id<\\d+>/retry", post(mail::retry))
         // --- site admin: people, departments, campaigns, settings ---
@@ -95,6 +97,8 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .at(format!("{SITE}/campaigns/:id<\\d+>"), get(campaigns::edit_page).post(campaigns::update))
         .at(format!("{SITE}/campaigns/:id<\\d+>/delete"), post(campaigns::delete))
         .at(format!("{SITE}/settings"), get(settings::show).post(settings::save))
+        .at(format!("{SITE}/tokens"), get(tokens::site_list).post(tokens::site_create))
+        .at(format!("{SITE}/tokens/:id<\\d+>/revoke"), post(tokens::site_revoke))
         .at(format!("{SITE}/messages"), get(messages::list))
         .at(format!("{SITE}/reports"), get(reports::site))
         .at(format!("{SITE}/chats"), get(transcripts::list))

@@ -30,7 +30,11 @@ pub struct AppState {
     /// Wakes the mail sender when a mail is queued.
     pub mail_wake: Arc<tokio::sync::Notify>,
     /// Uploads per visitor and agent per minute.
-    pub upload_rate: Arc<crate::web::files::UploadRate>,
+    pub upload_rate: Arc<crate::web::http::PerMinute>,
+    /// API requests per token per minute.
+    pub token_rate: Arc<crate::web::http::PerMinute>,
+    /// When each API token's last use was last written (Unix ms), to write it once a minute.
+    pub token_uses: Arc<std::sync::Mutex<std::collections::HashMap<u64, u64>>>,
 }
 
 impl AppState {

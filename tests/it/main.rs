@@ -19,5 +19,6 @@ mod proactive;
 mod reports;
 mod tenancy;
 mod tls;
+mod tokens;
 mod transfer;
 mod widget;

@@ -12,6 +12,7 @@ pub mod messages;
 pub mod reports;
 pub mod settings;
 pub mod sites;
+pub mod tokens;
 pub mod transcripts;
 pub mod visitors;
 
