@@ -183,7 +183,7 @@ impl From<ErrorCode> for WireError {
 
 impl WireError {
     /// Every code, for the check that the clients' copies do not drift.
-    pub const ALL: [WireError; 28] = [
+    pub const ALL: [WireError; 29] = [
         WireError::BadFrame,
         WireError::HelloFirst,
         WireError::AlreadyHello,
@@ -212,6 +212,7 @@ impl WireError {
         WireError::VisitorGone,
         WireError::AlreadyChatting,
         WireError::InvitationPending,
+        WireError::UploadNotFound,
     ];
 
     /// The code as it is on the wire (for close reasons and logs).
