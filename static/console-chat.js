@@ -2,8 +2,10 @@
 // (older history loads when scrolled to the top), typing, internal notes, canned replies and
 // the composer. Messages go through the outbox: each has a random id, is shown as "sending…"
 // until its ack, and is sent again with the same id after a reconnect, so it is stored once.
+// Files (console-files.js) are uploaded first, then sent through the same outbox.
 
 import { $, h, fill, duration, clock, randomId } from './console-dom.js';
+import { FileUI, fileBlock, fileSize } from './console-files.js';
 
 const TYPING_IDLE_MS = 2500;
 
@@ -35,7 +37,10 @@ export class ChatUI {
     this.typingOn = false;
     this.typingTimer = null;
     this.menuIndex = 0;
+    /** The transcript is scrolled to its end (an image that loads keeps it there). */
+    this.pinned = true;
     this.wire();
+    this.files = new FileUI(this);
     setInterval(() => this.tick(), 1000);
   }
 
@@ -65,8 +70,18 @@ export class ChatUI {
     });
     $('close-btn').addEventListener('click', () => this.closeOpen());
     this.transcript.addEventListener('scroll', () => {
-      if (this.transcript.scrollTop < 40) this.loadOlder();
+      const t = this.transcript;
+      this.pinned = t.scrollHeight - t.scrollTop - t.clientHeight < 60;
+      if (t.scrollTop < 40) this.loadOlder();
     });
+    // An image that loads grows the transcript: stay at the end if we were there.
+    this.transcript.addEventListener(
+      'load',
+      (e) => {
+        if (e.target instanceof HTMLImageElement && this.pinned) this.transcript.scrollTop = this.transcript.scrollHeight;
+      },
+      true,
+    );
   }
 
   // ---- the list ----
@@ -147,6 +162,7 @@ export class ChatUI {
     $('chat-closed').hidden = !closed;
     $('chat-closed').textContent = c.closed ?? '';
     $('composer').hidden = closed;
+    this.files.button.hidden = !this.state.files;
     $('transfer-btn').hidden = closed;
     $('end-btn').hidden = closed;
     $('close-btn').hidden = !closed;
@@ -181,20 +197,23 @@ export class ChatUI {
       this.rendered.set(e.seq, li);
     }
     this.renderPending(c);
-    if (jump || atBottom) this.transcript.scrollTop = this.transcript.scrollHeight;
-    else if (addedAbove) this.transcript.scrollTop += this.transcript.scrollHeight - prevHeight;
+    if (jump || atBottom) {
+      this.transcript.scrollTop = this.transcript.scrollHeight;
+      this.pinned = true;
+    } else if (addedAbove) this.transcript.scrollTop += this.transcript.scrollHeight - prevHeight;
   }
 
   renderPending(c) {
     const mine = [...this.state.outbox.values()].filter((m) => m.chat === c.id);
     fill(
       this.pendingList,
+      this.files.items(c.id),
       mine.map((m) =>
         h(
           'li',
           { class: `msg agent mine sending${m.note ? ' note' : ''}` },
           h('span', { class: 'meta' }, m.error ? `Not sent: ${m.error}` : 'Sending…'),
-          h('p', { class: 'text' }, m.text),
+          h('p', { class: 'text' }, m.file ? `${m.file.name} (${fileSize(m.file.size)})` : m.text),
           m.error
             ? h('button', { type: 'button', class: 'link', onclick: () => this.discard(m.id) }, 'Discard')
             : null,
@@ -227,11 +246,13 @@ export class ChatUI {
         const visitor = e.author?.by === 'visitor';
         const mine = !visitor && e.author?.agent === this.state.me?.id;
         const who = visitor ? (c?.name ?? 'Visitor') : mine ? 'You' : e.author?.name;
+        // A file, with its text (if any) as the caption.
         return h(
           'li',
-          { class: `msg ${visitor ? 'visitor' : 'agent'}${mine ? ' mine' : ''}` },
+          { class: `msg ${visitor ? 'visitor' : 'agent'}${mine ? ' mine' : ''}${e.file ? ' has-file' : ''}` },
           h('span', { class: 'meta' }, who, ' · ', at),
-          h('p', { class: 'text' }, e.text),
+          e.file ? fileBlock(e.file) : null,
+          e.file && !e.text ? null : h('p', { class: 'text' }, e.text),
         );
       }
       case 'note':
@@ -362,11 +383,15 @@ export class ChatUI {
     this.renderEvents(c, true);
   }
 
-  /** Show (or clear, with '') the composer's error, tied to the message box. */
-  composerError(text) {
+  /**
+   * Show (or clear, with '') the composer's error, tied to the message box; `invalid`: the
+   * error is about the text in the box (not about a file).
+   */
+  composerError(text, invalid = true) {
     $('composer-error').textContent = text;
     if (text) {
-      this.text.setAttribute('aria-invalid', 'true');
+      if (invalid) this.text.setAttribute('aria-invalid', 'true');
+      else this.text.removeAttribute('aria-invalid');
       this.text.focus();
     } else {
       this.text.removeAttribute('aria-invalid');
@@ -376,7 +401,9 @@ export class ChatUI {
   /** After a reconnect: send again whatever has no ack yet (same ids: stored at most once). */
   resendOutbox() {
     for (const m of this.state.outbox.values()) {
-      if (!m.error) this.ctx.send({ type: m.note ? 'note' : 'message', chat: m.chat, id: m.id, text: m.text });
+      if (m.error) continue;
+      if (m.upload != null) this.ctx.send({ type: 'message', chat: m.chat, id: m.id, upload: m.upload });
+      else this.ctx.send({ type: m.note ? 'note' : 'message', chat: m.chat, id: m.id, text: m.text });
     }
   }
 

@@ -114,6 +114,7 @@ function alert(kind, title, body, chatId = null) {
 function onWelcome(f) {
   state.me = { id: f.agent, name: f.name, site: f.site };
   if (f.max_message_bytes > 0) state.maxMessageBytes = f.max_message_bytes;
+  state.files = f.files?.max_bytes > 0 ? f.files : null;
   replaying = true;
   state.liveVisitors = 'prefs' in f || 'canned' in f;
   state.canned = f.canned ?? [];
@@ -150,7 +151,7 @@ function onEvent(e) {
     c.visitorTyping = false;
     const looking = e.chat === state.openId && document.visibilityState === 'visible';
     if (!looking) c.unread += 1;
-    if (!replaying && !looking) alert('message', `${c.name} wrote`, e.text, c.id);
+    if (!replaying && !looking) alert('message', `${c.name} wrote`, e.text || (e.file ? `File: ${e.file.name}` : ''), c.id);
   }
   redraw(c);
 }

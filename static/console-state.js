@@ -94,7 +94,7 @@ export class ChatView {
     const all = this.sorted();
     for (let i = all.length - 1; i >= 0; i--) {
       const e = all[i];
-      if (e.kind === 'message') return (e.author?.by === 'visitor' ? '' : 'You: ') + e.text;
+      if (e.kind === 'message') return (e.author?.by === 'visitor' ? '' : 'You: ') + (e.text || (e.file ? `File: ${e.file.name}` : ''));
       if (e.kind === 'note') return `Note: ${e.text}`;
     }
     return '';
@@ -107,13 +107,15 @@ export class State extends EventTarget {
     this.me = null; // {id, name, site}
     /** The server's message limit in bytes (from agent_welcome). */
     this.maxMessageBytes = 4096;
+    /** What files the site takes, {max_bytes, types} (from agent_welcome); null: none. */
+    this.files = null;
     this.presence = 'offline';
     /** id -> {id, name, presence, active_chats} */
     this.agents = new Map();
     /** id -> ChatView; insertion order = list order */
     this.chats = new Map();
     this.openId = null;
-    /** client id -> {id, chat, text, note, error} not yet acknowledged (this tab's). */
+    /** client id -> {id, chat, text, note, error, upload?, file?} not yet acknowledged (this tab's). */
     this.outbox = new Map();
     /** chat id -> offer frame (+ receivedAt, preview) */
     this.offers = new Map();

@@ -19,6 +19,11 @@
   var mkText = D.createTextNode.bind(D);
   var mkNS = D.createElementNS.bind(D);
   var randomFill = W.crypto.getRandomValues.bind(W.crypto);
+  var XHR = W.XMLHttpRequest;
+  var fetchF = W.fetch ? W.fetch.bind(W) : null;
+  var blobUrl = URL.createObjectURL.bind(URL);
+  var dropUrl = URL.revokeObjectURL.bind(URL);
+  var encode = W.encodeURIComponent;
   var now = Date.now;
   var store = null;
   try {
@@ -71,6 +76,12 @@
       retry: 'Could not send. Check your connection and try again.',
       emailMe: 'Email me this conversation', emailSent: 'A copy of this conversation is on its way to your email.',
       emailLimit: 'No more copies of this conversation can be sent for now.',
+      attach: 'Attach a file', dropHere: 'Drop files here to send them', noFiles: 'Files cannot be sent in this chat.',
+      fileTooBig: '“{name}” is larger than the limit of {n}.', fileEmpty: '“{name}” is empty.', uploading: 'Uploading {name}',
+      cancel: 'Cancel', cancelUp: 'Cancel sending {name}', upFailed: 'Could not send {name}: {why}', retryUp: 'Retry', remove: 'Remove',
+      upNet: 'the connection failed.', upTooBig: 'the file is larger than the limit of {n}.', upType: 'files of this type cannot be sent here.',
+      upRate: 'too many files at once.', retryIn: 'Try again in {n} s.', upGone: 'the file is no longer there: attach it again.',
+      fileLoad: 'This file could not be loaded.', openImage: 'Open {name} in full size', bytes: 'bytes', kib: 'KiB', mib: 'MiB', dec: '.',
     },
     fr: {
       open: 'Ouvrir la discussion', openUnread: 'Ouvrir la discussion ({n} nouveaux)', title: 'Discutons', minimize: 'Réduire la discussion',
@@ -91,6 +102,12 @@
       retry: 'Envoi impossible. Vérifiez votre connexion et réessayez.',
       emailMe: 'M’envoyer cette conversation par e-mail', emailSent: 'Une copie de cette conversation part vers votre e-mail.',
       emailLimit: 'Aucune autre copie de cette conversation ne peut être envoyée pour le moment.',
+      attach: 'Joindre un fichier', dropHere: 'Déposez les fichiers ici pour les envoyer', noFiles: 'Cette discussion n’accepte pas de fichiers.',
+      fileTooBig: '« {name} » dépasse la limite de {n}.', fileEmpty: '« {name} » est vide.', uploading: 'Envoi de {name}',
+      cancel: 'Annuler', cancelUp: 'Annuler l’envoi de {name}', upFailed: 'Impossible d’envoyer {name} : {why}', retryUp: 'Réessayer', remove: 'Retirer',
+      upNet: 'la connexion a échoué.', upTooBig: 'le fichier dépasse la limite de {n}.', upType: 'ce type de fichier ne peut pas être envoyé ici.',
+      upRate: 'trop de fichiers à la fois.', retryIn: 'Réessayez dans {n} s.', upGone: 'le fichier n’est plus disponible : joignez-le à nouveau.',
+      fileLoad: 'Ce fichier n’a pas pu être chargé.', openImage: 'Ouvrir {name} en taille réelle', bytes: 'octets', kib: 'Kio', mib: 'Mio', dec: ',',
     },
     de: {
       open: 'Chat öffnen', openUnread: 'Chat öffnen ({n} neu)', title: 'Chatten Sie mit uns', minimize: 'Chat minimieren',
@@ -111,12 +128,21 @@
       retry: 'Senden nicht möglich. Prüfen Sie Ihre Verbindung und versuchen Sie es erneut.',
       emailMe: 'Dieses Gespräch per E-Mail senden', emailSent: 'Eine Kopie dieses Gesprächs ist an Ihre E-Mail unterwegs.',
       emailLimit: 'Von diesem Gespräch können vorerst keine weiteren Kopien gesendet werden.',
+      attach: 'Datei anhängen', dropHere: 'Dateien hier ablegen, um sie zu senden', noFiles: 'In diesem Chat können keine Dateien gesendet werden.',
+      fileTooBig: '„{name}“ ist größer als die Grenze von {n}.', fileEmpty: '„{name}“ ist leer.', uploading: '{name} wird hochgeladen',
+      cancel: 'Abbrechen', cancelUp: 'Senden von {name} abbrechen', upFailed: '{name} konnte nicht gesendet werden: {why}', retryUp: 'Erneut versuchen', remove: 'Entfernen',
+      upNet: 'die Verbindung ist fehlgeschlagen.', upTooBig: 'die Datei ist größer als die Grenze von {n}.', upType: 'Dateien dieses Typs können hier nicht gesendet werden.',
+      upRate: 'zu viele Dateien auf einmal.', retryIn: 'Versuchen Sie es in {n} s erneut.', upGone: 'die Datei ist nicht mehr vorhanden: hängen Sie sie erneut an.',
+      fileLoad: 'Diese Datei konnte nicht geladen werden.', openImage: '{name} in voller Größe öffnen', bytes: 'Bytes', kib: 'KiB', mib: 'MiB', dec: ',',
     },
   };
   var L = LABELS.en;
   function t(key, n, name) {
     var s = L[key] || LABELS.en[key] || key;
-    return s.replace('{n}', String(n)).replace('{name}', name == null ? '' : String(name)).replace('{why}', String(n));
+    // Replaced by functions: a "$&" in a name or a file name stays as it is.
+    return s.replace('{n}', function () { return String(n); })
+      .replace('{name}', function () { return name == null ? '' : String(name); })
+      .replace('{why}', function () { return String(n); });
   }
 
   // ---- storage shared by the tabs of this site (the host page's origin) -----------------------
@@ -159,7 +185,7 @@
     for (var k in patch) u[k] = patch[k];
     lsSet(K_UI, JSONstringify(u));
   }
-  /** Messages sent and not yet acknowledged: [{chat, id, text}] (survive a page change). */
+  /** Messages sent and not yet acknowledged: [{chat, id, text, upload?, file?}] (survive a page change). */
   function outbox() {
     var o = readJSON(K_OUT, []);
     return Array.isArray(o) ? o : [];
@@ -221,6 +247,8 @@
   }
   var ICON_CHAT = 'M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z';
   var ICON_MIN = 'M5 11h14v2H5z';
+  var ICON_CLIP = 'M16.5 6v11.5a4 4 0 0 1-8 0V5a2.5 2.5 0 0 1 5 0v10.5a1 1 0 0 1-2 0V6H10v9.5a2.5 2.5 0 0 0 5 0V5a4 4 0 0 0-8 0v12.5a5.5 5.5 0 0 0 11 0V6h-1.5z';
+  var ICON_FILE = 'M14 2H6a2 2 0 0 0-2 2v16a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2V8l-6-6zm-1 7V3.5L18.5 9H13z';
 
   /** Text colour for a background: white, or near-black when white would not reach 4.5:1. */
   function onColor(hex) {
@@ -292,12 +320,28 @@
     '.compose{flex:none;border-top:1px solid #d0d7de;padding:10px;display:flex;flex-direction:row;gap:8px;align-items:flex-end}' +
     '.compose textarea{flex:1;min-height:42px;max-height:120px;resize:none}' +
     '.ok{background:#dafbe1;border-radius:10px;padding:10px 12px;margin:0}' +
+    '.clip{flex:none;width:42px;height:42px;border:1px solid #8c959f;border-radius:8px;background:#fff;color:#1f2328;cursor:pointer;display:flex;align-items:center;justify-content:center;padding:0}' +
+    '.clip:hover{background:#eef1f4}' +
+    '.pic{display:block;line-height:0;border-radius:10px;overflow:hidden;background:#eef1f4;min-width:48px;min-height:48px}' +
+    '.pic img{display:block;max-width:240px;max-height:200px;width:auto;height:auto}' +
+    '.file{display:flex;gap:8px;align-items:center;padding:8px 12px;border:1px solid #d0d7de;border-radius:12px;background:#fff;color:#1f2328;text-decoration:none;max-width:100%;text-align:left}' +
+    'a.file:hover .fn{text-decoration:underline}' +
+    '.file svg{flex:none;color:#57606a}' +
+    '.fn{display:block;font-weight:600;overflow-wrap:anywhere}.fm{display:block;font-size:12px;color:#57606a}' +
+    '.m progress{width:200px;max-width:100%;height:8px}' +
+    '.acts{display:flex;gap:6px}' +
+    '.lnk{background:none;border:0;padding:2px 4px;color:#0b57d0;text-decoration:underline;cursor:pointer;font-size:12px}' +
+    '.dropz{position:absolute;inset:0;z-index:2;display:flex;align-items:center;justify-content:center;text-align:center;padding:24px;background:rgba(255,255,255,.93);border:3px dashed var(--c);border-radius:14px;font-weight:600;font-size:15px;pointer-events:none}' +
     '@media (max-width:480px){.win{top:0;left:0!important;right:0;bottom:0;width:auto;height:auto;max-height:none;border-radius:0}' +
     '.launch{bottom:14px;right:14px}.left .launch{left:14px}.in{font-size:16px}}' +
     '@media (prefers-reduced-motion:no-preference){.win{animation:pop .16s ease-out}@keyframes pop{from{opacity:0;transform:translateY(12px)}}}';
 
   // ---- state -------------------------------------------------------------------------------------
   var maxBytes = 4096; // the server's message limit, from the welcome
+  var filesCfg = null; // what files the site takes ({max_bytes, types}), from the welcome; null: none
+  var uploads = []; // files being uploaded (or failed): {chat, file, name, xhr, el, …}
+  var blobs = []; // blob: addresses of the files shown
+  var dragDepth = 0;
   var campaign = null; // the campaign followed now: the widget's own, or the one a chat moved to
   var ownCampaign = null; // the campaign view from visitor_welcome
   var token = lsGet(K_TOKEN);
@@ -337,7 +381,7 @@
   var hostEl, root, launcher, badge, win, titleEl, endBtn, connEl, bodyEl, inviteSec, inviteBy, inviteText,
     formEl, formFields, formErr, startBtn, logEl, qsEl, typingEl, surveySec, surveyForm, surveyQ, ratingErr,
     commentFld, commentIn, doneSec, thanksEl, leaveSec, leaveText, leaveForm, leaveErr, leaveOk, leaveBtn, composeEl, composeIn,
-    composeErr;
+    composeErr, attachBtn, fileIn, dropEl;
 
   function field(id, label, input, required, hint) {
     var errId = id + '-err';
@@ -491,13 +535,19 @@
     composeIn = h('textarea', { cls: 'in', id: 'pw-msg', rows: 1, placeholder: t('placeholder'),
       'aria-describedby': 'pw-msg-err', on: { keydown: composeKey, input: typed } });
     composeErr = h('p', { cls: 'err', id: 'pw-msg-err', role: 'alert' });
+    fileIn = h('input', { type: 'file', multiple: true, hidden: true, tabindex: '-1', 'aria-hidden': 'true',
+      on: { change: function () { var fl = list(fileIn.files); fileIn.value = ''; addFiles(fl); } } });
+    attachBtn = h('button', { type: 'button', cls: 'clip', 'aria-label': t('attach'), title: t('attach'), hidden: !filesCfg,
+      on: { click: function () { fileIn.click(); } } }, svg(ICON_CLIP));
     composeEl = h('form', { cls: 'compose', hidden: true, on: { submit: function (e) { e.preventDefault(); sendMessage(); } } },
-      h('label', { cls: 'sr', for: 'pw-msg', text: t('message') }), composeIn,
+      h('label', { cls: 'sr', for: 'pw-msg', text: t('message') }), attachBtn, fileIn, composeIn,
       h('button', { type: 'submit', cls: 'btn', text: t('send') }), composeErr);
+    dropEl = h('div', { cls: 'dropz', 'aria-hidden': 'true', hidden: true });
 
     win = h('div', { cls: 'win', id: 'pw-win', role: 'dialog', 'aria-labelledby': 'pw-title', hidden: true,
-      on: { keydown: function (e) { if (e.key === 'Escape') { e.stopPropagation(); setOpen(false, true, true); } } } },
-      h('div', { cls: 'hd' }, titleEl, endBtn, minBtn), connEl, bodyEl, composeEl);
+      on: { keydown: function (e) { if (e.key === 'Escape') { e.stopPropagation(); setOpen(false, true, true); } },
+        dragenter: onDrag, dragover: onDrag, dragleave: onDrag, drop: onDrop, paste: onPaste } },
+      h('div', { cls: 'hd' }, titleEl, endBtn, minBtn), connEl, bodyEl, composeEl, dropEl);
 
     root.appendChild(launcher);
     root.appendChild(win);
@@ -730,6 +780,8 @@
     pingSent = 0;
     var first = !campaign;
     if (f.max_message_bytes > 0) maxBytes = f.max_message_bytes;
+    filesCfg = f.files && f.files.max_bytes > 0 ? f.files : null;
+    if (attachBtn) show(attachBtn, !!filesCfg);
     mailOn = !!f.mail;
     if (f.chat) chatEmail = !!f.chat.has_email;
     ownCampaign = f.campaign || {};
@@ -765,7 +817,7 @@
     if (keep.length !== out.length) setOutbox(keep);
     keep.forEach(function (m) {
       if (!pending[m.id]) renderPending(m);
-      send({ type: 'message', chat: m.chat, id: m.id, text: m.text });
+      send(messageFrame(m));
     });
     if (first) {
       var u = ui();
@@ -776,6 +828,10 @@
   function clearLog() {
     while (logEl.firstChild) logEl.removeChild(logEl.firstChild);
     pending = {};
+    uploads.forEach(function (u) { if (u.xhr) u.xhr.abort(); });
+    uploads = [];
+    blobs.forEach(dropUrl);
+    blobs = [];
     agentName = '';
   }
   /** Make `id` the chat shown (a new one, or the one of the welcome). */
@@ -815,7 +871,8 @@
           if (p.parentNode) p.parentNode.removeChild(p);
         }
         if (mine && e.client_id) dropOut(e.client_id);
-        el = bubble(mine, mine ? t('you') : (e.author && e.author.name) || agentName || t('agent'), e.text);
+        var who = mine ? t('you') : (e.author && e.author.name) || agentName || t('agent');
+        el = e.file ? fileBubble(mine, who, e.text, e.file) : bubble(mine, who, e.text);
         if (!mine) {
           showTyping(false);
           if (live && !isOpen) {
@@ -874,7 +931,7 @@
       h('p', { cls: 'txt', text: String(text == null ? '' : text) }));
   }
   function renderPending(m) {
-    var el = bubble(true, t('you'), m.text);
+    var el = m.file ? fileBubble(true, t('you'), m.text, m.file, true) : bubble(true, t('you'), m.text);
     el.classList.add('pend');
     el.setAttribute('data-pending', '1');
     var st = h('span', { cls: 'st', text: t('sending') });
@@ -1027,7 +1084,7 @@
       dropOut(f.id);
       p.removeAttribute('data-pending');
       var st = p.querySelector('.st');
-      var why = code === 'message_too_long' ? t('tooLong') : code === 'chat_ended' || code === 'chat_not_found' ? t('chatOver') : code === 'empty_message' ? t('empty') : t('failed');
+      var why = code === 'message_too_long' ? t('tooLong') : code === 'chat_ended' || code === 'chat_not_found' ? t('chatOver') : code === 'empty_message' ? t('empty') : code === 'upload_not_found' ? t('upGone') : t('failed');
       st.textContent = t('notSent', why);
       st.classList.add('bad');
       return;
@@ -1226,7 +1283,14 @@
     renderPending(m);
     composeIn.value = '';
     typingStop();
-    send({ type: 'message', chat: m.chat, id: m.id, text: m.text }); // else: sent again after reconnecting
+    send(messageFrame(m)); // else: sent again after reconnecting
+  }
+  /** The frame of an outbox entry: its text, its upload, or both. */
+  function messageFrame(m) {
+    var f = { type: 'message', chat: m.chat, id: m.id };
+    if (m.text) f.text = m.text;
+    if (m.upload != null) f.upload = m.upload;
+    return f;
   }
   function endChat() {
     if (chat == null || chatStatus === 'ended') return;
@@ -1321,6 +1385,260 @@
     }
     leaving = true;
     leaveBtn.disabled = true;
+  }
+
+  // ---- files: attach (button, drop, paste), upload with progress, show ------------------------------
+  function list(fl) {
+    return Array.prototype.slice.call(fl || []);
+  }
+  /** "10 MiB", "482 KiB", "300 bytes", as the server counts them (in the widget's language). */
+  function human(n) {
+    n = Number(n) || 0;
+    if (n < 1024) return n + ' ' + t('bytes');
+    var mib = n >= 1048576;
+    var v = n / (mib ? 1048576 : 1024);
+    var s = !mib ? String(Math.ceil(v)) : n % 1048576 === 0 ? String(v) : v.toFixed(1);
+    return s.replace('.', t('dec')) + ' ' + t(mib ? 'mib' : 'kib');
+  }
+  var KINDS = {
+    'application/pdf': 'PDF', 'text/html': 'HTML', 'image/svg+xml': 'SVG', 'application/zip': 'ZIP',
+    'application/msword': 'Word', 'application/vnd.ms-excel': 'Excel', 'application/vnd.ms-powerpoint': 'PowerPoint',
+  };
+  function kind(mime) {
+    var m = String(mime || '');
+    return KINDS[m] || (/wordprocessingml/.test(m) ? 'Word' : /spreadsheetml/.test(m) ? 'Excel' : /presentationml/.test(m) ? 'PowerPoint' : /opendocument/.test(m) ? 'OpenDocument' : m);
+  }
+  function chatOpen() {
+    return chat != null && chatStatus !== 'ended' && view === 'chat';
+  }
+  function hasFiles(e) {
+    var ty = e.dataTransfer && e.dataTransfer.types;
+    for (var i = 0; ty && i < ty.length; i++) if (ty[i] === 'Files') return true;
+    return false;
+  }
+  function onDrag(e) {
+    if (!hasFiles(e)) return;
+    e.preventDefault(); // a file dropped on the window never replaces the page
+    if (!chatOpen()) {
+      e.dataTransfer.dropEffect = 'none';
+      return;
+    }
+    if (e.type === 'dragenter') dragDepth++;
+    else if (e.type === 'dragleave') dragDepth = Math.max(0, dragDepth - 1);
+    else e.dataTransfer.dropEffect = 'copy';
+    dropEl.textContent = filesCfg ? t('dropHere') : t('noFiles');
+    show(dropEl, dragDepth > 0);
+  }
+  function onDrop(e) {
+    dragDepth = 0;
+    show(dropEl, false);
+    if (!hasFiles(e)) return;
+    e.preventDefault();
+    addFiles(list(e.dataTransfer.files));
+  }
+  /**
+   * A pasted screenshot (or files copied in a file manager). Text copied from an office program
+   * comes with a picture of itself: when the clipboard has text and only pictures, the text is
+   * what is pasted.
+   */
+  function onPaste(e) {
+    var cd = e.clipboardData;
+    if (!cd || !chatOpen()) return;
+    var fl = list(cd.files);
+    if (!fl.length) {
+      list(cd.items).forEach(function (it) {
+        var f = it.kind === 'file' ? it.getAsFile() : null;
+        if (f) fl.push(f);
+      });
+    }
+    if (!fl.length) return;
+    var text = list(cd.types).indexOf('text/plain') >= 0 && cd.getData('text/plain').trim();
+    if (text && fl.every(function (f) { return /^image\//.test(f.type); })) return;
+    e.preventDefault();
+    addFiles(fl);
+  }
+  /** Each file is its own upload and message; too large or empty ones are not sent. */
+  function addFiles(fl) {
+    if (!fl.length || !chatOpen()) return;
+    if (!filesCfg) {
+      composeErr.textContent = t('noFiles');
+      return;
+    }
+    var errs = [];
+    fl.forEach(function (f) {
+      var name = String(f.name || 'file');
+      if (f.size > filesCfg.max_bytes) errs.push(t('fileTooBig', human(filesCfg.max_bytes), name));
+      else if (!f.size) errs.push(t('fileEmpty', 0, name));
+      else startUpload({ chat: chat, file: f, name: name });
+    });
+    composeErr.textContent = errs.join(' ');
+  }
+  /** The file's name, type and size (a link when `href` is given). */
+  function fileCard(tag, name, mime, size, attrs) {
+    var meta = h('span', { cls: 'fm', text: [kind(mime), human(size)].filter(Boolean).join(' · ') });
+    var a = h(tag, attrs || null, svg(ICON_FILE), h('span', null, h('span', { cls: 'fn', text: name }), meta));
+    a.classList.add('file');
+    a.meta = meta;
+    return a;
+  }
+  function startUpload(u) {
+    u.bar = h('progress', { max: 100, value: 0, 'aria-label': t('uploading', 0, u.name) });
+    u.pct = h('span', { cls: 'st', 'aria-hidden': 'true' });
+    u.acts = h('span', { cls: 'acts' });
+    u.el = h('div', { cls: 'm v pend', 'data-pending': '1' }, h('span', { cls: 'who sr', text: t('you') }),
+      fileCard('span', u.name, u.file.type, u.file.size), u.bar, u.pct, u.acts);
+    uploads.push(u);
+    logEl.appendChild(u.el);
+    show(logEl, true);
+    scrollDown(true);
+    upload(u);
+  }
+  function actions(u, btns) {
+    while (u.acts.firstChild) u.acts.removeChild(u.acts.firstChild);
+    btns.forEach(function (b) {
+      u.acts.appendChild(h('button', { type: 'button', cls: 'lnk', text: b[0], 'aria-label': b[1], on: { click: b[2] } }));
+    });
+  }
+  function dropUpload(u) {
+    if (u.xhr) u.xhr.abort();
+    u.xhr = null;
+    uploads = uploads.filter(function (x) { return x !== u; });
+    if (u.el.parentNode) u.el.parentNode.removeChild(u.el);
+    if (composeIn) composeIn.focus({ preventScroll: true });
+  }
+  function upload(u) {
+    var xhr = new XHR();
+    u.xhr = xhr;
+    u.bar.value = 0;
+    show(u.bar, true);
+    u.pct.textContent = '0%';
+    if (u.err) u.el.removeChild(u.err);
+    u.err = null;
+    actions(u, [[t('cancel'), t('cancelUp', 0, u.name), function () { dropUpload(u); }]]);
+    xhr.open('POST', ORIGIN + '/api/visitor/uploads?chat=' + u.chat + '&name=' + encode(u.name));
+    xhr.setRequestHeader('Authorization', 'Bearer ' + token);
+    xhr.upload.onprogress = function (e) {
+      if (u.xhr !== xhr || !e.lengthComputable || !e.total) return;
+      var p = Math.min(100, Math.floor((e.loaded * 100) / e.total));
+      u.bar.value = p;
+      u.pct.textContent = p + '%';
+    };
+    xhr.onload = function () {
+      if (u.xhr !== xhr) return;
+      var body = null;
+      try {
+        body = JSONparse(xhr.responseText);
+      } catch (e) {
+        /* not JSON: said by the status */
+      }
+      if (xhr.status === 201 && body && body.upload != null) return uploaded(u, body);
+      // Retry-After is read only when the server exposes it to this origin (CORS): asking for a
+      // header it does not expose logs an error in the page's console.
+      var exposed = /(^|\n)retry-after:/i.test(xhr.getAllResponseHeaders());
+      upFailed(u, xhr.status, body, exposed ? xhr.getResponseHeader('Retry-After') : null);
+    };
+    xhr.onerror = function () {
+      if (u.xhr === xhr) upFailed(u, 0, null, null);
+    };
+    xhr.send(u.file);
+  }
+  var UP_WHY = { too_large: 'upTooBig', type_not_allowed: 'upType', type_mismatch: 'upType', rate_limited: 'upRate',
+    chat_ended: 'chatOver', chat_not_found: 'chatOver', files_disabled: 'noFiles' };
+  /** Why it failed: the server's own words in English, else ours by its code; and Retry. */
+  function upFailed(u, status, body, retryAfter) {
+    u.xhr = null;
+    // (The upload's refusal codes, not the socket's: looked up, never compared one by one.)
+    var key = status === 413 ? 'upTooBig' : !status ? 'upNet' : UP_WHY[body && body.error];
+    var why = status && L === LABELS.en && body && body.message ? String(body.message)
+      : key ? t(key, human(filesCfg ? filesCfg.max_bytes : 0))
+      : (body && body.message) || t('failed');
+    var secs = parseInt(retryAfter, 10);
+    if (status === 429 && secs > 0) why += ' ' + t('retryIn', secs);
+    show(u.bar, false);
+    u.pct.textContent = '';
+    u.err = h('p', { cls: 'st bad', role: 'alert', text: t('upFailed', why, u.name) });
+    u.el.insertBefore(u.err, u.acts);
+    actions(u, [
+      [t('retryUp'), t('retryUp') + ': ' + u.name, function () { upload(u); }],
+      [t('remove'), t('remove') + ': ' + u.name, function () { dropUpload(u); }],
+    ]);
+  }
+  /** Stored: send it as a message, through the outbox like a text (resent after a reconnect). */
+  function uploaded(u, body) {
+    u.xhr = null;
+    uploads = uploads.filter(function (x) { return x !== u; });
+    var m = { chat: u.chat, id: randomId(), text: '', upload: body.upload,
+      file: { name: String(body.name || u.name), type: String(body.type || ''), size: Number(body.size) || u.file.size } };
+    var o = outbox();
+    o.push(m);
+    setOutbox(o);
+    u.el.removeChild(u.bar);
+    u.el.removeChild(u.acts);
+    u.pct.removeAttribute('aria-hidden');
+    u.pct.textContent = t('sending');
+    pending[m.id] = u.el;
+    send(messageFrame(m)); // else: sent again after reconnecting
+  }
+  /** Fetch a sent file with the visitor's token (the widget has no cookie), as a blob: address. */
+  function loadFile(path, ok, bad) {
+    if (!fetchF || !/^\/files\//.test(path)) {
+      setT(bad, 0);
+      return;
+    }
+    fetchF(ORIGIN + path, { headers: { Authorization: 'Bearer ' + token }, credentials: 'omit' })
+      .then(function (r) {
+        if (!r.ok) throw new Error('status ' + r.status);
+        return r.blob();
+      })
+      .then(function (b) {
+        var u = blobUrl(b);
+        blobs.push(u);
+        ok(u);
+      }, bad);
+  }
+  /** A message with a file: an image inline (opening full size), anything else a download. */
+  function fileBubble(mine, who, text, file, sending) {
+    var name = String(file.name || 'file');
+    var path = String(file.url || '');
+    var el = h('div', { cls: 'm ' + (mine ? 'v' : 'a') }, h('span', { cls: mine ? 'who sr' : 'who', text: who }));
+    var box;
+    if (sending) {
+      box = fileCard('span', name, file.type, file.size);
+    } else if (file.image === true) {
+      var img = h('img', { alt: name });
+      box = h('a', { cls: 'pic', target: '_blank', rel: 'noopener', title: t('openImage', 0, name) }, img);
+      loadFile(path, function (u) {
+        var near = bodyEl.scrollHeight - bodyEl.scrollTop - bodyEl.clientHeight < 120;
+        img.onload = function () { if (near) scrollDown(true); };
+        img.src = u;
+        box.href = u;
+      }, function () {
+        var card = fileCard('span', name, file.type, file.size);
+        card.meta.textContent = t('fileLoad');
+        if (box.parentNode) box.parentNode.replaceChild(card, box);
+      });
+    } else {
+      // Never shown in the page: fetched with the token when asked for, then saved as NAME.
+      box = fileCard('a', name, file.type, file.size, { href: ORIGIN + path, download: name });
+      box.addEventListener('click', function (e) {
+        if (box.getAttribute('data-ready')) return; // the blob: the browser saves it
+        e.preventDefault();
+        if (box.getAttribute('data-busy')) return;
+        box.setAttribute('data-busy', '1');
+        loadFile(path, function (u) {
+          box.removeAttribute('data-busy');
+          box.setAttribute('data-ready', '1');
+          box.href = u;
+          box.click();
+        }, function () {
+          box.removeAttribute('data-busy');
+          box.meta.textContent = t('fileLoad');
+        });
+      });
+    }
+    el.appendChild(box);
+    if (text) el.appendChild(h('p', { cls: 'txt', text: String(text) }));
+    return el;
   }
 
   // ---- other tabs of this site --------------------------------------------------------------------------
