@@ -163,6 +163,7 @@ pub async fn serve(
         mailer: mailer.clone(),
         mail_wake: mail_wake.clone(),
         upload_rate: Default::default(),
+        upload_pace: Default::default(),
         token_rate: Default::default(),
         token_uses: Default::default(),
     };

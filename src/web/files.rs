@@ -26,6 +26,25 @@ fn refuse(status: StatusCode, code: &str, message: impl Into<String>) -> Respons
     Json(json!({"error": code, "message": message.into()})).with_status(status).into_response()
 }
 
+/// Paces the store writes of all uploads together to `UPLOAD_BYTES_PER_SEC`: each chunk takes
+/// the next free slot of time (the body waits in the socket meanwhile).
+#[derive(Default)]
+pub struct UploadPace(std::sync::Mutex<Option<std::time::Instant>>);
+
+impl UploadPace {
+    async fn wait(&self, bytes: usize) {
+        let slot = {
+            let mut next = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let now = std::time::Instant::now();
+            let start = next.filter(|t| *t > now).unwrap_or(now);
+            let cost = std::time::Duration::from_secs_f64(bytes as f64 / crate::store::files::UPLOAD_BYTES_PER_SEC as f64);
+            *next = Some(start + cost);
+            start
+        };
+        tokio::time::sleep_until(slot.into()).await;
+    }
+}
+
 /// A store error as the JSON answer of an upload (logged when it is not a plain "not found").
 fn store_error(e: StoreError) -> Response {
     match e {
@@ -243,6 +262,7 @@ async fn upload(
             let take = buf.len().min(crate::store::files::CHUNK_BYTES);
             let rest = buf.split_off(take);
             let chunk = std::mem::replace(&mut buf, rest);
+            state.upload_pace.wait(chunk.len()).await;
             if let Err(e) = scope.put_chunk(up.id, index, chunk).await {
                 return fail(store_error(e)).await;
             }

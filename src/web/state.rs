@@ -31,6 +31,8 @@ pub struct AppState {
     pub mail_wake: Arc<tokio::sync::Notify>,
     /// Uploads per visitor and agent per minute.
     pub upload_rate: Arc<crate::web::http::PerMinute>,
+    /// The pace of all uploads' store writes.
+    pub upload_pace: Arc<crate::web::files::UploadPace>,
     /// API requests per token per minute.
     pub token_rate: Arc<crate::web::http::PerMinute>,
     /// When each API token's last use was last written (Unix ms), to write it once a minute.

@@ -1,12 +1,13 @@
 // Uploads during a load run (BENCHMARKS.md, "Files"): a visitor of CAMPAIGN starts a chat,
-// then uploads and sends COUNT files of SIZE bytes, one after the other, printing each
-// upload's time and throughput, and the totals. Uses the `ws` package of tests/browser.
+// then uploads and sends COUNT files of SIZE bytes, one every EVERY_MS (or one after the
+// other), printing each upload's time and throughput, and the totals. One visitor may start
+// 20 uploads a minute. Uses the `ws` package of tests/browser.
 //
-//   node tests/bench/uploads.mjs http://127.0.0.1:18080 CAMPAIGN [COUNT=10] [SIZE=10485760]
+//   node tests/bench/uploads.mjs http://127.0.0.1:18080 CAMPAIGN [COUNT=10] [SIZE=10485760] [EVERY_MS=0]
 
 import WebSocket from '../browser/node_modules/ws/index.js';
 
-const [base, campaign, count = '10', size = String(10 * 1024 * 1024)] = process.argv.slice(2);
+const [base, campaign, count = '10', size = String(10 * 1024 * 1024), every = '0'] = process.argv.slice(2);
 if (!base || !campaign) {
   console.error('usage: node tests/bench/uploads.mjs BASE CAMPAIGN [COUNT] [SIZE]');
   process.exit(2);
@@ -30,7 +31,7 @@ function until(pred, ms = 30000) {
   if (i >= 0) return Promise.resolve(frames.splice(i, 1)[0]);
   return new Promise((resolve, reject) => {
     waiter = { pred, resolve };
-    setTimeout(() => reject(new Error('no frame within ' + ms + ' ms')), ms);
+    setTimeout(() => reject(new Error('no frame within ' + ms + ' ms; others: ' + JSON.stringify(frames.slice(-5)))), ms);
   });
 }
 await new Promise((r) => ws.once('open', r));
@@ -44,6 +45,7 @@ const body = Buffer.alloc(Number(size), 0x20);
 Buffer.from('%PDF-1.7\n').copy(body);
 const times = [];
 for (let i = 0; i < Number(count); i++) {
+  if (i > 0 && Number(every) > 0) await new Promise((r) => setTimeout(r, Number(every)));
   const t0 = performance.now();
   const r = await fetch(`${base}/api/visitor/uploads?chat=${chat}&name=load-${i}.pdf`, {
     method: 'POST',
