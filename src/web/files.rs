@@ -37,7 +37,8 @@ impl UploadPace {
             let mut next = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             let now = std::time::Instant::now();
             let start = next.filter(|t| *t > now).unwrap_or(now);
-            let cost = std::time::Duration::from_secs_f64(bytes as f64 / crate::store::files::UPLOAD_BYTES_PER_SEC as f64);
+            let cost =
+                std::time::Duration::from_secs_f64(bytes as f64 / crate::store::files::UPLOAD_BYTES_PER_SEC as f64);
             *next = Some(start + cost);
             start
         };
