@@ -455,6 +455,7 @@ impl<'a> Sim<'a> {
         s.agent_turn = !s.missed || s.left == 0;
         let (visitor, client_id) = (s.visitor, format!("v{}", s.sent));
         let cmd = Command::Message(NewMessage {
+            file: None,
             conn: visitor_conn(visitor),
             from: Party::Visitor(visitor),
             chat,
@@ -503,6 +504,7 @@ impl<'a> Sim<'a> {
             let text = self.words.sentence(&mut self.rng);
             let client_id = format!("n{}", self.seq);
             let cmd = Command::Message(NewMessage {
+                file: None,
                 conn: agent_conn(agent),
                 from: Party::Agent(agent),
                 chat,
@@ -524,6 +526,7 @@ impl<'a> Sim<'a> {
         s.answered = true;
         let (client_id, generation) = (format!("{}", s.sent), s.generation);
         let cmd = Command::Message(NewMessage {
+            file: None,
             conn: agent_conn(agent),
             from: Party::Agent(agent),
             chat,
