@@ -392,4 +392,26 @@ mod tests {
         assert!(matches!(scope.upload(unsent.id), Err(StoreError::NotFound)));
         assert_eq!(scope.file_bytes().expect("usage"), 4);
     }
+
+    #[tokio::test]
+    async fn a_backup_restores_a_files_bytes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = dir.path().join("data");
+        std::fs::create_dir_all(&data).expect("mkdir");
+        let store = Store::open(&data).expect("store");
+        let a = store.create_site("A".into(), 0).await.expect("site").id;
+        let v = store.new_visitor(a, [1; 32], 0).await.expect("visitor");
+        let bytes: Vec<u8> = (0..(3 * CHUNK_BYTES + 17)).map(|i| (i % 253) as u8).collect();
+        let f = stored_file(&store.site(a), ChatId(1), v, &bytes).await;
+        crate::store::write_for_test(&store, vec![ChatWrite::Event(a, message(ChatId(1), 1, f.clone()))]).await;
+        let backup = dir.path().join("b.redb");
+        store.backup_to(&backup, None).expect("backup");
+        store.site(a).delete_upload(f.id).await.expect("deleted after the backup");
+        store.close().await;
+        drop(store);
+        crate::store::backup::restore(&data, &backup, "t").expect("restore");
+        let store = Store::open(&data).expect("reopen");
+        assert_eq!(content(&store.site(a), &f), bytes);
+        assert_eq!(store.site(a).upload(f.id).expect("upload").sent, Some((1, "v1".into())));
+    }
 }
