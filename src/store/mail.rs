@@ -45,6 +45,26 @@ fn put_mail(txn: &WriteTransaction, mail: &Mail) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Store a one-time link for `user` under the hash of its secret, and queue the mail that
+/// carries it (an invitation or a reset), in `txn`.
+fn issue_link(
+    txn: &WriteTransaction,
+    purpose: LinkPurpose,
+    (site, user): (SiteId, UserId),
+    secret: String,
+    secret_hash: [u8; 32],
+    now: Millis,
+) -> Result<(), StoreError> {
+    let (ttl, kind) = match purpose {
+        LinkPurpose::Invitation => (INVITATION_TTL_MS, MailKind::Invitation { site, user, token: Some(secret) }),
+        LinkPurpose::Reset => (RESET_TTL_MS, MailKind::PasswordReset { site, user, token: Some(secret) }),
+    };
+    let link = AccountLink { purpose, site, user, created_at: now, expires_at: now + ttl };
+    txn.open_table(ACCOUNT_LINKS)?.insert(secret_hash.as_slice(), encode(&link).as_slice())?;
+    enqueue(txn, kind, now)?;
+    Ok(())
+}
+
 /// A chat that ended without ever being taken, on a site that wants to hear of it: its mail.
 pub(super) fn missed_chat(
     txn: &WriteTransaction,
@@ -208,15 +228,7 @@ impl Store {
             if !u.active {
                 return Ok(false);
             }
-            let link = AccountLink {
-                purpose: LinkPurpose::Reset,
-                site: u.site,
-                user: u.id,
-                created_at: now,
-                expires_at: now + RESET_TTL_MS,
-            };
-            txn.open_table(ACCOUNT_LINKS)?.insert(secret_hash.as_slice(), encode(&link).as_slice())?;
-            enqueue(txn, MailKind::PasswordReset { site: u.site, user: u.id, token: Some(secret) }, now)?;
+            issue_link(txn, LinkPurpose::Reset, (u.site, u.id), secret, secret_hash, now)?;
             Ok(true)
         })
         .await
@@ -299,43 +311,31 @@ impl Store {
     }
 }
 
-/// Remove every mail of a deleted site, with their due entries.
-pub(super) fn erase_site_mails(txn: &WriteTransaction, site: SiteId) -> Result<(), StoreError> {
-    let mut gone = Vec::new();
+/// Remove the mails `gone` says, with their due entries.
+fn remove_mails(txn: &WriteTransaction, gone: impl Fn(&Mail) -> bool) -> Result<(), StoreError> {
+    let mut due_keys = Vec::new();
     txn.open_table(MAILS)?.retain(|_, v| match decode::<Mail>(v) {
-        Ok(m) if m.kind.site() == site => {
-            gone.push((m.next_at, m.id));
+        Ok(m) if gone(&m) => {
+            due_keys.push((m.next_at, m.id));
             false
         }
         _ => true,
     })?;
     let mut due = txn.open_table(MAIL_DUE)?;
-    for key in gone {
+    for key in due_keys {
         due.remove(key)?;
     }
     Ok(())
 }
 
-/// Remove every mail about `visitor` of `site` (erasure), with their due entries.
+/// Remove every mail of a deleted site.
+pub(super) fn erase_site_mails(txn: &WriteTransaction, site: SiteId) -> Result<(), StoreError> {
+    remove_mails(txn, |m| m.kind.site() == site)
+}
+
+/// Remove every mail about `visitor` of `site` (erasure).
 pub(super) fn erase_mails_of(txn: &WriteTransaction, site: SiteId, visitor: VisitorId) -> Result<(), StoreError> {
-    let mut gone = Vec::new();
-    txn.open_table(MAILS)?.retain(|_, v| {
-        let keep = decode::<Mail>(v).map(|m| !(m.kind.site() == site && m.kind.visitor() == Some(visitor)));
-        match keep {
-            Ok(false) => {
-                if let Ok(m) = decode::<Mail>(v) {
-                    gone.push((m.next_at, m.id));
-                }
-                false
-            }
-            _ => true,
-        }
-    })?;
-    let mut due = txn.open_table(MAIL_DUE)?;
-    for key in gone {
-        due.remove(key)?;
-    }
-    Ok(())
+    remove_mails(txn, |m| m.kind.site() == site && m.kind.visitor() == Some(visitor))
 }
 
 impl SiteStore {
@@ -359,15 +359,7 @@ impl SiteStore {
                 move |_| vec![super::Change::Site(site)],
                 move |txn| {
                     let user = super::site::save_user_tx(txn, site, None, draft, None, now)?;
-                    let link = AccountLink {
-                        purpose: LinkPurpose::Invitation,
-                        site,
-                        user: user.id,
-                        created_at: now,
-                        expires_at: now + INVITATION_TTL_MS,
-                    };
-                    txn.open_table(ACCOUNT_LINKS)?.insert(secret_hash.as_slice(), encode(&link).as_slice())?;
-                    enqueue(txn, MailKind::Invitation { site, user: user.id, token: Some(secret) }, now)?;
+                    issue_link(txn, LinkPurpose::Invitation, (site, user.id), secret, secret_hash, now)?;
                     Ok(user)
                 },
             )
@@ -389,20 +381,10 @@ impl SiteStore {
                 if !u.password_hash.is_empty() {
                     return Err(StoreError::conflict("user", "This person has chosen a password already."));
                 }
-                let mut links = txn.open_table(ACCOUNT_LINKS)?;
-                links.retain(|_, v| {
+                txn.open_table(ACCOUNT_LINKS)?.retain(|_, v| {
                     decode::<AccountLink>(v).map(|l| (l.site, l.user) != (site, user)).unwrap_or(false)
                 })?;
-                let link = AccountLink {
-                    purpose: LinkPurpose::Invitation,
-                    site,
-                    user,
-                    created_at: now,
-                    expires_at: now + INVITATION_TTL_MS,
-                };
-                links.insert(secret_hash.as_slice(), encode(&link).as_slice())?;
-                drop(links);
-                enqueue(txn, MailKind::Invitation { site, user, token: Some(secret) }, now)?;
+                issue_link(txn, LinkPurpose::Invitation, (site, user), secret, secret_hash, now)?;
                 Ok(())
             })
             .await
@@ -434,6 +416,19 @@ mod tests {
         // Erasing the visitor takes the pending mail and its place in the queue.
         store.write(|txn| erase_mails_of(txn, SiteId(1), VisitorId(2))).await.expect("erased");
         assert!(store.next_mail().expect("read").is_none() && store.mails(None, None, 10).expect("list").is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_reset_link_works_until_the_password_is_set_another_way() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("store");
+        let owner = store.create_owner("O".into(), "o@example.com".into(), "x".into(), false, 1).await.expect("owner");
+        assert!(store.request_reset("o@example.com".into(), "s".into(), [5; 32], 10).await.expect("asked"));
+        assert!(!store.request_reset("nobody@example.com".into(), "t".into(), [6; 32], 10).await.expect("asked"));
+        assert!(store.account_link(&[5; 32], 20).expect("read").is_some());
+        store.set_password(owner.site, owner.id, "y".into()).await.expect("set by hand");
+        assert!(store.account_link(&[5; 32], 20).expect("read").is_none(), "the old link is void");
+        assert!(matches!(store.use_account_link([5; 32], "z".into(), 20).await, Err(StoreError::NotFound)));
     }
 
     #[tokio::test]

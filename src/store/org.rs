@@ -338,13 +338,17 @@ impl Store {
         })
     }
 
-    /// Set a user's password and end every session they have.
+    /// Set a user's password, end every session they have, and void their one-time links (an
+    /// invitation or reset mailed earlier must not replace it later).
     pub async fn set_password(&self, site: SiteId, id: UserId, hash: String) -> Result<User, StoreError> {
         self.write(move |txn| {
             let mut user = get_user_tx(txn, site, id)?;
             user.password_hash = hash;
             user.session_epoch += 1;
             put_user(txn, &user)?;
+            txn.open_table(super::tables::ACCOUNT_LINKS)?.retain(|_, v| {
+                decode::<crate::domain::mail::AccountLink>(v).map(|l| (l.site, l.user) != (site, id)).unwrap_or(false)
+            })?;
             Ok(user)
         })
         .await
