@@ -366,11 +366,12 @@ impl Ws {
         self.until(|v| v["type"] == ty).await
     }
 
-    /// Wait for the server to close; the close code.
+    /// Wait for the server to close; the close code. A close may wait behind a backlog the
+    /// server still drains on a loaded machine: up to 40 s of silence is allowed.
     pub async fn closed(&mut self) -> Closed {
         loop {
-            match tokio::time::timeout(std::time::Duration::from_secs(10), self.ws.next()).await {
-                Err(_) => panic!("not closed within 10 s; {} frames seen", self.seen.len()),
+            match tokio::time::timeout(std::time::Duration::from_secs(40), self.ws.next()).await {
+                Err(_) => panic!("not closed within 40 s of silence; {} frames seen", self.seen.len()),
                 Ok(None) | Ok(Some(Err(_))) => return Closed::Dropped,
                 Ok(Some(Ok(Message::Close(c)))) => {
                     return c.map(|c| Closed::Code(c.code.into())).unwrap_or(Closed::Dropped);
