@@ -52,7 +52,13 @@ echo "== cargo clippy --features load (the load generator and the store filler c
 cargo clippy --locked --features load --bins -- -D warnings
 
 echo "== cargo test (unit and integration)"
-cargo test --locked
+# Every test bounds its own waits; this bound turns a hang nobody foresaw into a failure that
+# names itself (cargo has printed which test "has been running for over 60 seconds").
+cargo test --locked --no-run
+if ! timeout --kill-after=30 1200 cargo test --locked; then
+  echo "cargo test failed or ran past 20 minutes" >&2
+  exit 1
+fi
 
 echo "== browser tests (headless Chromium)"
 PARLEY_BIN="$PWD/target/x86_64-unknown-linux-gnu/debug/parley" bash tests/browser/run.sh

@@ -17,6 +17,8 @@ pub struct Metrics {
     pub connections_refused: AtomicU64,
     /// Connections ended by a header, first-bytes or send timeout.
     pub connections_timed_out: AtomicU64,
+    /// WebSockets closed with `4008` because the client did not take its frames.
+    pub sockets_too_slow: AtomicU64,
 }
 
 impl Metrics {
@@ -54,6 +56,11 @@ impl Metrics {
                 "parley_connections_timed_out_total",
                 "Connections ended because the client stalled (headers or writes past their timeout).",
                 self.connections_timed_out.load(Ordering::Relaxed),
+            ),
+            (
+                "parley_sockets_too_slow_total",
+                "WebSockets closed with 4008 because the client did not take its frames.",
+                self.sockets_too_slow.load(Ordering::Relaxed),
             ),
         ];
         for (name, help, v) in counters {

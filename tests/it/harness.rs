@@ -315,7 +315,8 @@ impl Ws {
         if let Role::Agent(Some(site)) = self.role {
             audience::record_sent(&self.server, site, &v);
         }
-        self.ws.send(Message::text(v.to_string())).await.expect("send");
+        let send = tokio::time::timeout(std::time::Duration::from_secs(30), self.ws.send(Message::text(v.to_string())));
+        send.await.expect("the server takes a frame within 30 s").expect("send");
     }
 
     /// Check a received frame against what this socket's audience may read.
@@ -368,10 +369,13 @@ impl Ws {
 
     /// Wait for the server to close; the close code. A close may wait behind a backlog the
     /// server still drains on a loaded machine: up to 40 s of silence is allowed.
+    /// A connection the server keeps open (and pings) fails the test within 2 minutes.
     pub async fn closed(&mut self) -> Closed {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(120);
         loop {
-            match tokio::time::timeout(std::time::Duration::from_secs(40), self.ws.next()).await {
-                Err(_) => panic!("not closed within 40 s of silence; {} frames seen", self.seen.len()),
+            let silence = (tokio::time::Instant::now() + std::time::Duration::from_secs(40)).min(deadline);
+            match tokio::time::timeout_at(silence, self.ws.next()).await {
+                Err(_) => panic!("not closed (40 s of silence or 2 minutes in all); {} frames seen", self.seen.len()),
                 Ok(None) | Ok(Some(Err(_))) => return Closed::Dropped,
                 Ok(Some(Ok(Message::Close(c)))) => {
                     return c.map(|c| Closed::Code(c.code.into())).unwrap_or(Closed::Dropped);

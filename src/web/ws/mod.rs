@@ -249,8 +249,7 @@ impl Connection {
         match wrote {
             Wrote::Done => true,
             Wrote::TooSlow => {
-                tracing::info!(conn = %self.conn, "closing a connection that reads too slowly");
-                self.close(close::TOO_SLOW, "too slow: reconnect and resume").await;
+                self.close_too_slow().await;
                 false
             }
             Wrote::TooLarge => {
@@ -263,6 +262,13 @@ impl Connection {
                 false
             }
         }
+    }
+
+    /// Close a connection whose client does not take its frames: `4008`, logged and counted.
+    async fn close_too_slow(&mut self) {
+        tracing::info!(conn = %self.conn, "closing a connection that reads too slowly");
+        self.state.metrics.sockets_too_slow.fetch_add(1, Ordering::Relaxed);
+        self.close(close::TOO_SLOW, "too slow: reconnect and resume").await;
     }
 
     /// Send an `error` frame (the connection stays).
@@ -354,8 +360,7 @@ impl Connection {
                     return Step::Closed;
                 }
                 _ = self.slow.cancelled() => {
-                    tracing::info!(conn = %self.conn, "closing a connection that reads too slowly");
-                    self.close(close::TOO_SLOW, "too slow: reconnect and resume").await;
+                    self.close_too_slow().await;
                     return Step::Closed;
                 }
                 _ = self.ping.tick() => {
