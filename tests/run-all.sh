@@ -63,5 +63,8 @@ fi
 echo "== browser tests (headless Chromium)"
 PARLEY_BIN="$PWD/target/x86_64-unknown-linux-gnu/debug/parley" bash tests/browser/run.sh
 
+echo "== API fuzzing (schemathesis against the served /api/openapi.json)"
+PARLEY_BIN="$PWD/target/x86_64-unknown-linux-gnu/debug/parley" bash tests/api/run.sh
+
 echo "== packaging (.deb, systemd unit, container image)"
 $SUDO bash tests/packaging/run.sh

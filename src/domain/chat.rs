@@ -387,4 +387,10 @@ pub struct LeftMessage {
     /// The page the visitor was on.
     #[serde(default)]
     pub page: String,
+    /// When someone marked it handled (answered, or nothing to do); `None`: still to handle.
+    #[serde(default)]
+    pub handled_at: Option<Millis>,
+    /// Who did: a person's name, or an API token's ("API token CRM").
+    #[serde(default)]
+    pub handled_by: String,
 }

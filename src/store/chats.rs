@@ -312,6 +312,35 @@ impl SiteStore {
         })
     }
 
+    /// Mark a message left handled (`by`: who) or back to unhandled (`by`: `None`).
+    pub async fn set_message_handled(
+        &self,
+        id: u64,
+        by: Option<String>,
+        now: Millis,
+    ) -> Result<LeftMessage, StoreError> {
+        let site = self.id();
+        self.store()
+            .write(move |txn| {
+                let mut t = txn.open_table(LEFT_MESSAGES)?;
+                let mut m: LeftMessage = decode(t.get((site.0, id))?.ok_or(StoreError::NotFound)?.value())?;
+                match by {
+                    Some(by) if m.handled_at.is_none() => {
+                        m.handled_at = Some(now);
+                        m.handled_by = by;
+                    }
+                    Some(_) => {}
+                    None => {
+                        m.handled_at = None;
+                        m.handled_by.clear();
+                    }
+                }
+                t.insert((site.0, id), encode(&m).as_slice())?;
+                Ok(m)
+            })
+            .await
+    }
+
     pub fn left_messages(&self) -> Result<Vec<LeftMessage>, StoreError> {
         let site = self.id();
         self.store().read(|r| {

@@ -161,6 +161,8 @@ mod tests {
             text: "Call me".into(),
             at: 10,
             page: "https://shop.example/".into(),
+            handled_at: Some(12),
+            handled_by: "Ann".into(),
         };
         let invitation = InvitationRecord {
             id: InvitationId(11),

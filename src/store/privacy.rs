@@ -149,6 +149,13 @@ impl SiteStore {
         })
     }
 
+    /// A visitor's record (when they first came).
+    pub fn visitor(&self, visitor: VisitorId) -> Result<VisitorRecord, StoreError> {
+        let site = self.id();
+        self.store()
+            .read(|r| decode(r.open_table(VISITORS)?.get((site.0, visitor.0))?.ok_or(StoreError::NotFound)?.value()))
+    }
+
     pub fn visitor_data(&self, visitor: VisitorId) -> Result<VisitorData, StoreError> {
         let site = self.id();
         self.store().read(|r| {

@@ -94,9 +94,18 @@ pub async fn guard<E: Endpoint>(next: Arc<E>, mut req: Request) -> poem::Result<
     let fresh = existing.is_none();
     let value = existing.unwrap_or_else(|| random_hex(32));
     // `/api/local/` is authenticated by a proof derived from the server secret, `/api/visitor/`
-    // by the visitor's token in `Authorization`: neither by cookies.
+    // by the visitor's token in `Authorization`, and a JSON API request with a bearer token is
+    // that token's (the API takes the token over any cookie): none by cookies, which a page of
+    // another site could make a browser send. Such a page cannot set `Authorization`.
     let path = req.uri().path();
-    let cookie_free = path.starts_with("/api/local/") || path.starts_with("/api/visitor/");
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.len() > 7 && v.get(..7).is_some_and(|p| p.eq_ignore_ascii_case("bearer ")));
+    let cookie_free = path.starts_with("/api/local/")
+        || path.starts_with("/api/visitor/")
+        || (path.starts_with("/api/v1/") && bearer);
     if is_unsafe(req.method()) && !cookie_free {
         let from_header = req.headers().get(HEADER).and_then(|v| v.to_str().ok()).map(str::to_string);
         let is_form = req

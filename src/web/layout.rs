@@ -89,6 +89,8 @@ impl Notice {
             "reinvited" => "A new invitation is on its way; earlier links no longer work.",
             "retry" => "The mail will be tried again now.",
             "revoked" => "The token is revoked: it no longer works.",
+            "handled" => "Marked handled.",
+            "unhandled" => "Marked as still to handle.",
             "password_set" => "Your new password is set, and every other session is signed out. Sign in with it.",
             _ => return None,
         })

@@ -48,7 +48,8 @@ impl<T> Paged<T> {
 
     fn href(&self, page: usize) -> String {
         let q = serde_html_form::to_string([("q", self.q.as_str())]).unwrap_or_default();
-        format!("{}?{q}&page={page}", self.base)
+        let sep = if self.base.contains('?') { '&' } else { '?' };
+        format!("{}{sep}{q}&page={page}", self.base)
     }
     pub fn prev(&self) -> Option<String> {
         (self.page > 1).then(|| self.href(self.page - 1))

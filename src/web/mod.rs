@@ -100,6 +100,7 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .at(format!("{SITE}/tokens"), get(tokens::site_list).post(tokens::site_create))
         .at(format!("{SITE}/tokens/:id<\\d+>/revoke"), post(tokens::site_revoke))
         .at(format!("{SITE}/messages"), get(messages::list))
+        .at(format!("{SITE}/messages/:id<\\d+>/handled"), post(messages::set_handled))
         .at(format!("{SITE}/reports"), get(reports::site))
         .at(format!("{SITE}/chats"), get(transcripts::list))
         .at(format!("{SITE}/chats/:id<\\d+>"), get(transcripts::show))

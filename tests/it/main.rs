@@ -5,6 +5,7 @@ mod audience;
 mod harness;
 
 mod admin;
+mod api;
 mod auth;
 mod canned;
 mod cli;

@@ -117,7 +117,7 @@ fn form_page(
     })
 }
 
-fn form_of(u: &User, depts: &[Department]) -> UserForm {
+pub fn form_of(u: &User, depts: &[Department]) -> UserForm {
     UserForm {
         name: u.name.clone(),
         email: u.email.clone(),
@@ -171,6 +171,41 @@ pub fn edit_page(
     html(&page)
 }
 
+/// Validate `form` and store the person: created with the password given, or invited by
+/// mail (no password, mail configured), or updated. `Ok(Err(..))`: what to fix in the form
+/// (the page's and the API's answer alike). The `bool`: an invitation went out.
+pub async fn store_user(
+    state: &AppState,
+    scope: &SiteStore,
+    id: Option<u64>,
+    form: &UserForm,
+) -> Result<Result<(User, bool), FormErrors>, WebError> {
+    let mut d = match form.validate(id.is_none(), state.mailer.is_some()) {
+        Ok(d) => d,
+        Err(e) => return Ok(Err(e)),
+    };
+    let result = match (id, d.password.take()) {
+        (None, None) => {
+            // No password given: the person chooses one from the invitation's link.
+            let (secret, hash) = new_link_secret();
+            let r = scope.invite_user(d, secret, hash, now_ms()).await.map(|u| (u, true));
+            state.mail_queued();
+            r
+        }
+        (id, password) => {
+            let hash = match password {
+                Some(pw) => Some(hash_password(pw).await?),
+                None => None,
+            };
+            scope.save_user(id.map(UserId), d, hash, now_ms()).await.map(|u| (u, false))
+        }
+    };
+    match result {
+        Ok(done) => Ok(Ok(done)),
+        Err(e) => conflict_to_form(e).map(Err),
+    }
+}
+
 async fn save(
     p: Principal,
     csrf: CsrfToken,
@@ -180,31 +215,10 @@ async fn save(
     form: UserForm,
 ) -> Result<Response, WebError> {
     let mail_on = state.mailer.is_some();
-    let mut invited = false;
-    let result = match form.validate(id.is_none(), mail_on) {
-        Ok(mut d) => match (id, d.password.take()) {
-            (None, None) => {
-                // No password given: the person chooses one from the invitation's link.
-                invited = true;
-                let (secret, hash) = new_link_secret();
-                let r = scope.invite_user(d, secret, hash, now_ms()).await.map_err(conflict_to_form);
-                state.mail_queued();
-                r
-            }
-            (id, password) => {
-                let hash = match password {
-                    Some(pw) => Some(hash_password(pw).await?),
-                    None => None,
-                };
-                scope.save_user(id.map(UserId), d, hash, now_ms()).await.map_err(conflict_to_form)
-            }
-        },
-        Err(e) => Err(Ok(e)),
-    };
-    match result {
-        Ok(_) if invited => Ok(see_other(format!("/admin/sites/{}/agents?ok=invited", scope.id()))),
+    match store_user(state, &scope, id, &form).await? {
+        Ok((_, true)) => Ok(see_other(format!("/admin/sites/{}/agents?ok=invited", scope.id()))),
         Ok(_) => Ok(back_to_list(format!("/admin/sites/{}/agents", scope.id()), id)),
-        Err(errors) => html_invalid(&form_page(&p, &csrf, &scope, id, form, errors?, mail_on)?),
+        Err(errors) => html_invalid(&form_page(&p, &csrf, &scope, id, form, errors, mail_on)?),
     }
 }
 

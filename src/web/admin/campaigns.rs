@@ -146,7 +146,7 @@ fn form_page(
     })
 }
 
-fn form_of(c: &Campaign) -> CampaignForm {
+pub fn form_of(c: &Campaign) -> CampaignForm {
     let on = |b: bool| b.then(|| "on".to_string());
     CampaignForm {
         name: c.name.clone(),
@@ -175,7 +175,7 @@ fn form_of(c: &Campaign) -> CampaignForm {
     }
 }
 
-fn blank(site: &Site) -> CampaignForm {
+pub fn blank(site: &Site) -> CampaignForm {
     let on = |b: bool| b.then(|| "on".to_string());
     CampaignForm {
         language: "en".into(),

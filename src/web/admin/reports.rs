@@ -477,6 +477,31 @@ fn site_tables(scope: &SiteStore, r: &Range) -> Result<(Chart, Vec<Table>), WebE
     ))
 }
 
+/// A site's report as data (for the JSON API): the checked range and the page's tables; a
+/// filter that is not valid is `Ok(Err(what to fix))`.
+pub struct SiteReport {
+    pub from: String,
+    pub to: String,
+    pub tz: i32,
+    pub by: &'static str,
+    pub tables: Vec<Table>,
+}
+
+pub fn site_report(scope: &SiteStore, q: &ReportQuery, now: u64) -> Result<Result<SiteReport, String>, WebError> {
+    let r = match q.range(now) {
+        Ok(r) => r,
+        Err(e) => return Ok(Err(e)),
+    };
+    let (_, tables) = site_tables(scope, &r)?;
+    Ok(Ok(SiteReport {
+        from: date_of(r.from_day),
+        to: date_of(r.to_day),
+        tz: r.tz,
+        by: if r.by == Granularity::Hour { "hour" } else { "day" },
+        tables,
+    }))
+}
+
 fn zones() -> Vec<(i32, String)> {
     ZONES.iter().map(|z| (*z, zone_label(*z))).collect()
 }

@@ -332,6 +332,8 @@ async fn leave_message(s: &mut Socket, v: &Visitor, name: String, email: String,
         text,
         at: now_ms(),
         page: v.page.url.chars().take(2000).collect(),
+        handled_at: None,
+        handled_by: String::new(),
     };
     match s.state.store.leave_message(msg).await {
         Ok(_) => {

@@ -1,9 +1,22 @@
 //! The JSON API (OpenAPI 3 document at `/api/openapi.json`). Authenticated by the same session
 //! cookie as the pages, or by an API token (`Authorization: Bearer …`, made on a site's or the
-//! owner's API tokens page); site data only through the caller's site scope.
+//! owner's API tokens page); site data only through the caller's site scope. Errors are RFC 9457
+//! problem details (`application/problem+json`).
+//!
+//! `mod.rs`: who calls and what they may reach, the problem type, and the lists of a site's
+//! people, departments, campaigns, canned replies and live visitors; `chats.rs`: chats, their
+//! events and transfer log, messages left, visitors, reports; `manage.rs`: creating, changing
+//! and deleting people, departments, campaigns and canned replies.
+
+// A `Problem` is the whole answer of a failed request, made once per request: boxing it
+// would buy nothing.
+#![allow(clippy::result_large_err)]
+
+mod chats;
+mod manage;
 
 use crate::domain::model::{Role, User};
-use crate::domain::tokens::{ApiToken, REQUESTS_PER_MINUTE};
+use crate::domain::tokens::{ApiToken, REQUESTS_PER_MINUTE, TokenScope};
 use crate::web::auth::Principal;
 use crate::web::auth::token_hash;
 use crate::web::state::AppState;
@@ -19,7 +32,12 @@ use poem_openapi::{ApiResponse, Object, OpenApi, OpenApiService, SecurityScheme,
 #[oai(ty = "api_key", key_name = "parley_session", key_in = "cookie", checker = "session_checker")]
 pub struct Session(Principal);
 
+/// The signed-in person, unless the request carries a bearer token: then it is the token's,
+/// whatever cookies come with it (the CSRF check lets such requests through).
 async fn session_checker(req: &Request, _key: ApiKey) -> Option<Principal> {
+    if req.header(poem::http::header::AUTHORIZATION).is_some() {
+        return None;
+    }
     req.extensions().get::<Principal>().cloned()
 }
 
@@ -35,11 +53,11 @@ async fn token_checker(req: &Request, bearer: Bearer) -> poem::Result<ApiToken> 
     let now = now_ms();
     let token = state.store.token_by_hash(&token_hash(&bearer.token), now).ok().flatten().ok_or_else(unauthorized)?;
     if let Err(wait) = state.token_rate.take(&format!("t{}", token.id), REQUESTS_PER_MINUTE, now) {
+        // The answer's problem body is made by `refusal`, which reads the wait from here.
         let resp = poem::Response::builder()
             .status(poem::http::StatusCode::TOO_MANY_REQUESTS)
             .header(poem::http::header::RETRY_AFTER, wait)
-            .content_type("application/json")
-            .body(r#"{"code":"rate_limited","message":"Too many requests with this token: wait, then try again."}"#);
+            .finish();
         return Err(poem::Error::from_response(resp));
     }
     let due = {
@@ -62,7 +80,9 @@ async fn token_checker(req: &Request, bearer: Bearer) -> poem::Result<ApiToken> 
     Ok(token)
 }
 
-/// Who calls: a signed-in person (their session cookie) or an API token.
+/// Who calls: a signed-in person (their session cookie) or an API token. A request with a
+/// bearer token is the token's (see `session_checker`); the token's refusal (401, or 429 when
+/// its rate is spent) is the answer, as the last one tried.
 #[derive(SecurityScheme)]
 pub enum Caller {
     Session(Session),
@@ -81,17 +101,146 @@ impl Caller {
             }
         }
     }
+
+    /// The site this caller may change: a site's admins and the owner, a token with read and
+    /// write access. A site they may read but not change is 403; one they may not read, 404.
+    fn writable(&self, state: &AppState, site: u64) -> Result<crate::store::SiteStore, Problem> {
+        let scope = self.readable(state, site).ok_or_else(Problem::not_found)?;
+        let may = match self {
+            Caller::Session(s) => matches!(s.0.user.role, Role::Owner | Role::Admin),
+            Caller::Token(t) => t.0.scope == TokenScope::ReadWrite,
+        };
+        if may {
+            Ok(scope)
+        } else {
+            Err(Problem::forbidden(match self {
+                Caller::Session(_) => "Agents may read their site through the API, not change it.",
+                Caller::Token(_) => "This token may only read: make one with read and write access.",
+            }))
+        }
+    }
+
+    /// Who did it, as records name them: a person's name, or the token's.
+    fn who(&self) -> String {
+        match self {
+            Caller::Session(s) => s.0.user.name.clone(),
+            Caller::Token(t) => format!("API token {}", t.0.name),
+        }
+    }
 }
 
-#[derive(Object)]
-struct ApiError {
-    /// Stable machine-readable code.
-    code: String,
-    message: String,
+/// A problem (RFC 9457), as `application/problem+json`.
+#[derive(Debug, Object)]
+pub struct Problem {
+    /// Always `about:blank`: `status` and `code` say what happened.
+    #[oai(rename = "type")]
+    pub kind: String,
+    /// The HTTP status's name.
+    pub title: String,
+    pub status: u16,
+    /// What went wrong, in a sentence for people.
+    pub detail: String,
+    /// Stable machine-readable code: `not_found`, `forbidden`, `invalid`, `conflict`,
+    /// `rate_limited`, `internal`.
+    pub code: String,
+    /// For `invalid` and `conflict`: each field's problem, as the admin form would show it.
+    #[oai(skip_serializing_if_is_empty)]
+    pub errors: Vec<FieldProblem>,
 }
 
-fn not_found() -> Json<ApiError> {
-    Json(ApiError { code: "not_found".into(), message: "No such object.".into() })
+/// One field's problem.
+#[derive(Debug, Object)]
+pub struct FieldProblem {
+    /// The field's name in the request body.
+    pub field: String,
+    pub message: String,
+}
+
+impl Problem {
+    fn new(status: u16, title: &str, code: &str, detail: impl Into<String>) -> Problem {
+        Problem {
+            kind: "about:blank".into(),
+            title: title.into(),
+            status,
+            detail: detail.into(),
+            code: code.into(),
+            errors: vec![],
+        }
+    }
+
+    pub fn not_found() -> Problem {
+        Problem::new(404, "Not Found", "not_found", "No such object.")
+    }
+
+    pub fn forbidden(detail: &str) -> Problem {
+        Problem::new(403, "Forbidden", "forbidden", detail)
+    }
+
+    pub fn bad_request(detail: impl Into<String>) -> Problem {
+        Problem::new(400, "Bad Request", "bad_request", detail)
+    }
+
+    /// The form's errors: 422.
+    pub fn invalid(errors: crate::domain::validate::FormErrors) -> Problem {
+        let mut p = Problem::new(422, "Unprocessable Content", "invalid", "Some fields are not valid.");
+        p.errors = errors.0.into_iter().map(|(field, message)| FieldProblem { field, message }).collect();
+        p
+    }
+
+    pub fn internal() -> Problem {
+        Problem::new(500, "Internal Server Error", "internal", "Something went wrong on the server; it is logged.")
+    }
+
+    /// A store error: not found, a conflict with what is stored (409, with the field), or an
+    /// internal error (logged).
+    pub fn of_store(e: crate::store::StoreError) -> Problem {
+        match e {
+            crate::store::StoreError::NotFound => Problem::not_found(),
+            crate::store::StoreError::Conflict { field, message } => {
+                let mut p = Problem::new(409, "Conflict", "conflict", message.clone());
+                p.errors = vec![FieldProblem { field: field.to_string(), message }];
+                p
+            }
+            other => {
+                tracing::error!(error = %other, "an API request failed in the store");
+                Problem::internal()
+            }
+        }
+    }
+}
+
+/// Why a request was refused before its handler ran.
+pub enum Refusal {
+    /// A parameter or body that does not match the document: 400.
+    BadRequest(Problem),
+    /// No live token or session: 401.
+    Unauthorized(Problem),
+    /// The token's rate is spent: 429, with the seconds to wait.
+    RateLimited(Problem, u64),
+}
+
+/// What the security checkers and the parameter parsers refused, as a problem.
+pub fn refusal(e: poem::Error) -> Refusal {
+    use poem::http::StatusCode;
+    match e.status() {
+        StatusCode::UNAUTHORIZED => Refusal::Unauthorized(Problem::new(
+            401,
+            "Unauthorized",
+            "unauthorized",
+            "Sign in, or send a live API token: Authorization: Bearer parley_…",
+        )),
+        StatusCode::TOO_MANY_REQUESTS => {
+            let wait = e
+                .into_response()
+                .headers()
+                .get(poem::http::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok()?.parse().ok())
+                .unwrap_or(60);
+            let detail = "Too many requests with this token: wait, then try again.";
+            Refusal::RateLimited(Problem::new(429, "Too Many Requests", "rate_limited", detail), wait)
+        }
+        _ => Refusal::BadRequest(Problem::bad_request(e.to_string())),
+    }
 }
 
 #[derive(Object)]
@@ -179,18 +328,52 @@ struct Canned {
 }
 
 #[derive(ApiResponse)]
+#[oai(bad_request_handler = "bad_me")]
 enum MeResponse {
     #[oai(status = 200)]
     Ok(Json<Me>),
+    /// Not signed in (a token is not a person).
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+}
+
+fn bad_me(e: poem::Error) -> MeResponse {
+    match refusal(e) {
+        Refusal::Unauthorized(p) | Refusal::BadRequest(p) | Refusal::RateLimited(p, _) => {
+            MeResponse::Unauthorized(Json(Problem { status: 401, ..p }))
+        }
+    }
 }
 
 #[derive(ApiResponse)]
+#[oai(bad_request_handler = "bad_request_list")]
 enum ListResponse<T: poem_openapi::types::ToJSON + Send + Sync> {
     #[oai(status = 200)]
     Ok(Json<Vec<T>>),
+    /// A parameter that is not what the document says.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// No live token or session.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
     /// No such site, or not yours.
-    #[oai(status = 404)]
-    NotFound(Json<ApiError>),
+    #[oai(status = 404, content_type = "application/problem+json")]
+    NotFound(Json<Problem>),
+    /// The token's 300 requests a minute are spent.
+    #[oai(status = 429, content_type = "application/problem+json")]
+    RateLimited(Json<Problem>, #[oai(header = "Retry-After")] u64),
+}
+
+fn bad_request_list<T: poem_openapi::types::ToJSON + Send + Sync>(e: poem::Error) -> ListResponse<T> {
+    match refusal(e) {
+        Refusal::BadRequest(p) => ListResponse::BadRequest(Json(p)),
+        Refusal::Unauthorized(p) => ListResponse::Unauthorized(Json(p)),
+        Refusal::RateLimited(p, wait) => ListResponse::RateLimited(Json(p), wait),
+    }
+}
+
+fn not_found<T: poem_openapi::types::ToJSON + Send + Sync>() -> ListResponse<T> {
+    ListResponse::NotFound(Json(Problem::not_found()))
 }
 
 pub struct Api;
@@ -219,10 +402,10 @@ impl Api {
     #[oai(path = "/v1/sites/:site/agents", method = "get")]
     async fn agents(&self, auth: Caller, state: Data<&AppState>, site: Path<u64>) -> ListResponse<Agent> {
         let Some(scope) = auth.readable(&state, site.0) else {
-            return ListResponse::NotFound(not_found());
+            return not_found();
         };
         let (Ok(users), Ok(depts)) = (scope.users(), scope.departments()) else {
-            return ListResponse::NotFound(not_found());
+            return not_found();
         };
         ListResponse::Ok(Json(
             users
@@ -245,7 +428,7 @@ impl Api {
     #[oai(path = "/v1/sites/:site/departments", method = "get")]
     async fn departments(&self, auth: Caller, state: Data<&AppState>, site: Path<u64>) -> ListResponse<Department> {
         let Some(Ok(depts)) = auth.readable(&state, site.0).map(|s| s.departments()) else {
-            return ListResponse::NotFound(not_found());
+            return not_found();
         };
         ListResponse::Ok(Json(
             depts
@@ -264,7 +447,7 @@ impl Api {
     #[oai(path = "/v1/sites/:site/campaigns", method = "get")]
     async fn campaigns(&self, auth: Caller, state: Data<&AppState>, site: Path<u64>) -> ListResponse<Campaign> {
         let Some(Ok(cs)) = auth.readable(&state, site.0).map(|s| s.campaigns()) else {
-            return ListResponse::NotFound(not_found());
+            return not_found();
         };
         ListResponse::Ok(Json(
             cs.into_iter()
@@ -283,7 +466,7 @@ impl Api {
     #[oai(path = "/v1/sites/:site/canned", method = "get")]
     async fn canned(&self, auth: Caller, state: Data<&AppState>, site: Path<u64>) -> ListResponse<Canned> {
         let Some(Ok(replies)) = auth.readable(&state, site.0).map(|s| s.canned_replies()) else {
-            return ListResponse::NotFound(not_found());
+            return not_found();
         };
         ListResponse::Ok(Json(
             replies
@@ -296,11 +479,11 @@ impl Api {
     #[oai(path = "/v1/sites/:site/visitors/live", method = "get")]
     async fn live_visitors(&self, auth: Caller, state: Data<&AppState>, site: Path<u64>) -> ListResponse<LiveVisitor> {
         if auth.readable(&state, site.0).is_none() {
-            return ListResponse::NotFound(not_found());
+            return not_found();
         }
         let id = crate::domain::ids::SiteId(site.0);
         let Some(views) = state.realtime.query(move |sb| sb.site_visitors(id)).await else {
-            return ListResponse::NotFound(not_found());
+            return not_found();
         };
         ListResponse::Ok(Json(
             views
@@ -323,6 +506,6 @@ impl Api {
     }
 }
 
-pub fn service() -> OpenApiService<Api, ()> {
-    OpenApiService::new(Api, "Parley", env!("CARGO_PKG_VERSION")).server("/api")
+pub fn service() -> OpenApiService<(Api, chats::ChatsApi, manage::ManageApi), ()> {
+    OpenApiService::new((Api, chats::ChatsApi, manage::ManageApi), "Parley", env!("CARGO_PKG_VERSION")).server("/api")
 }
