@@ -169,6 +169,8 @@ pub async fn serve(
     };
     let mail_sender = mailer
         .map(|m| tokio::spawn(crate::mail::run_sender(store.clone(), config.clone(), m, mail_wake, live.clone())));
+    let webhook_sender =
+        tokio::spawn(crate::webhooks::run_sender(store.clone(), config.clone(), state.mail_wake.clone(), live.clone()));
     let housekeeping = tokio::spawn(housekeeping(state.clone(), shutdown.clone()));
     let metrics = state.metrics.clone();
     let app = crate::web::routes(state);
@@ -205,6 +207,7 @@ pub async fn serve(
     if let Some(sender) = mail_sender {
         let _ = sender.await;
     }
+    let _ = webhook_sender.await;
     store.close().await;
     if let Some(e) = store.failure() {
         tracing::error!(error = %e, "Parley stopped: the store failed");
@@ -434,6 +437,12 @@ async fn hourly(state: &AppState) {
     }
     if let Err(e) = state.store.purge_account_links(now_ms()).await {
         tracing::warn!(error = %e, "clean-up of expired account links failed");
+    }
+    let keep = u64::from(state.config.webhooks.keep_days) * DAY_MS;
+    match state.store.delete_deliveries_before(now_ms().saturating_sub(keep)).await {
+        Ok(n) if n > 0 => tracing::info!(deliveries = n, "old webhook deliveries removed"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "webhook log clean-up failed"),
     }
     if let Some(m) = &state.config.mail {
         match state.store.delete_mails_before(now_ms().saturating_sub(u64::from(m.keep_days) * DAY_MS)).await {

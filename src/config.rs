@@ -38,6 +38,32 @@ struct FileConfig {
     realtime: RealtimeSection,
     #[serde(default)]
     mail: Option<MailSection>,
+    #[serde(default)]
+    webhooks: WebhooksSection,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct WebhooksSection {
+    allow_private_targets: bool,
+    timeout_secs: Spanned<u64>,
+    pause_after_hours: Spanned<u64>,
+    give_up_hours: Spanned<u64>,
+    keep_days: Spanned<u32>,
+    retry_secs: Spanned<u64>,
+}
+
+impl Default for WebhooksSection {
+    fn default() -> Self {
+        WebhooksSection {
+            allow_private_targets: false,
+            timeout_secs: Spanned::new(0..0, 10),
+            pause_after_hours: Spanned::new(0..0, 72),
+            give_up_hours: Spanned::new(0..0, 72),
+            keep_days: Spanned::new(0..0, 7),
+            retry_secs: Spanned::new(0..0, 30),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -327,6 +353,25 @@ pub struct Config {
     pub backup: BackupPolicy,
     /// `[mail]`; `None`: nothing is mailed.
     pub mail: Option<MailConfig>,
+    pub webhooks: WebhooksConfig,
+}
+
+/// The validated `[webhooks]` section.
+#[derive(Clone, Debug)]
+pub struct WebhooksConfig {
+    /// Endpoints on private, loopback and link-local addresses (and plain http://) allowed:
+    /// for receivers on the organization's own network.
+    pub allow_private_targets: bool,
+    /// The longest a receiver may take to answer.
+    pub timeout_secs: u64,
+    /// An endpoint failing this long is paused (and its admins told).
+    pub pause_after_ms: u64,
+    /// A delivery failing this long is given up.
+    pub give_up_ms: u64,
+    /// How long deliveries are kept once delivered or given up.
+    pub keep_days: u32,
+    /// The wait before the first retry of a delivery (then doubling, at most hourly).
+    pub retry_ms: u64,
 }
 
 /// How the connection to the SMTP server is protected.
@@ -638,6 +683,21 @@ impl FileConfig {
         let rate = &backup.max_mb_per_sec;
         range_check((1..=10_000).contains(rate.get_ref()), "[backup] max_mb_per_sec", src.at(rate), "1 to 10000")?;
         let mail = self.mail.map(|m| mail_config(m, src)).transpose()?;
+        let hooks = &self.webhooks;
+        range_check((1..=60).contains(hooks.timeout_secs.get_ref()), "[webhooks] timeout_secs", src.at(&hooks.timeout_secs), "1 to 60")?;
+        for (key, v) in [("[webhooks] pause_after_hours", &hooks.pause_after_hours), ("[webhooks] give_up_hours", &hooks.give_up_hours)] {
+            range_check((1..=720).contains(v.get_ref()), key, src.at(v), "1 to 720")?;
+        }
+        range_check((1..=365).contains(hooks.keep_days.get_ref()), "[webhooks] keep_days", src.at(&hooks.keep_days), "1 to 365")?;
+        range_check((1..=3600).contains(hooks.retry_secs.get_ref()), "[webhooks] retry_secs", src.at(&hooks.retry_secs), "1 to 3600")?;
+        let webhooks = WebhooksConfig {
+            allow_private_targets: hooks.allow_private_targets,
+            timeout_secs: *hooks.timeout_secs.get_ref(),
+            pause_after_ms: hooks.pause_after_hours.get_ref() * 3_600_000,
+            give_up_ms: hooks.give_up_hours.get_ref() * 3_600_000,
+            keep_days: *hooks.keep_days.get_ref(),
+            retry_ms: hooks.retry_secs.get_ref() * 1000,
+        };
         let public_url_explicit = self.server.public_url.is_some();
         let public_url = match self.server.public_url {
             Some(u) => {
@@ -714,6 +774,7 @@ impl FileConfig {
                 allowed_origins,
             },
             mail,
+            webhooks,
         })
     }
 }

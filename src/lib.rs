@@ -13,3 +13,4 @@ pub mod mail;
 pub mod realtime;
 pub mod store;
 pub mod web;
+pub mod webhooks;

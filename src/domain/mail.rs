@@ -21,6 +21,8 @@ pub enum MailKind {
     Invitation { site: SiteId, user: UserId, token: Option<String> },
     /// A forgotten password: a link to choose a new one (`token` as for an invitation).
     PasswordReset { site: SiteId, user: UserId, token: Option<String> },
+    /// A webhook endpoint paused after failing for days, to the site's notification addresses.
+    WebhookPaused { site: SiteId, endpoint: u64 },
 }
 
 impl MailKind {
@@ -30,7 +32,8 @@ impl MailKind {
             | MailKind::MissedChat { site, .. }
             | MailKind::Transcript { site, .. }
             | MailKind::Invitation { site, .. }
-            | MailKind::PasswordReset { site, .. } => *site,
+            | MailKind::PasswordReset { site, .. }
+            | MailKind::WebhookPaused { site, .. } => *site,
         }
     }
 
@@ -51,6 +54,7 @@ impl MailKind {
             MailKind::Transcript { .. } => "Transcript",
             MailKind::Invitation { .. } => "Invitation",
             MailKind::PasswordReset { .. } => "Password reset",
+            MailKind::WebhookPaused { .. } => "Webhook paused",
         }
     }
 

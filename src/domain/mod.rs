@@ -16,6 +16,7 @@ pub mod switchboard;
 pub mod throttle;
 pub mod tokens;
 pub mod validate;
+pub mod webhooks;
 
 /// Milliseconds since the Unix epoch: the only notion of time the domain knows.
 pub type Millis = u64;

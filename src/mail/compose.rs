@@ -203,6 +203,21 @@ pub fn compose(store: &Store, cfg: &Config, kind: &MailKind) -> Result<Composed,
                 .then(|| (Some(c.info.name.clone()).filter(|n| !n.is_empty()), c.info.email.clone()));
             render(site_recipients(store, &s)?, reply_to, b)
         }
+        MailKind::WebhookPaused { site, endpoint } => {
+            let s = store.get_site(*site).map_err(gone("the site was deleted"))?;
+            let p = store.site(*site).webhook(*endpoint).map_err(gone("the webhook was deleted"))?;
+            let t = texts(s.mail.language);
+            let since = at(p.failing_since.unwrap_or(p.created_at));
+            let mut b = base(s.mail.language, fill(t.webhook_subject, &[("site", &s.name)]), cfg);
+            b.intro.push(fill(t.webhook_intro, &[("since", &since)]));
+            b.fields.push((t.webhook_address.into(), p.url.clone()));
+            let last = store.site(*site).deliveries(p.id, None, 1)?.pop();
+            if let Some(error) = last.and_then(|d| d.last_error.or(d.last_code.map(|c| format!("HTTP {c}")))) {
+                b.fields.push((t.webhook_error.into(), error));
+            }
+            b.action = Some((t.webhook_action.into(), link(format!("/admin/sites/{}/webhooks/{}", site.0, p.id))));
+            render(site_recipients(store, &s)?, None, b)
+        }
         MailKind::Transcript { site, chat, .. } => {
             let scope = store.site(*site);
             let c = scope.chat(*chat).map_err(gone("the chat was deleted"))?;

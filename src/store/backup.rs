@@ -126,6 +126,9 @@ impl Store {
             tables::UPLOAD_CHUNKS,
             tables::API_TOKENS,
             tables::API_TOKEN_HASHES,
+            tables::WEBHOOKS,
+            tables::WEBHOOK_DELIVERIES,
+            tables::WEBHOOK_DUE,
         );
         drop(r);
         drop(out);

@@ -4,13 +4,13 @@
 //! lower-cases again so older or hand-made records cannot slip past it).
 
 use super::codec::{decode, encode};
-use super::tables::{CANNED, SITES};
+use super::tables::CANNED;
 use super::{SiteStore, StoreError, next_id};
 use crate::domain::Millis;
 use crate::domain::forms::CannedDraft;
 use crate::domain::ids::{CannedId, SiteId};
 use crate::domain::proactive::CannedReply;
-use redb::{ReadableTable, WriteTransaction};
+use redb::ReadableTable;
 
 fn site_range(site: SiteId) -> std::ops::RangeInclusive<(u64, u64)> {
     (site.0, 0)..=(site.0, u64::MAX)
@@ -18,13 +18,6 @@ fn site_range(site: SiteId) -> std::ops::RangeInclusive<(u64, u64)> {
 
 fn all_of(t: &impl ReadableTable<(u64, u64), &'static [u8]>, site: SiteId) -> Result<Vec<CannedReply>, StoreError> {
     t.range(site_range(site))?.map(|r| decode(r?.1.value())).collect()
-}
-
-fn check_site_exists(txn: &WriteTransaction, site: SiteId) -> Result<(), StoreError> {
-    match txn.open_table(SITES)?.get(site.0)? {
-        Some(_) => Ok(()),
-        None => Err(StoreError::NotFound),
-    }
 }
 
 impl SiteStore {
@@ -56,7 +49,7 @@ impl SiteStore {
         let site = self.id();
         self.store()
             .write(move |txn| {
-                check_site_exists(txn, site)?;
+                super::site::check_site_exists(txn, site)?;
                 let mut t = txn.open_table(CANNED)?;
                 let all = all_of(&t, site)?;
                 if id.is_some_and(|id| !all.iter().any(|c| c.id == id)) {

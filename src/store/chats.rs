@@ -48,6 +48,7 @@ pub enum ChatWrite {
 
 fn write_records(txn: &WriteTransaction, writes: &[ChatWrite], mail: bool) -> Result<(), StoreError> {
     let mut stats = super::stats::Pending::default();
+    let mut hooks = super::webhooks::Sources::default();
     let mut chats = txn.open_table(CHATS)?;
     let mut events = txn.open_table(CHAT_EVENTS)?;
     let mut open = txn.open_table(OPEN_CHATS)?;
@@ -59,6 +60,7 @@ fn write_records(txn: &WriteTransaction, writes: &[ChatWrite], mail: bool) -> Re
             ChatWrite::Chat(c) => {
                 let old: Option<ChatRecord> = chats.get((c.site.0, c.id.0))?.map(|v| decode(v.value())).transpose()?;
                 stats.chat(old.as_ref(), c);
+                hooks.chat(old.as_ref(), c);
                 if mail {
                     super::mail::missed_chat(txn, old.as_ref(), c)?;
                 }
@@ -73,6 +75,7 @@ fn write_records(txn: &WriteTransaction, writes: &[ChatWrite], mail: bool) -> Re
             }
             ChatWrite::Event(site, e) => {
                 events.insert((site.0, e.chat.0, e.seq), encode(e).as_slice())?;
+                hooks.event(*site, e);
                 if let EventKind::Message { file: Some(f), .. } = &e.kind {
                     super::files::mark_sent(txn, *site, f.id, e.seq, e.client_id.as_deref())?;
                 }
@@ -100,6 +103,7 @@ fn write_records(txn: &WriteTransaction, writes: &[ChatWrite], mail: bool) -> Re
                 let old: Option<InvitationRecord> =
                     t.get((i.site.0, i.id.0))?.map(|v| decode(v.value())).transpose()?;
                 stats.invitation(old.as_ref(), i);
+                hooks.invitation(old.as_ref(), i);
                 t.insert((i.site.0, i.id.0), encode(i).as_slice())?;
                 max_invitation = max_invitation.max(i.id.0);
             }
@@ -121,6 +125,7 @@ fn write_records(txn: &WriteTransaction, writes: &[ChatWrite], mail: bool) -> Re
         }
     }
     drop((chats, events, open, by_visitor, meta));
+    hooks.record(txn)?;
     stats.apply(txn)
 }
 
@@ -240,6 +245,7 @@ impl Store {
                 let kind = MailKind::LeftMessage { site: msg.site, message: msg.id, visitor: msg.visitor };
                 super::mail::enqueue(txn, kind, msg.at)?;
             }
+            super::webhooks::record_hook(txn, &crate::domain::webhooks::left_message_hook(&msg))?;
             Ok(msg)
         })
         .await

@@ -80,6 +80,8 @@ json_records!(
     crate::domain::mail::AccountLink,
     crate::domain::files::Upload,
     crate::domain::tokens::ApiToken,
+    crate::domain::webhooks::Endpoint,
+    crate::domain::webhooks::Delivery,
     super::SessionRecord,
     super::VisitorRecord,
 );
@@ -208,7 +210,7 @@ mod tests {
             r##"{"id":4,"site":1,"name":"Desk","members":[3],"rule":"least_busy"}"##,
             r##"{"id":2,"site":1,"name":"c2","language":"en","messages":{"greeting":"Hi","queue":null,"transfer":null,"offline":null},"style":{"title":"","color":"#2f6fde","position":"right"},"prechat":[{"key":"name","label":"Name","kind":"text","required":true}],"postchat":{"enabled":true,"question":"","comment":true},"department":4,"notify_transfer":false,"proactive":{"mode":"disabled","after_secs":0,"url_rules":[],"invitation_text":"","reinvite_after_mins":0},"created_at":0}"##,
             r##"{"id":6,"name":"EU","sites":[1,7]}"##,
-            r##"{"id":8,"site":1,"campaign":2,"visitor":9,"name":"Vera","email":"vera@example.com","text":"Call me","at":10,"page":"https://shop.example/"}"##,
+            r##"{"id":8,"site":1,"campaign":2,"visitor":9,"name":"Vera","email":"vera@example.com","text":"Call me","at":10,"page":"https://shop.example/","handled_at":12,"handled_by":"Ann"}"##,
             r##"{"id":11,"site":1,"campaign":2,"visitor":9,"mode":"manual","agent":3,"text":"Hello?","page_url":"https://shop.example/","sent_at":12,"outcome":"accepted","answered_at":13,"chat":14}"##,
             r##"{"id":15,"site":1,"shortcut":"hi","text":"Hello!","updated_at":16}"##,
         ];

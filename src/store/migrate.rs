@@ -27,6 +27,7 @@ pub const STEPS: &[Step] = &[
     Step { to: 4, what: "mail: the outbox, one-time account links", run: v4 },
     Step { to: 5, what: "files in chat: uploads and their bytes", run: v5 },
     Step { to: 6, what: "API tokens", run: v6 },
+    Step { to: 7, what: "webhooks: endpoints and their delivery outbox", run: v7 },
 ];
 
 /// The version this binary writes.
@@ -104,6 +105,13 @@ fn v6(txn: &WriteTransaction) -> Result<(), StoreError> {
 }
 
 /// The schema version stored in `db` (0 for a new, empty file).
+fn v7(txn: &WriteTransaction) -> Result<(), StoreError> {
+    txn.open_table(tables::WEBHOOKS)?;
+    txn.open_table(tables::WEBHOOK_DELIVERIES)?;
+    txn.open_table(tables::WEBHOOK_DUE)?;
+    Ok(())
+}
+
 pub fn version(db: &Database) -> Result<u64, StoreError> {
     let txn = db.begin_read()?;
     let meta = match txn.open_table(tables::META) {
@@ -252,9 +260,21 @@ mod tests {
     fn version_6_adds_the_api_token_tables_to_a_version_5_store() {
         let (_dir, path, db) = fresh();
         run(&db, &path, &STEPS[..5]).expect("v5");
-        run(&db, &path, STEPS).expect("v6");
+        run(&db, &path, &STEPS[..6]).expect("v6");
         assert_eq!(version(&db).ok(), Some(6));
         let r = db.begin_read().expect("read");
         assert!(r.open_table(tables::API_TOKENS).is_ok() && r.open_table(tables::API_TOKEN_HASHES).is_ok());
+    }
+
+    #[test]
+    fn version_7_adds_the_webhook_tables_to_a_version_6_store() {
+        let (_dir, path, db) = fresh();
+        run(&db, &path, &STEPS[..6]).expect("v6");
+        assert!(db.begin_read().expect("read").open_table(tables::WEBHOOKS).is_err(), "no webhooks before v7");
+        run(&db, &path, STEPS).expect("v7");
+        assert_eq!(version(&db).ok(), Some(7));
+        let r = db.begin_read().expect("read");
+        assert!(r.open_table(tables::WEBHOOKS).is_ok() && r.open_table(tables::WEBHOOK_DELIVERIES).is_ok());
+        assert!(r.open_table(tables::WEBHOOK_DUE).is_ok());
     }
 }

@@ -13,6 +13,7 @@ mod migrate;
 mod org;
 pub mod privacy;
 pub mod search;
+pub mod webhooks;
 mod site;
 mod stats;
 mod stored;

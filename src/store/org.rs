@@ -192,6 +192,7 @@ impl Store {
                 txn.open_table(super::tables::META)?.remove(format!("file_bytes_site_{}", id.0).as_str())?;
                 super::tokens::delete_site_tokens(txn, id)?;
                 super::mail::erase_site_mails(txn, id)?;
+                super::webhooks::erase_site_webhooks(txn, id)?;
                 let mut groups = txn.open_table(GROUPS)?;
                 let all: Vec<Group> = read_all(&groups)?;
                 for mut g in all.into_iter().filter(|g| g.sites.contains(&id)) {

@@ -247,6 +247,7 @@ impl SiteStore {
                 })?;
                 txn.open_table(VISITOR_TOKENS)?.retain(|_, owner| owner != (site.0, visitor.0))?;
                 super::mail::erase_mails_of(txn, site, visitor)?;
+                super::webhooks::erase_deliveries_of(txn, site, visitor)?;
                 super::files::delete_uploads_by(txn, site, crate::domain::files::Uploader::Visitor(visitor))?;
                 visitors.remove((site.0, visitor.0))?;
                 Ok(theirs.len())

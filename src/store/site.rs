@@ -364,7 +364,7 @@ pub(super) fn save_user_tx(
     Ok(user)
 }
 
-fn check_site_exists(txn: &WriteTransaction, site: SiteId) -> Result<(), StoreError> {
+pub(super) fn check_site_exists(txn: &WriteTransaction, site: SiteId) -> Result<(), StoreError> {
     match txn.open_table(SITES)?.get(site.0)? {
         Some(_) => Ok(()),
         None => Err(StoreError::NotFound),

@@ -116,3 +116,15 @@ pub const API_TOKENS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new(
 
 /// sha256(token secret) -> (site id, token id). The secret is shown once, never stored.
 pub const API_TOKEN_HASHES: TableDefinition<&[u8], (u64, u64)> = TableDefinition::new("secrethash_siteid_tokenid-1");
+
+// ---- version 7: webhooks ----
+
+/// (site id, endpoint id) -> `Endpoint`.
+pub const WEBHOOKS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("siteid_webhookid_endpoint-1");
+
+/// (site id, delivery id) -> `Delivery` (one event for one endpoint, with its outcome).
+pub const WEBHOOK_DELIVERIES: TableDefinition<(u64, u64), &[u8]> =
+    TableDefinition::new("siteid_deliveryid_delivery-1");
+
+/// (due at, site id, delivery id) -> (): the pending deliveries of endpoints not paused.
+pub const WEBHOOK_DUE: TableDefinition<(u64, u64, u64), ()> = TableDefinition::new("nextat_siteid_deliveryid-1");

@@ -23,7 +23,7 @@ pub mod widget;
 pub mod ws;
 
 use admin::{
-    agents, backups, campaigns, canned, departments, groups, mail, messages, reports, settings, sites, tokens,
+    agents, backups, campaigns, canned, departments, groups, mail, messages, reports, settings, sites, tokens, webhooks,
     transcripts, visitors,
 };
 use poem::middleware::{CatchPanic, CookieJarManager};
@@ -99,6 +99,13 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .at(format!("{SITE}/settings"), get(settings::show).post(settings::save))
         .at(format!("{SITE}/tokens"), get(tokens::site_list).post(tokens::site_create))
         .at(format!("{SITE}/tokens/:id<\\d+>/revoke"), post(tokens::site_revoke))
+        .at(format!("{SITE}/webhooks"), get(webhooks::list).post(webhooks::create))
+        .at(format!("{SITE}/webhooks/:id<\\d+>"), get(webhooks::show).post(webhooks::update))
+        .at(format!("{SITE}/webhooks/:id<\\d+>/pause"), post(webhooks::pause))
+        .at(format!("{SITE}/webhooks/:id<\\d+>/test"), post(webhooks::test))
+        .at(format!("{SITE}/webhooks/:id<\\d+>/rotate"), post(webhooks::rotate))
+        .at(format!("{SITE}/webhooks/:id<\\d+>/delete"), post(webhooks::delete))
+        .at(format!("{SITE}/webhooks/:id<\\d+>/deliveries/:delivery<\\d+>/retry"), post(webhooks::retry))
         .at(format!("{SITE}/messages"), get(messages::list))
         .at(format!("{SITE}/messages/:id<\\d+>/handled"), post(messages::set_handled))
         .at(format!("{SITE}/reports"), get(reports::site))

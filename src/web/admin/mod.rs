@@ -15,6 +15,7 @@ pub mod sites;
 pub mod tokens;
 pub mod transcripts;
 pub mod visitors;
+pub mod webhooks;
 
 use crate::domain::validate::FormErrors;
 use crate::store::StoreError;
