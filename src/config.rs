@@ -684,12 +684,30 @@ impl FileConfig {
         range_check((1..=10_000).contains(rate.get_ref()), "[backup] max_mb_per_sec", src.at(rate), "1 to 10000")?;
         let mail = self.mail.map(|m| mail_config(m, src)).transpose()?;
         let hooks = &self.webhooks;
-        range_check((1..=60).contains(hooks.timeout_secs.get_ref()), "[webhooks] timeout_secs", src.at(&hooks.timeout_secs), "1 to 60")?;
-        for (key, v) in [("[webhooks] pause_after_hours", &hooks.pause_after_hours), ("[webhooks] give_up_hours", &hooks.give_up_hours)] {
+        range_check(
+            (1..=60).contains(hooks.timeout_secs.get_ref()),
+            "[webhooks] timeout_secs",
+            src.at(&hooks.timeout_secs),
+            "1 to 60",
+        )?;
+        for (key, v) in [
+            ("[webhooks] pause_after_hours", &hooks.pause_after_hours),
+            ("[webhooks] give_up_hours", &hooks.give_up_hours),
+        ] {
             range_check((1..=720).contains(v.get_ref()), key, src.at(v), "1 to 720")?;
         }
-        range_check((1..=365).contains(hooks.keep_days.get_ref()), "[webhooks] keep_days", src.at(&hooks.keep_days), "1 to 365")?;
-        range_check((1..=3600).contains(hooks.retry_secs.get_ref()), "[webhooks] retry_secs", src.at(&hooks.retry_secs), "1 to 3600")?;
+        range_check(
+            (1..=365).contains(hooks.keep_days.get_ref()),
+            "[webhooks] keep_days",
+            src.at(&hooks.keep_days),
+            "1 to 365",
+        )?;
+        range_check(
+            (1..=3600).contains(hooks.retry_secs.get_ref()),
+            "[webhooks] retry_secs",
+            src.at(&hooks.retry_secs),
+            "1 to 3600",
+        )?;
         let webhooks = WebhooksConfig {
             allow_private_targets: hooks.allow_private_targets,
             timeout_secs: *hooks.timeout_secs.get_ref(),

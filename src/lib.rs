@@ -6,6 +6,7 @@
 pub mod app;
 pub mod backups;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod local_client;

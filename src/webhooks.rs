@@ -5,12 +5,12 @@
 //! `[webhooks] allow_private_targets` is set; redirects are not followed; every request has
 //! the `[webhooks] timeout_secs` bound.
 
+use crate::clock::now_ms;
 use crate::config::{Config, WebhooksConfig};
 use crate::domain::Millis;
 use crate::domain::webhooks::{Delivery, Endpoint, check_url, reachable};
 use crate::store::Store;
 use crate::store::webhooks::{Attempt, Policy};
-use crate::web::state::now_ms;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use std::net::SocketAddr;
@@ -31,7 +31,7 @@ pub fn signature(secret: &str, timestamp: u64, body: &str) -> String {
     m.update(timestamp.to_string().as_bytes());
     m.update(b".");
     m.update(body.as_bytes());
-    format!("v1={}", crate::web::state::hex(&m.finalize().into_bytes()))
+    format!("v1={}", crate::domain::hex(&m.finalize().into_bytes()))
 }
 
 /// Name resolution that keeps only the addresses a webhook may reach: the request connects to
@@ -93,7 +93,11 @@ async fn post(http: &reqwest::Client, cfg: &WebhooksConfig, d: &Delivery, p: &En
             } else {
                 let text = resp.text().await.unwrap_or_default();
                 let short: String = text.chars().take(ERROR_CHARS).collect();
-                Some(format!("HTTP {}{}", status.as_u16(), if short.is_empty() { String::new() } else { format!(": {short}") }))
+                Some(format!(
+                    "HTTP {}{}",
+                    status.as_u16(),
+                    if short.is_empty() { String::new() } else { format!(": {short}") }
+                ))
             };
             Attempt { at: now_ms(), ok, code: Some(status.as_u16()), error }
         }
@@ -126,7 +130,8 @@ pub async fn run_sender(store: Store, cfg: Arc<Config>, mail_wake: Arc<tokio::sy
             return;
         }
     };
-    let policy = Policy { retry_ms: hooks.retry_ms, give_up_ms: hooks.give_up_ms, pause_after_ms: hooks.pause_after_ms };
+    let policy =
+        Policy { retry_ms: hooks.retry_ms, give_up_ms: hooks.give_up_ms, pause_after_ms: hooks.pause_after_ms };
     loop {
         let now = now_ms();
         let (due, next) = match store.due_deliveries(now, AT_ONCE) {
@@ -198,5 +203,36 @@ mod tests {
         assert_ne!(s, signature("whsec_test", 1_700_000_001, "{\"a\":1}"));
         assert_ne!(s, signature("whsec_test", 1_700_000_000, "{\"a\":2}"));
         assert_ne!(s, signature("whsec_other", 1_700_000_000, "{\"a\":1}"));
+    }
+
+    /// The client itself (not only the form) refuses a name that resolves to loopback: the
+    /// listener there is never reached.
+    #[tokio::test]
+    async fn the_client_does_not_connect_to_a_name_resolving_to_loopback() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let cfg = WebhooksConfig {
+            allow_private_targets: false,
+            timeout_secs: 2,
+            pause_after_ms: 1,
+            give_up_ms: 1,
+            keep_days: 1,
+            retry_ms: 1,
+        };
+        let err =
+            client(&cfg).expect("client").post(format!("http://localhost:{port}/")).send().await.expect_err("refused");
+        let mut why = err.to_string();
+        let mut source = std::error::Error::source(&err);
+        while let Some(s) = source {
+            why = format!("{why}: {s}");
+            source = s.source();
+        }
+        assert!(why.contains("only private, loopback or link-local addresses"), "{why}");
+        let accepted = tokio::time::timeout(Duration::from_millis(200), listener.accept()).await;
+        assert!(accepted.is_err(), "nothing connected");
+        let allowed = WebhooksConfig { allow_private_targets: true, ..cfg };
+        let send = client(&allowed).expect("client").post(format!("http://localhost:{port}/")).send();
+        let (r, a) = tokio::join!(tokio::time::timeout(Duration::from_millis(500), send), listener.accept());
+        assert!(a.is_ok() && r.is_err(), "with allow_private_targets the receiver is reached");
     }
 }

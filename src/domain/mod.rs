@@ -21,6 +21,15 @@ pub mod webhooks;
 /// Milliseconds since the Unix epoch: the only notion of time the domain knows.
 pub type Millis = u64;
 
+/// Bytes as lower-case hex.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
 /// A UTC timestamp people read, without a date-time dependency.
 pub fn utc(ms: u64) -> String {
     let secs = ms / 1000;

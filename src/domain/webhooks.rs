@@ -69,7 +69,9 @@ impl EventType {
         match self {
             EventType::ChatStarted => "A chat started",
             EventType::ChatAssigned => "A chat was assigned to an agent",
-            EventType::ChatTransferred => "A transfer step (offered, accepted, declined, expired, cancelled, completed)",
+            EventType::ChatTransferred => {
+                "A transfer step (offered, accepted, declined, expired, cancelled, completed)"
+            }
             EventType::ChatEnded => "A chat ended",
             EventType::MessageCreated => "A message in a chat (visitor or agent; notes are not sent)",
             EventType::SurveyAnswered => "A visitor rated a chat",
@@ -281,9 +283,9 @@ pub fn event_hook(c: &ChatRecord, e: &ChatEvent) -> Option<Hook> {
                 Author::Visitor => ("visitor", None, None),
                 Author::Agent { agent, name } => ("agent", Some(agent.0), Some(name.as_str())),
             };
-            let file = file.as_ref().map(|f| {
-                json!({"name": f.name, "type": f.mime, "size": f.size, "image": f.is_image(), "url": f.path()})
-            });
+            let file = file.as_ref().map(
+                |f| json!({"name": f.name, "type": f.mime, "size": f.size, "image": f.is_image(), "url": f.path()}),
+            );
             let message = json!({
                 "seq": e.seq, "at": e.at, "author": by, "agent": agent, "name": name, "text": text, "file": file,
             });
@@ -377,7 +379,10 @@ pub struct EndpointForm {
 
 impl EndpointForm {
     /// The address (see `check_url`), a description of one line, at least one event.
-    pub fn validate(&self, allow_private: bool) -> Result<(String, String, Vec<EventType>), super::validate::FormErrors> {
+    pub fn validate(
+        &self,
+        allow_private: bool,
+    ) -> Result<(String, String, Vec<EventType>), super::validate::FormErrors> {
         let mut e = super::validate::FormErrors::default();
         let url = e.take("url", check_url(&self.url, allow_private));
         let description = self.description.trim().to_string();
@@ -433,7 +438,8 @@ pub fn reachable(ip: IpAddr, allow_private: bool) -> bool {
 /// targets are allowed), a host, no credentials; an address given as an IP must be reachable.
 pub fn check_url(raw: &str, allow_private: bool) -> Result<String, String> {
     let raw = raw.trim();
-    let url = url::Url::parse(raw).map_err(|_| "Enter the receiver's address, like https://crm.example.com/parley.".to_string())?;
+    let url = url::Url::parse(raw)
+        .map_err(|_| "Enter the receiver's address, like https://crm.example.com/parley.".to_string())?;
     match url.scheme() {
         "https" => {}
         "http" if allow_private => {}
@@ -448,7 +454,8 @@ pub fn check_url(raw: &str, allow_private: bool) -> Result<String, String> {
         Some(url::Host::Ipv4(v4)) => Some(IpAddr::V4(v4)),
         Some(url::Host::Ipv6(v6)) => Some(IpAddr::V6(v6)),
         Some(url::Host::Domain(d)) => {
-            if !allow_private && (d.eq_ignore_ascii_case("localhost") || d.to_ascii_lowercase().ends_with(".localhost")) {
+            if !allow_private && (d.eq_ignore_ascii_case("localhost") || d.to_ascii_lowercase().ends_with(".localhost"))
+            {
                 return Err("This address is on this machine: webhooks reach public addresses only.".into());
             }
             None
@@ -471,7 +478,18 @@ mod tests {
 
     #[test]
     fn private_loopback_and_link_local_targets_are_refused_unless_allowed() {
-        for bad in ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1"] {
+        for bad in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+        ] {
             let ip: IpAddr = bad.parse().expect("ip");
             assert!(!reachable(ip, false), "{bad} refused");
             assert!(reachable(ip, true), "{bad} allowed with allow_private_targets");
@@ -492,7 +510,6 @@ mod tests {
         assert!(check_url("ftp://crm.example.com/", false).is_err());
         assert!(check_url("not a url", false).is_err());
     }
-
 
     #[test]
     fn every_event_type_reads_back_from_its_code() {

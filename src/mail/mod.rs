@@ -24,9 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-pub fn now_ms() -> Millis {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as Millis).unwrap_or(0)
-}
+pub use crate::clock::now_ms;
 
 /// Why a mail was not sent, as an operator reads it.
 #[derive(Debug)]

@@ -13,12 +13,12 @@ mod migrate;
 mod org;
 pub mod privacy;
 pub mod search;
-pub mod webhooks;
 mod site;
 mod stats;
 mod stored;
 pub mod tables;
 mod tokens;
+pub mod webhooks;
 mod writer;
 
 pub use announce::{Announcer, Change, Changes};

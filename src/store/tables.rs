@@ -123,8 +123,7 @@ pub const API_TOKEN_HASHES: TableDefinition<&[u8], (u64, u64)> = TableDefinition
 pub const WEBHOOKS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("siteid_webhookid_endpoint-1");
 
 /// (site id, delivery id) -> `Delivery` (one event for one endpoint, with its outcome).
-pub const WEBHOOK_DELIVERIES: TableDefinition<(u64, u64), &[u8]> =
-    TableDefinition::new("siteid_deliveryid_delivery-1");
+pub const WEBHOOK_DELIVERIES: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("siteid_deliveryid_delivery-1");
 
 /// (due at, site id, delivery id) -> (): the pending deliveries of endpoints not paused.
 pub const WEBHOOK_DUE: TableDefinition<(u64, u64, u64), ()> = TableDefinition::new("nextat_siteid_deliveryid-1");

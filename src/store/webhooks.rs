@@ -157,14 +157,20 @@ pub(super) fn record_hook(txn: &WriteTransaction, hook: &Hook) -> Result<(), Sto
 }
 
 /// Remove the deliveries `gone` says of `site`, with their due entries.
-fn remove_deliveries(txn: &WriteTransaction, site: SiteId, gone: impl Fn(&Delivery) -> bool) -> Result<usize, StoreError> {
+fn remove_deliveries(
+    txn: &WriteTransaction,
+    site: SiteId,
+    gone: impl Fn(&Delivery) -> bool,
+) -> Result<usize, StoreError> {
     let mut keys = Vec::new();
-    txn.open_table(WEBHOOK_DELIVERIES)?.retain_in((site.0, 0)..=(site.0, u64::MAX), |_, v| match decode::<Delivery>(v) {
-        Ok(d) if gone(&d) => {
-            keys.push((d.next_at, d.site.0, d.id));
-            false
+    txn.open_table(WEBHOOK_DELIVERIES)?.retain_in((site.0, 0)..=(site.0, u64::MAX), |_, v| {
+        match decode::<Delivery>(v) {
+            Ok(d) if gone(&d) => {
+                keys.push((d.next_at, d.site.0, d.id));
+                false
+            }
+            _ => true,
         }
-        _ => true,
     })?;
     let mut due = txn.open_table(WEBHOOK_DUE)?;
     for k in &keys {
@@ -214,7 +220,11 @@ pub struct Attempt {
 impl Store {
     /// Up to `limit` pending deliveries due at `now`, first due first; and when the next one
     /// after them is due.
-    pub fn due_deliveries(&self, now: Millis, limit: usize) -> Result<(Vec<(Delivery, Endpoint)>, Option<Millis>), StoreError> {
+    pub fn due_deliveries(
+        &self,
+        now: Millis,
+        limit: usize,
+    ) -> Result<(Vec<(Delivery, Endpoint)>, Option<Millis>), StoreError> {
         self.read(|r| {
             let due = r.open_table(WEBHOOK_DUE)?;
             let deliveries = r.open_table(WEBHOOK_DELIVERIES)?;
@@ -266,7 +276,8 @@ impl Store {
                 d.next_at = attempt.at + backoff_ms(d.attempts, policy.retry_ms);
             }
             let mut endpoints = txn.open_table(WEBHOOKS)?;
-            let found: Option<Endpoint> = endpoints.get((site.0, d.endpoint))?.map(|v| decode(v.value())).transpose()?;
+            let found: Option<Endpoint> =
+                endpoints.get((site.0, d.endpoint))?.map(|v| decode(v.value())).transpose()?;
             let mut paused = None;
             let mut active = false;
             if let Some(mut p) = found {
@@ -308,7 +319,8 @@ impl Store {
         self.write(move |txn| {
             let sites: Vec<u64> = {
                 let t = txn.open_table(WEBHOOKS)?;
-                let mut s: Vec<u64> = t.iter()?.map(|e| Ok::<_, StoreError>(e?.0.value().0)).collect::<Result<_, _>>()?;
+                let mut s: Vec<u64> =
+                    t.iter()?.map(|e| Ok::<_, StoreError>(e?.0.value().0)).collect::<Result<_, _>>()?;
                 let d = txn.open_table(WEBHOOK_DELIVERIES)?;
                 s.extend(d.iter()?.map(|e| Ok::<_, StoreError>(e?.0.value().0)).collect::<Result<Vec<_>, _>>()?);
                 s.sort();
@@ -351,7 +363,12 @@ impl SiteStore {
         self.store().read(|r| decode(r.open_table(WEBHOOKS)?.get((site.0, id))?.ok_or(StoreError::NotFound)?.value()))
     }
 
-    pub async fn create_webhook(&self, draft: EndpointDraft, secret: String, now: Millis) -> Result<Endpoint, StoreError> {
+    pub async fn create_webhook(
+        &self,
+        draft: EndpointDraft,
+        secret: String,
+        now: Millis,
+    ) -> Result<Endpoint, StoreError> {
         let site = self.id();
         self.store()
             .write(move |txn| {

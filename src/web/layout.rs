@@ -93,6 +93,7 @@ impl Notice {
             "paused" => "Paused: nothing is posted until you resume it; its events wait.",
             "resumed" => "Resumed: what waited is being sent.",
             "test" => "A test event is on its way: see the log below.",
+            "redeliver" => "The delivery will be tried again now.",
             "unhandled" => "Marked as still to handle.",
             "password_set" => "Your new password is set, and every other session is signed out. Sign in with it.",
             _ => return None,

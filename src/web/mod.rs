@@ -23,8 +23,8 @@ pub mod widget;
 pub mod ws;
 
 use admin::{
-    agents, backups, campaigns, canned, departments, groups, mail, messages, reports, settings, sites, tokens, webhooks,
-    transcripts, visitors,
+    agents, backups, campaigns, canned, departments, groups, mail, messages, reports, settings, sites, tokens,
+    transcripts, visitors, webhooks,
 };
 use poem::middleware::{CatchPanic, CookieJarManager};
 use poem::web::Redirect;

@@ -52,22 +52,12 @@ impl AppState {
     }
 }
 
-/// Milliseconds since the Unix epoch: the web layer's clock, passed into the store and domain.
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
-}
+pub use crate::clock::now_ms;
+pub use crate::domain::hex;
 
 /// `n` random bytes as lower-case hex (tokens for sessions, CSRF cookies, setup links).
 pub fn random_hex(n: usize) -> String {
     let mut buf = vec![0u8; n];
     getrandom::fill(&mut buf).expect("the operating system's random source works");
     hex(&buf)
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
 }

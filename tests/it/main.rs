@@ -22,4 +22,5 @@ mod tenancy;
 mod tls;
 mod tokens;
 mod transfer;
+mod webhooks;
 mod widget;

@@ -69,6 +69,10 @@ struct EndpointPage {
     secret: Option<String>,
     failing_since: String,
     paused_at: String,
+    /// `[webhooks] retry_secs`, `give_up_hours` and `pause_after_hours`, as the page says them.
+    retry_secs: u64,
+    give_up_hours: u64,
+    pause_after_hours: u64,
 }
 
 impl EndpointPage {
@@ -89,7 +93,13 @@ fn new_secret() -> String {
     format!("whsec_{}", random_hex(32))
 }
 
-fn list_page(p: &Principal, csrf: &CsrfToken, state: &AppState, scope: &SiteStore, n: &Notice) -> Result<ListPage, WebError> {
+fn list_page(
+    p: &Principal,
+    csrf: &CsrfToken,
+    state: &AppState,
+    scope: &SiteStore,
+    n: &Notice,
+) -> Result<ListPage, WebError> {
     let site = scope.site()?;
     let rows = scope
         .webhooks()?
@@ -114,6 +124,7 @@ fn list_page(p: &Principal, csrf: &CsrfToken, state: &AppState, scope: &SiteStor
 fn endpoint_page(
     p: &Principal,
     csrf: &CsrfToken,
+    state: &AppState,
     scope: &SiteStore,
     endpoint: Endpoint,
     n: &Notice,
@@ -144,6 +155,9 @@ fn endpoint_page(
         secret: None,
         failing_since: when(endpoint.failing_since),
         paused_at: when(endpoint.paused_at),
+        retry_secs: state.config.webhooks.retry_ms / 1000,
+        give_up_hours: state.config.webhooks.give_up_ms / 3_600_000,
+        pause_after_hours: state.config.webhooks.pause_after_ms / 3_600_000,
         endpoint,
     })
 }
@@ -174,7 +188,7 @@ pub async fn create(
             let secret = new_secret();
             let e = scope.create_webhook(EndpointDraft { url, description, events }, secret.clone(), now_ms()).await?;
             tracing::info!(site, endpoint = e.id, url = %e.url, by = %p.user.email, "webhook endpoint added");
-            let mut page = endpoint_page(&p, &csrf, &scope, e, &Notice::default())?;
+            let mut page = endpoint_page(&p, &csrf, &state, &scope, e, &Notice::default())?;
             page.secret = Some(secret);
             html(&page)
         }
@@ -196,7 +210,7 @@ pub fn show(
 ) -> Result<Response, WebError> {
     let scope = p.admin_scope(&state, site)?;
     let e = scope.webhook(id)?;
-    html(&endpoint_page(&p, &csrf, &scope, e, &n)?)
+    html(&endpoint_page(&p, &csrf, &state, &scope, e, &n)?)
 }
 
 #[handler]
@@ -215,7 +229,7 @@ pub async fn update(
             Ok(see_other(format!("/admin/sites/{site}/webhooks/{id}?ok=saved")))
         }
         Err(errors) => {
-            let mut page = endpoint_page(&p, &csrf, &scope, e, &Notice::default())?;
+            let mut page = endpoint_page(&p, &csrf, &state, &scope, e, &Notice::default())?;
             (page.form, page.errors) = (form, errors);
             html_invalid(&page)
         }
@@ -244,7 +258,11 @@ pub async fn pause(
 }
 
 #[handler]
-pub async fn test(Admin(p): Admin, state: Data<&AppState>, Path((site, id)): Path<(u64, u64)>) -> Result<Response, WebError> {
+pub async fn test(
+    Admin(p): Admin,
+    state: Data<&AppState>,
+    Path((site, id)): Path<(u64, u64)>,
+) -> Result<Response, WebError> {
     let scope = p.admin_scope(&state, site)?;
     scope.test_webhook(id, now_ms()).await?;
     Ok(see_other(format!("/admin/sites/{site}/webhooks/{id}?ok=test")))
@@ -261,13 +279,17 @@ pub async fn rotate(
     let secret = new_secret();
     let e = scope.update_webhook(id, None, Some(secret.clone())).await?;
     tracing::info!(site, endpoint = id, by = %p.user.email, "webhook secret rotated");
-    let mut page = endpoint_page(&p, &csrf, &scope, e, &Notice::default())?;
+    let mut page = endpoint_page(&p, &csrf, &state, &scope, e, &Notice::default())?;
     page.secret = Some(secret);
     html(&page)
 }
 
 #[handler]
-pub async fn delete(Admin(p): Admin, state: Data<&AppState>, Path((site, id)): Path<(u64, u64)>) -> Result<Response, WebError> {
+pub async fn delete(
+    Admin(p): Admin,
+    state: Data<&AppState>,
+    Path((site, id)): Path<(u64, u64)>,
+) -> Result<Response, WebError> {
     let scope = p.admin_scope(&state, site)?;
     scope.delete_webhook(id).await?;
     tracing::info!(site, endpoint = id, by = %p.user.email, "webhook endpoint deleted");
@@ -282,5 +304,5 @@ pub async fn retry(
 ) -> Result<Response, WebError> {
     let scope = p.admin_scope(&state, site)?;
     scope.retry_delivery(id, delivery, now_ms()).await?;
-    Ok(see_other(format!("/admin/sites/{site}/webhooks/{id}?ok=retry")))
+    Ok(see_other(format!("/admin/sites/{site}/webhooks/{id}?ok=redeliver")))
 }

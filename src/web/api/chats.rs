@@ -162,7 +162,7 @@ pub struct Chat {
     pub agent: Option<u64>,
     /// When it started (Unix ms).
     pub started_at: u64,
-    /// When an agent first took it.
+    /// When an agent took it (the latest assignment).
     #[oai(skip_serializing_if_is_none)]
     pub assigned_at: Option<u64>,
     #[oai(skip_serializing_if_is_none)]

@@ -4,8 +4,8 @@
 //! the live switchboard's update are the pages' own. A change names only the fields it
 //! changes; a creation starts from the new-item form's defaults.
 
-use super::chats::Write;
-use super::{Agent, Caller, Canned, Department, Problem, Refusal, refusal};
+use super::chats::{Read, Write};
+use super::{Agent, Caller, Campaign, Canned, Department, Problem, Refusal, refusal};
 use crate::domain::forms::{CannedForm, DepartmentForm, UserForm};
 use crate::domain::ids::{CampaignId, CannedId, DepartmentId, UserId};
 use crate::domain::model::{Department as StoredDepartment, User};
@@ -417,6 +417,56 @@ pub struct ManageApi;
 
 #[OpenApi]
 impl ManageApi {
+    /// The agents and site admins of a site.
+    #[oai(path = "/v1/sites/:site/agents", method = "get")]
+    async fn people(&self, auth: Caller, state: Data<&AppState>, site: Path<u64>) -> Read<Vec<Agent>> {
+        let scope = readable!(auth, state, site.0);
+        match (scope.users(), scope.departments()) {
+            (Ok(users), Ok(depts)) => Read::Ok(Json(users.into_iter().map(|u| agent_of(u, &depts)).collect())),
+            (Err(e), _) | (_, Err(e)) => Problem::of_store(e).into(),
+        }
+    }
+
+    /// The departments of a site.
+    #[oai(path = "/v1/sites/:site/departments", method = "get")]
+    async fn departments(&self, auth: Caller, state: Data<&AppState>, site: Path<u64>) -> Read<Vec<Department>> {
+        let scope = readable!(auth, state, site.0);
+        match scope.departments() {
+            Ok(list) => Read::Ok(Json(list.into_iter().map(department_of).collect())),
+            Err(e) => Problem::of_store(e).into(),
+        }
+    }
+
+    /// The campaigns of a site (the main fields; one campaign's route has them all).
+    #[oai(path = "/v1/sites/:site/campaigns", method = "get")]
+    async fn campaigns(&self, auth: Caller, state: Data<&AppState>, site: Path<u64>) -> Read<Vec<Campaign>> {
+        let scope = readable!(auth, state, site.0);
+        match scope.campaigns() {
+            Ok(list) => Read::Ok(Json(
+                list.into_iter()
+                    .map(|c| Campaign {
+                        id: c.id.0,
+                        name: c.name,
+                        language: c.language.code().into(),
+                        department: c.department.map(|d| d.0),
+                        proactive_mode: c.proactive.mode.as_str().into(),
+                    })
+                    .collect(),
+            )),
+            Err(e) => Problem::of_store(e).into(),
+        }
+    }
+
+    /// The canned replies of a site, by shortcut (agents of the site may read them).
+    #[oai(path = "/v1/sites/:site/canned", method = "get")]
+    async fn canned(&self, auth: Caller, state: Data<&AppState>, site: Path<u64>) -> Read<Vec<Canned>> {
+        let scope = readable!(auth, state, site.0);
+        match scope.canned_replies() {
+            Ok(list) => Read::Ok(Json(list.into_iter().map(canned_of).collect())),
+            Err(e) => Problem::of_store(e).into(),
+        }
+    }
+
     /// Create an agent or site admin: with a first password, or invited by mail to choose one.
     #[oai(path = "/v1/sites/:site/agents", method = "post")]
     async fn create_person(
@@ -434,16 +484,10 @@ impl ManageApi {
 
     /// One agent or site admin.
     #[oai(path = "/v1/sites/:site/agents/:id", method = "get")]
-    async fn person(
-        &self,
-        auth: Caller,
-        state: Data<&AppState>,
-        site: Path<u64>,
-        id: Path<u64>,
-    ) -> super::chats::Read<Agent> {
+    async fn person(&self, auth: Caller, state: Data<&AppState>, site: Path<u64>, id: Path<u64>) -> Read<Agent> {
         let scope = readable!(auth, state, site.0);
         match (scope.user(UserId(id.0)), scope.departments()) {
-            (Ok(u), Ok(depts)) => super::chats::Read::Ok(Json(agent_of(u, &depts))),
+            (Ok(u), Ok(depts)) => Read::Ok(Json(agent_of(u, &depts))),
             (Err(e), _) | (_, Err(e)) => Problem::of_store(e).into(),
         }
     }
@@ -517,10 +561,10 @@ impl ManageApi {
         state: Data<&AppState>,
         site: Path<u64>,
         id: Path<u64>,
-    ) -> super::chats::Read<Department> {
+    ) -> Read<Department> {
         let scope = readable!(auth, state, site.0);
         match scope.department(DepartmentId(id.0)) {
-            Ok(d) => super::chats::Read::Ok(Json(department_of(d))),
+            Ok(d) => Read::Ok(Json(department_of(d))),
             Err(e) => Problem::of_store(e).into(),
         }
     }
@@ -584,10 +628,10 @@ impl ManageApi {
         state: Data<&AppState>,
         site: Path<u64>,
         id: Path<u64>,
-    ) -> super::chats::Read<CampaignFull> {
+    ) -> Read<CampaignFull> {
         let scope = readable!(auth, state, site.0);
         match scope.campaign(CampaignId(id.0)) {
-            Ok(c) => super::chats::Read::Ok(Json(campaign_of(c))),
+            Ok(c) => Read::Ok(Json(campaign_of(c))),
             Err(e) => Problem::of_store(e).into(),
         }
     }
@@ -638,16 +682,10 @@ impl ManageApi {
 
     /// One canned reply.
     #[oai(path = "/v1/sites/:site/canned/:id", method = "get")]
-    async fn canned_reply(
-        &self,
-        auth: Caller,
-        state: Data<&AppState>,
-        site: Path<u64>,
-        id: Path<u64>,
-    ) -> super::chats::Read<Canned> {
+    async fn canned_reply(&self, auth: Caller, state: Data<&AppState>, site: Path<u64>, id: Path<u64>) -> Read<Canned> {
         let scope = readable!(auth, state, site.0);
         match scope.canned_reply(CannedId(id.0)) {
-            Ok(c) => super::chats::Read::Ok(Json(canned_of(c))),
+            Ok(c) => Read::Ok(Json(canned_of(c))),
             Err(e) => Problem::of_store(e).into(),
         }
     }

@@ -144,7 +144,7 @@ pub struct Problem {
     /// `rate_limited`, `internal`.
     pub code: String,
     /// For `invalid` and `conflict`: each field's problem, as the admin form would show it.
-    #[oai(skip_serializing_if_is_empty)]
+    #[oai(default, skip_serializing_if_is_empty)]
     pub errors: Vec<FieldProblem>,
 }
 
@@ -281,6 +281,8 @@ struct Campaign {
     name: String,
     /// `en`, `fr` or `de`.
     language: String,
+    /// Absent: any agent of the site.
+    #[oai(skip_serializing_if_is_none)]
     department: Option<u64>,
     /// `disabled`, `with_invite` or `without_invite`.
     proactive_mode: String,
@@ -312,8 +314,10 @@ struct LiveVisitor {
     /// Open widgets (tabs).
     tabs: u32,
     /// Their open chat.
+    #[oai(skip_serializing_if_is_none)]
     chat: Option<u64>,
     /// Their latest invitation's outcome this visit: `pending`, `accepted`, `refused`, `ignored`.
+    #[oai(skip_serializing_if_is_none)]
     invitation: Option<String>,
 }
 
@@ -345,37 +349,6 @@ fn bad_me(e: poem::Error) -> MeResponse {
     }
 }
 
-#[derive(ApiResponse)]
-#[oai(bad_request_handler = "bad_request_list")]
-enum ListResponse<T: poem_openapi::types::ToJSON + Send + Sync> {
-    #[oai(status = 200)]
-    Ok(Json<Vec<T>>),
-    /// A parameter that is not what the document says.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No live token or session.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// No such site, or not yours.
-    #[oai(status = 404, content_type = "application/problem+json")]
-    NotFound(Json<Problem>),
-    /// The token's 300 requests a minute are spent.
-    #[oai(status = 429, content_type = "application/problem+json")]
-    RateLimited(Json<Problem>, #[oai(header = "Retry-After")] u64),
-}
-
-fn bad_request_list<T: poem_openapi::types::ToJSON + Send + Sync>(e: poem::Error) -> ListResponse<T> {
-    match refusal(e) {
-        Refusal::BadRequest(p) => ListResponse::BadRequest(Json(p)),
-        Refusal::Unauthorized(p) => ListResponse::Unauthorized(Json(p)),
-        Refusal::RateLimited(p, wait) => ListResponse::RateLimited(Json(p), wait),
-    }
-}
-
-fn not_found<T: poem_openapi::types::ToJSON + Send + Sync>() -> ListResponse<T> {
-    ListResponse::NotFound(Json(Problem::not_found()))
-}
-
 pub struct Api;
 
 fn me_of(u: &User) -> Me {
@@ -398,94 +371,23 @@ impl Api {
         MeResponse::Ok(Json(me_of(&auth.0.user)))
     }
 
-    /// The agents and site admins of a site.
-    #[oai(path = "/v1/sites/:site/agents", method = "get")]
-    async fn agents(&self, auth: Caller, state: Data<&AppState>, site: Path<u64>) -> ListResponse<Agent> {
-        let Some(scope) = auth.readable(&state, site.0) else {
-            return not_found();
-        };
-        let (Ok(users), Ok(depts)) = (scope.users(), scope.departments()) else {
-            return not_found();
-        };
-        ListResponse::Ok(Json(
-            users
-                .into_iter()
-                .map(|u| Agent {
-                    departments: depts.iter().filter(|d| d.members.contains(&u.id)).map(|d| d.id.0).collect(),
-                    id: u.id.0,
-                    name: u.name,
-                    email: u.email,
-                    role: u.role.as_str().into(),
-                    skills: u.skills,
-                    max_chats: u.max_chats,
-                    active: u.active,
-                })
-                .collect(),
-        ))
-    }
-
-    /// The departments of a site.
-    #[oai(path = "/v1/sites/:site/departments", method = "get")]
-    async fn departments(&self, auth: Caller, state: Data<&AppState>, site: Path<u64>) -> ListResponse<Department> {
-        let Some(Ok(depts)) = auth.readable(&state, site.0).map(|s| s.departments()) else {
-            return not_found();
-        };
-        ListResponse::Ok(Json(
-            depts
-                .into_iter()
-                .map(|d| Department {
-                    id: d.id.0,
-                    name: d.name,
-                    rule: d.rule.as_str().into(),
-                    members: d.members.iter().map(|m| m.0).collect(),
-                })
-                .collect(),
-        ))
-    }
-
-    /// The campaigns of a site.
-    #[oai(path = "/v1/sites/:site/campaigns", method = "get")]
-    async fn campaigns(&self, auth: Caller, state: Data<&AppState>, site: Path<u64>) -> ListResponse<Campaign> {
-        let Some(Ok(cs)) = auth.readable(&state, site.0).map(|s| s.campaigns()) else {
-            return not_found();
-        };
-        ListResponse::Ok(Json(
-            cs.into_iter()
-                .map(|c| Campaign {
-                    id: c.id.0,
-                    name: c.name,
-                    language: c.language.code().into(),
-                    department: c.department.map(|d| d.0),
-                    proactive_mode: c.proactive.mode.as_str().into(),
-                })
-                .collect(),
-        ))
-    }
-
-    /// The canned replies of a site, by shortcut (agents of the site may read them).
-    #[oai(path = "/v1/sites/:site/canned", method = "get")]
-    async fn canned(&self, auth: Caller, state: Data<&AppState>, site: Path<u64>) -> ListResponse<Canned> {
-        let Some(Ok(replies)) = auth.readable(&state, site.0).map(|s| s.canned_replies()) else {
-            return not_found();
-        };
-        ListResponse::Ok(Json(
-            replies
-                .into_iter()
-                .map(|c| Canned { id: c.id.0, shortcut: c.shortcut, text: c.text, updated_at: c.updated_at })
-                .collect(),
-        ))
-    }
     /// The visitors on a site now, longest on the site first (agents of the site may read it).
     #[oai(path = "/v1/sites/:site/visitors/live", method = "get")]
-    async fn live_visitors(&self, auth: Caller, state: Data<&AppState>, site: Path<u64>) -> ListResponse<LiveVisitor> {
+    async fn live_visitors(
+        &self,
+        auth: Caller,
+        state: Data<&AppState>,
+        site: Path<u64>,
+    ) -> chats::Read<Vec<LiveVisitor>> {
         if auth.readable(&state, site.0).is_none() {
-            return not_found();
+            return Problem::not_found().into();
         }
         let id = crate::domain::ids::SiteId(site.0);
         let Some(views) = state.realtime.query(move |sb| sb.site_visitors(id)).await else {
-            return not_found();
+            // The switchboard is stopping (the server shuts down).
+            return Problem::internal().into();
         };
-        ListResponse::Ok(Json(
+        chats::Read::Ok(Json(
             views
                 .into_iter()
                 .map(|v| LiveVisitor {
