@@ -217,14 +217,13 @@ pub struct Attempt {
     pub error: Option<String>,
 }
 
+/// Deliveries due now with their endpoints, and when the next one after them is due.
+pub type Due = (Vec<(Delivery, Endpoint)>, Option<Millis>);
+
 impl Store {
     /// Up to `limit` pending deliveries due at `now`, first due first; and when the next one
     /// after them is due.
-    pub fn due_deliveries(
-        &self,
-        now: Millis,
-        limit: usize,
-    ) -> Result<(Vec<(Delivery, Endpoint)>, Option<Millis>), StoreError> {
+    pub fn due_deliveries(&self, now: Millis, limit: usize) -> Result<Due, StoreError> {
         self.read(|r| {
             let due = r.open_table(WEBHOOK_DUE)?;
             let deliveries = r.open_table(WEBHOOK_DELIVERIES)?;
