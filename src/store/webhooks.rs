@@ -539,3 +539,57 @@ impl SiteStore {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed(at: Millis) -> Attempt {
+        Attempt { at, ok: false, code: Some(503), error: Some("HTTP 503".into()) }
+    }
+
+    /// An endpoint that keeps failing is paused (its other deliveries wait, a mail tells the
+    /// site's people), a delivery failing long enough is given up, and resuming makes what
+    /// waited due at once; a success clears the failing state.
+    #[tokio::test]
+    async fn a_failing_endpoint_is_paused_and_its_admins_told_then_resumed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("store");
+        store.enable_mail();
+        let site = store.create_site("A".into(), 0).await.expect("site").id;
+        let scope = store.site(site);
+        let draft =
+            EndpointDraft { url: "https://crm.example.com/".into(), description: String::new(), events: vec![] };
+        let p = scope.create_webhook(draft, "whsec_x".into(), 0).await.expect("endpoint");
+        scope.test_webhook(p.id, 1_000).await.expect("first");
+        scope.test_webhook(p.id, 1_000).await.expect("second");
+        let (due, _) = store.due_deliveries(1_000, 10).expect("due");
+        assert_eq!(due.len(), 2);
+        let policy = Policy { retry_ms: 1_000, give_up_ms: 10_000, pause_after_ms: 5_000 };
+        let (first, second) = (due[0].0.id, due[1].0.id);
+        assert!(store.finish_delivery(site, first, failed(1_000), policy).await.expect("stored").is_none());
+        let (due, next) = store.due_deliveries(1_500, 10).expect("due");
+        assert_eq!((due.len(), next), (1, Some(2_000)), "the failed one waits its back-off; the other is due");
+        assert_eq!(scope.webhook(p.id).expect("endpoint").status(), "failing");
+        let paused = store.finish_delivery(site, second, failed(6_000), policy).await.expect("stored");
+        assert_eq!(paused.map(|p| p.paused_by_failures), Some(true), "failing for 5 s: paused");
+        assert!(store.due_deliveries(u64::MAX - 1, 10).expect("due").0.is_empty(), "nothing is due while paused");
+        let mails = store.mails(None, None, 10).expect("mails");
+        assert!(mails.iter().any(|m| m.kind == MailKind::WebhookPaused { site, endpoint: p.id }), "{mails:?}");
+        scope.set_webhook_paused(p.id, false, 7_000).await.expect("resumed");
+        let (due, _) = store.due_deliveries(7_000, 10).expect("due");
+        assert_eq!(due.len(), 2, "both wait no more");
+        store.finish_delivery(site, first, failed(12_000), policy).await.expect("stored");
+        let log = scope.deliveries(p.id, None, 10).expect("log");
+        let given_up = log.iter().find(|d| d.id == first).expect("first");
+        assert_eq!((given_up.status, given_up.attempts), (DeliveryStatus::Failed, 2), "failing 11 s: given up");
+        let ok = Attempt { at: 12_500, ok: true, code: Some(204), error: None };
+        store.finish_delivery(site, second, ok, policy).await.expect("stored");
+        let endpoint = scope.webhook(p.id).expect("endpoint");
+        assert_eq!((endpoint.status(), endpoint.last_success_at), ("active", Some(12_500)));
+        scope.retry_delivery(p.id, first, 13_000).await.expect("retried by hand");
+        assert_eq!(store.due_deliveries(13_000, 10).expect("due").0.len(), 1);
+        assert!(scope.retry_delivery(p.id + 1, first, 13_000).await.is_err(), "only through its own endpoint");
+        assert_eq!(store.delete_deliveries_before(13_000).await.expect("retention"), 1, "the delivered one");
+    }
+}
