@@ -69,7 +69,7 @@
       empty: 'the message is empty.', failed: 'please try again.', reconnecting: 'Connection lost. Reconnecting…',
       rateQ: 'How would you rate this chat?', stars: ['Very poor', 'Poor', 'Fair', 'Good', 'Excellent'], outOf: '{n} of 5',
       comment: 'Comment (optional)', sendRating: 'Send rating', skip: 'Skip', chooseRating: 'Choose a rating from 1 to 5.',
-      thanks: 'Thank you for your feedback.', newChat: 'Start a new chat', leave: 'Leave a message', name: 'Name',
+      thanks: 'Thank you for your feedback.', rated: 'You rated this chat {n} out of 5.', newChat: 'Start a new chat', leave: 'Leave a message', name: 'Name',
       emailL: 'Email', text: 'Your message', sendLeft: 'Send message', left: 'Thank you. Your message was sent; we will get back to you.',
       invite: 'Would you like to chat with us?', inviteBy: '{name} invites you to chat.', accept: 'Start chatting', refuse: 'No, thanks',
       conversation: 'Conversation', offline: 'Nobody is available right now. Leave us a message and we will get back to you.',
@@ -95,7 +95,7 @@
       empty: 'le message est vide.', failed: 'veuillez réessayer.', reconnecting: 'Connexion perdue. Reconnexion…',
       rateQ: 'Comment évaluez-vous cette discussion ?', stars: ['Très mauvais', 'Mauvais', 'Moyen', 'Bien', 'Excellent'], outOf: '{n} sur 5',
       comment: 'Commentaire (facultatif)', sendRating: 'Envoyer la note', skip: 'Passer', chooseRating: 'Choisissez une note de 1 à 5.',
-      thanks: 'Merci pour votre avis.', newChat: 'Nouvelle discussion', leave: 'Laisser un message', name: 'Nom',
+      thanks: 'Merci pour votre avis.', rated: 'Vous avez noté cette discussion {n} sur 5.', newChat: 'Nouvelle discussion', leave: 'Laisser un message', name: 'Nom',
       emailL: 'E-mail', text: 'Votre message', sendLeft: 'Envoyer le message', left: 'Merci. Votre message a été envoyé ; nous vous répondrons.',
       invite: 'Souhaitez-vous discuter avec nous ?', inviteBy: '{name} vous invite à discuter.', accept: 'Discuter', refuse: 'Non merci',
       conversation: 'Discussion', offline: 'Personne n’est disponible pour le moment. Laissez-nous un message.',
@@ -121,7 +121,7 @@
       empty: 'die Nachricht ist leer.', failed: 'bitte erneut versuchen.', reconnecting: 'Verbindung unterbrochen. Neuer Versuch…',
       rateQ: 'Wie bewerten Sie diesen Chat?', stars: ['Sehr schlecht', 'Schlecht', 'Mittel', 'Gut', 'Sehr gut'], outOf: '{n} von 5',
       comment: 'Kommentar (optional)', sendRating: 'Bewertung senden', skip: 'Überspringen', chooseRating: 'Wählen Sie eine Bewertung von 1 bis 5.',
-      thanks: 'Danke für Ihre Bewertung.', newChat: 'Neuen Chat starten', leave: 'Nachricht hinterlassen', name: 'Name',
+      thanks: 'Danke für Ihre Bewertung.', rated: 'Sie haben diesen Chat mit {n} von 5 bewertet.', newChat: 'Neuen Chat starten', leave: 'Nachricht hinterlassen', name: 'Name',
       emailL: 'E-Mail', text: 'Ihre Nachricht', sendLeft: 'Nachricht senden', left: 'Danke. Ihre Nachricht wurde gesendet; wir melden uns.',
       invite: 'Möchten Sie mit uns chatten?', inviteBy: '{name} lädt Sie zum Chat ein.', accept: 'Chat starten', refuse: 'Nein, danke',
       conversation: 'Unterhaltung', offline: 'Gerade ist niemand erreichbar. Hinterlassen Sie uns eine Nachricht.',
@@ -899,7 +899,8 @@
         if (e.by === 'transfer') show(el, false);
         break;
       case 'survey':
-        el = h('p', { cls: 'sys', text: t('thanks') });
+        // The thanks are the done view's status, said once; the log keeps what was given.
+        el = h('p', { cls: 'sys', text: t('rated', e.rating) });
         break;
       default:
         break;

@@ -555,7 +555,9 @@ describe('the visitor widget on another site', { timeout: 200_000 }, () => {
         const rated = await ann.waitFor((f) => f.type === 'event' && f.kind === 'survey', 'survey');
         assert.equal(rated.rating, 4);
         assert.equal(rated.comment, 'Quick and friendly');
-        await win.getByText('Thank you for your feedback.').first().waitFor();
+        await win.getByText('Thank you for your feedback.').waitFor();
+        assert.equal(await win.getByText('Thank you for your feedback.').count(), 1, 'the thanks are said once');
+        await win.getByText('You rated this chat 4 out of 5.').waitFor();
         await win.getByRole('button', { name: 'Start a new chat' }).waitFor();
 
         // Minimize and restore, by keyboard.
