@@ -1137,6 +1137,9 @@
 
   function onInvitation(f) {
     if (chat != null && chatStatus !== 'ended') return;
+    // An automatic invitation never interrupts a visitor who has the window open (reading,
+    // filling the form, typing): it is skipped, and runs out unanswered.
+    if (f.mode === 'auto' && isOpen) return;
     invitation = f;
     var name = f.agent ? String(f.agent) : '';
     inviteBy.textContent = name ? t('inviteBy', 0, name) : '';

@@ -219,6 +219,13 @@ describe('the visitor widget on another site', { timeout: 200_000 }, () => {
         prechat: [{ key: 'name', label: 'Your name', kind: 'text', required: true }],
         proactive: { mode: 'with_invite', afterSecs: 1, invitationText: 'Planning a hike? Our rangers can help you pick a trail.' },
       });
+      // The same site, inviting after 4 s: time for a visitor to open the window first.
+      S.inviteLater = await createCampaign(owner, S.inviteSite, {
+        name: 'Invite later',
+        title: 'Trail Maps',
+        prechat: [{ key: 'name', label: 'Your name', kind: 'text', required: true }],
+        proactive: { mode: 'with_invite', afterSecs: 4, invitationText: 'Still looking for a trail?' },
+      });
       // Site C: without invite, in German.
       S.autoSite = await createSite(owner, 'Bergsport');
       await createAgent(owner, S.autoSite, { name: 'Cara Agent', email: 'cara@example.com', password: AGENT_PW, maxChats: 20 });
@@ -891,6 +898,28 @@ describe('the visitor widget on another site', { timeout: 200_000 }, () => {
         const { chat } = await ben.waitFor((f) => f.type === 'assigned', 'assigned');
         assert.equal(chat.info.name, 'Ivo Invited');
         await win.getByText('Ben Agent joined the chat.').waitFor();
+      });
+    } finally {
+      ben.close();
+    }
+  });
+
+  test('an automatic invitation never interrupts a visitor who has the window open', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+    const ben = await agent(S.ben);
+    try {
+      await visitor(t, async ({ page }) => {
+        await page.goto(host.url('/maps/alps', { campaign: S.inviteLater }));
+        await launcher(page).click();
+        const win = chatWindow(page, 'Trail Maps');
+        const name = win.getByRole('textbox', { name: 'Your name', exact: true });
+        await name.fill('Iv');
+        await sleep(6_000); // past the campaign's 4 s
+        assert.equal(await name.inputValue(), 'Iv', 'the form and what was typed stay');
+        assert.equal(await win.getByText('Still looking for a trail?').count(), 0, 'no invitation over the form');
+        await name.fill('Ivo');
+        await win.getByRole('button', { name: 'Start chat' }).click();
+        const { chat } = await ben.waitFor((f) => f.type === 'assigned', 'assigned');
+        assert.equal(chat.info.name, 'Ivo');
       });
     } finally {
       ben.close();
