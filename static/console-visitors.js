@@ -127,6 +127,14 @@ export class VisitorUI {
     else if (c.rec.origin) facts.push(['Time on site', `On a page of ${c.rec.origin.site_name}`]);
     else facts.push(['Time on site', this.state.liveVisitors ? 'Not on the site now' : '—']);
     if (!live && info.page_url) facts.push(['Chat started on', pageEl(info.page_url, info.page_title)]);
+    if (live) {
+      const device = { desktop: 'Computer', phone: 'Phone', tablet: 'Tablet', bot: 'Robot' }[live.device] || '';
+      const system = [live.browser, live.os, device].filter(Boolean).join(' · ');
+      facts.push(['Browser', system || '—']);
+      facts.push(['Language', live.language || '—']);
+      facts.push(['Came from', live.referrer ? pageEl(live.referrer, '') : 'Direct, or not told']);
+      if (live.pages?.length) facts.push(['Landing page', pageEl(live.pages[0].url, live.pages[0].title)]);
+    }
     fill($('visitor-facts'), facts.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
 
     const pages = live?.pages ?? [];
@@ -179,6 +187,8 @@ export class VisitorUI {
   }
 }
 
+/** A visitor's name once known; before that, what tells them apart: "Firefox 128 · Windows 10". */
 export function visitorName(v) {
-  return v.name || `Visitor ${v.id}`;
+  const seen = [v.browser, v.os].filter(Boolean).join(' · ');
+  return v.name || (seen ? `${seen} (${v.id})` : `Visitor ${v.id}`);
 }

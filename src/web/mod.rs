@@ -6,6 +6,7 @@ pub mod admin;
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod client_info;
 pub mod compress;
 pub mod console;
 pub mod csrf;

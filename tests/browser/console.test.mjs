@@ -68,8 +68,8 @@ class Visitor {
     this.n = 0;
   }
 
-  async connect(page = { url: 'https://shop.example/cart', title: 'Your cart' }) {
-    this.ws = new WebSocket(this.url);
+  async connect(page = { url: 'https://shop.example/cart', title: 'Your cart' }, headers = {}) {
+    this.ws = new WebSocket(this.url, { headers });
     this.ws.on('message', (m) => {
       const f = JSON.parse(m.toString());
       const leaked = agentOnlyIn(f);
@@ -279,8 +279,8 @@ describe('agent console in a browser', { timeout: 420_000 }, () => {
   const chatButton = (page, name) => chatList(page).getByRole('button', { name: new RegExp(escapeRe(name)) });
   const transcript = (page) => page.getByRole('log', { name: 'Transcript' });
 
-  async function newVisitor(campaign = ids.main, pageInfo) {
-    const v = await new Visitor(server.baseUrl, campaign).connect(pageInfo);
+  async function newVisitor(campaign = ids.main, pageInfo, headers) {
+    const v = await new Visitor(server.baseUrl, campaign).connect(pageInfo, headers);
     visitors.push(v);
     return v;
   }
@@ -347,7 +347,12 @@ describe('agent console in a browser', { timeout: 420_000 }, () => {
       const bob = await consoleOf('bob');
       await setStatus(bob.page, 'Away');
       const evil = '<script>window.pwned=1</script>Vera';
-      const v = await newVisitor(ids.main, { url: 'https://shop.example/cart', title: '<img src=x onerror="window.pwned=2">Cart' });
+      const firefox = {
+        'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0',
+        'accept-language': 'de-DE,de;q=0.9',
+      };
+      const page = { url: 'https://shop.example/cart', title: '<img src=x onerror="window.pwned=2">Cart', referrer: 'https://search.example/?q=parcel' };
+      const v = await newVisitor(ids.main, page, firefox);
       await v.start({ name: evil, email: 'vera@example.com', order: '1042' });
       await v.say('Hello <b>there</b>, where is my order?');
 
@@ -363,6 +368,10 @@ describe('agent console in a browser', { timeout: 420_000 }, () => {
       // The live visitor list (sent at most once a second) fills in the pages seen and time on site.
       await panel.getByRole('list').filter({ hasText: '<img src=x onerror="window.pwned=2">Cart' }).first().waitFor();
       await panel.locator('dt:text-is("Time on site") + dd').filter({ hasText: /^\d+:\d\d$/ }).waitFor();
+      // What the connection told: browser, system, device, language, where the visit came from.
+      await panel.locator('dt:text-is("Browser") + dd').filter({ hasText: 'Firefox 128 · Windows 10 · Computer' }).waitFor();
+      await panel.locator('dt:text-is("Language") + dd').filter({ hasText: 'de-DE' }).waitFor();
+      await panel.locator('dt:text-is("Came from") + dd').getByRole('link', { name: 'https://search.example/?q=parcel' }).waitFor();
       await ann.page.getByRole('tab', { name: /Visitors/ }).click();
       await ann.page.getByRole('list', { name: 'Visitors on the site now' }).getByText(evil).waitFor();
       await ann.page.getByRole('tab', { name: /Chats/ }).click();

@@ -65,6 +65,33 @@ async fn a_console_watching_the_live_list_sees_visitors_arrive_and_browse() {
     assert_eq!(list[0]["page_url"], "https://shop.example/checkout");
     assert_eq!(list[0]["pages"].as_array().map(Vec::len), Some(2));
 
+    // A visitor on a phone, in French: their browser, system, device and language are listed.
+    let headers = [
+        (
+            "user-agent",
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1".to_string(),
+        ),
+        ("accept-language", "fr-FR,fr;q=0.9".to_string()),
+    ];
+    let mut phone = Ws::connect(&ws_url(&s.base, "/ws/visitor"), &headers).await;
+    phone.send(json!({"type": "hello", "v": 1, "campaign": o.campaign, "page": {"url": "https://shop.example/", "title": "Shop"}})).await;
+    let pid = phone.until_type("visitor_welcome").await["visitor"].as_u64().expect("visitor id");
+    let seen = a
+        .until(|f: &Value| {
+            f["type"] == "visitors" && f["visitors"].as_array().is_some_and(|l| l.iter().any(|x| x["id"] == pid))
+        })
+        .await;
+    let it = seen["visitors"].as_array().and_then(|l| l.iter().find(|x| x["id"] == pid).cloned()).expect("listed");
+    assert_eq!(
+        (it["browser"].as_str(), it["os"].as_str(), it["device"].as_str(), it["language"].as_str()),
+        (Some("Safari 17"), Some("iOS 17.4"), Some("phone"), Some("fr-FR")),
+        "{it}"
+    );
+    let api: Value = serde_json::from_str(&o.agent.get(&format!("/api/v1/sites/{}/visitors/live", o.site)).await.body)
+        .expect("json");
+    let listed = api.as_array().and_then(|l| l.iter().find(|x| x["id"] == pid).cloned()).expect("in the API");
+    assert_eq!((listed["browser"].as_str(), listed["device"].as_str()), (Some("Safari 17"), Some("phone")));
+
     // Another site's agent never sees this visitor.
     let other = org(&s.base, &owner, "Other").await;
     let (mut b, _) = agent(&other.agent, json!([])).await;

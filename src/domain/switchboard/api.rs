@@ -167,6 +167,7 @@ pub struct VisitorView {
     pub referrer: String,
     pub pages: Vec<PageSeen>,
     pub visit_started_at: Millis,
+    pub client: ClientInfo,
     pub tabs: u32,
     pub chat: Option<ChatId>,
     pub invitation: Option<InvitationBrief>,
@@ -344,6 +345,22 @@ pub struct VisitorArrival {
     pub campaign: Box<VisitorCampaign>,
     pub page: PageReport,
     pub name: String,
+    /// What the connection says of the visitor's browser (the latest tab's).
+    pub client: Box<ClientInfo>,
+}
+
+/// A visitor's browser, system, device and preferred language, as their connection tells
+/// them (`web::client_info`); empty when unknown.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ClientInfo {
+    /// "Firefox 128"
+    pub browser: String,
+    /// "Windows 10", "macOS 10.15.7", "iOS 17.4", "Android 14"
+    pub os: String,
+    /// `desktop`, `phone`, `tablet`, `bot` or empty.
+    pub device: String,
+    /// The first language of `Accept-Language`: "fr-FR".
+    pub language: String,
 }
 
 /// Where a transfer goes.

@@ -123,6 +123,7 @@ impl H {
             campaign: Box::new(c),
             page: page(url),
             name: String::new(),
+            client: Box::new(ClientInfo { browser: "Firefox 128".into(), ..ClientInfo::default() }),
         }));
         conn
     }
@@ -204,6 +205,7 @@ fn a_watching_console_gets_the_list_then_batched_changes_and_departures_after_th
     assert!(first[0].0, "the first list is full");
     assert_eq!(first[0].1[0].page_url, "https://shop.example/");
     assert_eq!(first[0].1[0].referrer, "https://search.example/");
+    assert_eq!(first[0].1[0].client.browser, "Firefox 128", "what the connection told");
 
     // Two page changes within a second make one batch.
     let conn2 = h.visit(campaign(ProactiveMode::Disabled, 0), "https://shop.example/a");
@@ -472,6 +474,7 @@ fn manual_invitations_are_refused_for_visitors_gone_chatting_already_invited_or_
         campaign: Box::new(campaign(ProactiveMode::Disabled, 0)),
         page: page("https://other.example/"),
         name: String::new(),
+        client: Box::default(),
     }));
     assert_eq!(err(&mut h, None), Some(ErrorCode::VisitorGone), "a visitor of another site");
     h.leave(conn);

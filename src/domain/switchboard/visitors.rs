@@ -50,6 +50,7 @@ pub(crate) struct LiveVisitor {
     /// Off the live list (no tab for `LEAVE_MS`).
     pub(crate) gone: bool,
     pub(crate) referrer: String,
+    pub(crate) client: ClientInfo,
     pub(crate) pages: VecDeque<PageSeen>,
     pub(crate) name: String,
     /// The latest invitation or alert of the visit.
@@ -78,7 +79,7 @@ fn pending(v: &LiveVisitor) -> Option<&InvitationRecord> {
 
 impl Switchboard {
     pub(super) fn visitor_connected(&mut self, arrival: VisitorArrival, now: Millis, fx: &mut Fx) {
-        let VisitorArrival { conn, visitor, site, campaign, page, name } = arrival;
+        let VisitorArrival { conn, visitor, site, campaign, page, name, client } = arrival;
         let campaign = *campaign;
         let fresh = match self.visitors.get(&visitor) {
             None => true,
@@ -95,6 +96,7 @@ impl Switchboard {
                     left_at: None,
                     gone: false,
                     referrer: clip(&page.referrer, 2000),
+                    client: ClientInfo::default(),
                     pages: VecDeque::new(),
                     name: String::new(),
                     invitation: None,
@@ -108,6 +110,7 @@ impl Switchboard {
         fx.out.push(Effect::CancelTimer(TimerKey::VisitorForget(visitor)));
         let Some(v) = self.visitors.get_mut(&visitor) else { return };
         v.conns.insert(conn);
+        v.client = *client;
         v.left_at = None;
         v.gone = false;
         v.campaign = campaign;
@@ -563,6 +566,7 @@ impl Switchboard {
             referrer: v.referrer.clone(),
             pages: v.pages.iter().cloned().collect(),
             visit_started_at: v.visit_started_at,
+            client: v.client.clone(),
             tabs: v.conns.len() as u32,
             chat: self.open_by_visitor.get(&(visitor, v.campaign.id)).copied(),
             invitation: v.invitation.as_ref().map(|i| InvitationBrief { id: i.id, mode: i.mode, outcome: i.outcome }),

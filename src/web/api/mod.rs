@@ -311,6 +311,13 @@ struct LiveVisitor {
     pages: Vec<PageSeen>,
     /// Start of the visit (Unix ms); time on site is now minus this.
     visit_started_at: u64,
+    /// Their browser ("Firefox 128"), system ("Windows 10"), device (`desktop`, `phone`,
+    /// `tablet`, `bot`) and preferred language ("fr-FR"), as their browser tells them; empty
+    /// when unknown.
+    browser: String,
+    os: String,
+    device: String,
+    language: String,
     /// Open widgets (tabs).
     tabs: u32,
     /// Their open chat.
@@ -399,6 +406,10 @@ impl Api {
                     referrer: v.referrer,
                     pages: v.pages.into_iter().map(|p| PageSeen { url: p.url, title: p.title, at: p.at }).collect(),
                     visit_started_at: v.visit_started_at,
+                    browser: v.client.browser,
+                    os: v.client.os,
+                    device: v.client.device,
+                    language: v.client.language,
                     tabs: v.tabs,
                     chat: v.chat.map(|c| c.0),
                     invitation: v.invitation.map(|i| i.outcome.as_str().to_string()),

@@ -8,7 +8,8 @@ use crate::domain::i18n::Message as Text;
 use crate::domain::ids::{CampaignId, ChatId, SiteId, VisitorId};
 use crate::domain::model::Campaign;
 use crate::domain::switchboard::{
-    ChatTexts, Command, NewMessage, PageReport, Party, StartChat, SurveyAnswer, Target, VisitorArrival, VisitorCampaign,
+    ChatTexts, ClientInfo, Command, NewMessage, PageReport, Party, StartChat, SurveyAnswer, Target, VisitorArrival,
+    VisitorCampaign,
 };
 use crate::domain::{prechat, validate};
 use crate::realtime::protocol::{
@@ -25,9 +26,11 @@ use sha2::{Digest, Sha256};
 pub fn endpoint(ws: WebSocket, req: &poem::Request, state: Data<&AppState>) -> impl IntoResponse {
     let state = state.clone();
     super::linger(req);
+    let header = |name| req.header(name).unwrap_or_default();
+    let client = Box::new(crate::web::client_info::client_info(header("user-agent"), header("accept-language")));
     ws.config(socket_config(&state.config)).on_upgrade(move |socket| {
         let tracker = state.sockets.clone();
-        tracker.track_future(run(Socket::new(socket, state, Audience::Visitor)))
+        tracker.track_future(run(Socket::new(socket, state, Audience::Visitor), client))
     })
 }
 
@@ -38,7 +41,7 @@ struct Visitor {
     page: Page,
 }
 
-async fn run(mut s: Socket) {
+async fn run(mut s: Socket, client: Box<ClientInfo>) {
     // `hello` and `handle` are boxed: their futures are large and used briefly, and this
     // task's own state is held for the socket's whole life (per-socket memory, BENCHMARKS.md).
     let Some(v) = Box::pin(hello(&mut s)).await else { return };
@@ -66,6 +69,7 @@ async fn run(mut s: Socket) {
         campaign,
         page,
         name,
+        client,
     }))
     .await;
     loop {
