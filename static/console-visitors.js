@@ -132,6 +132,7 @@ export class VisitorUI {
       const system = [live.browser, live.os, device].filter(Boolean).join(' · ');
       facts.push(['Browser', system || '—']);
       facts.push(['Language', live.language || '—']);
+      facts.push(['Local time', localTime(live.time_zone)]);
       facts.push(['Came from', live.referrer ? pageEl(live.referrer, '') : 'Direct, or not told']);
       if (live.pages?.length) facts.push(['Landing page', pageEl(live.pages[0].url, live.pages[0].title)]);
     }
@@ -184,6 +185,16 @@ export class VisitorUI {
         h('dd', {}, o.with_transcript ? 'Included below' : 'Not included'),
       ),
     );
+  }
+}
+
+/** The time now in `zone` ("14:05 (Europe/Paris)"), or "—" when unknown. */
+function localTime(zone) {
+  if (!zone) return '—';
+  try {
+    return `${new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', timeZone: zone }).format(new Date())} (${zone})`;
+  } catch {
+    return '—';
   }
 }
 

@@ -652,6 +652,8 @@
       var p = page();
       lastPage = p.url + '\n' + p.title;
       var hello = { type: 'hello', v: 1, campaign: CAMPAIGN, token: token || null, page: p };
+      // The visitor's time zone, so that agents see their local time.
+      try { p.zone = String(Intl.DateTimeFormat().resolvedOptions().timeZone || '').slice(0, 64); } catch (e) { /* no Intl */ }
       if (chat != null && lastSeq[chat]) {
         hello.chat = chat;
         hello.after = lastSeq[chat];

@@ -38,6 +38,18 @@ pub fn client_info(user_agent: &str, accept_language: &str) -> ClientInfo {
     info
 }
 
+/// A time zone name as a browser reports it ("Europe/Paris", "America/Argentina/Buenos_Aires",
+/// "Etc/GMT+5"), if it looks like one.
+pub fn time_zone(zone: &str) -> String {
+    let z = zone.trim();
+    let ok = !z.is_empty()
+        && z.len() <= 64
+        && z.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-' | '+'))
+        && !z.starts_with('/')
+        && !z.contains("..");
+    if ok { z.to_string() } else { String::new() }
+}
+
 /// The first language tag of an `Accept-Language` header ("fr-FR,fr;q=0.9" → "fr-FR"), if it
 /// looks like one.
 fn language(header: &str) -> String {
@@ -107,5 +119,9 @@ mod tests {
         assert_eq!(language("*"), "");
         assert_eq!(language("<script>"), "");
         assert_eq!(language(""), "");
+        assert_eq!(time_zone("Europe/Paris"), "Europe/Paris");
+        assert_eq!(time_zone("Etc/GMT+5"), "Etc/GMT+5");
+        assert_eq!(time_zone("<b>Paris</b>"), "");
+        assert_eq!(time_zone(&"A".repeat(65)), "");
     }
 }

@@ -351,7 +351,7 @@ describe('agent console in a browser', { timeout: 420_000 }, () => {
         'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0',
         'accept-language': 'de-DE,de;q=0.9',
       };
-      const page = { url: 'https://shop.example/cart', title: '<img src=x onerror="window.pwned=2">Cart', referrer: 'https://search.example/?q=parcel' };
+      const page = { url: 'https://shop.example/cart', title: '<img src=x onerror="window.pwned=2">Cart', referrer: 'https://search.example/?q=parcel', zone: 'Asia/Tokyo' };
       const v = await newVisitor(ids.main, page, firefox);
       await v.start({ name: evil, email: 'vera@example.com', order: '1042' });
       await v.say('Hello <b>there</b>, where is my order?');
@@ -371,6 +371,7 @@ describe('agent console in a browser', { timeout: 420_000 }, () => {
       // What the connection told: browser, system, device, language, where the visit came from.
       await panel.locator('dt:text-is("Browser") + dd').filter({ hasText: 'Firefox 128 · Windows 10 · Computer' }).waitFor();
       await panel.locator('dt:text-is("Language") + dd').filter({ hasText: 'de-DE' }).waitFor();
+      await panel.locator('dt:text-is("Local time") + dd').filter({ hasText: /^\d\d:\d\d.*\(Asia\/Tokyo\)$/ }).waitFor();
       await panel.locator('dt:text-is("Came from") + dd').getByRole('link', { name: 'https://search.example/?q=parcel' }).waitFor();
       await ann.page.getByRole('tab', { name: /Visitors/ }).click();
       await ann.page.getByRole('list', { name: 'Visitors on the site now' }).getByText(evil).waitFor();

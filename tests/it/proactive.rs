@@ -74,7 +74,7 @@ async fn a_console_watching_the_live_list_sees_visitors_arrive_and_browse() {
         ("accept-language", "fr-FR,fr;q=0.9".to_string()),
     ];
     let mut phone = Ws::connect(&ws_url(&s.base, "/ws/visitor"), &headers).await;
-    phone.send(json!({"type": "hello", "v": 1, "campaign": o.campaign, "page": {"url": "https://shop.example/", "title": "Shop"}})).await;
+    phone.send(json!({"type": "hello", "v": 1, "campaign": o.campaign, "page": {"url": "https://shop.example/", "title": "Shop", "zone": "Europe/Paris"}})).await;
     let pid = phone.until_type("visitor_welcome").await["visitor"].as_u64().expect("visitor id");
     let seen = a
         .until(|f: &Value| {
@@ -87,6 +87,7 @@ async fn a_console_watching_the_live_list_sees_visitors_arrive_and_browse() {
         (Some("Safari 17"), Some("iOS 17.4"), Some("phone"), Some("fr-FR")),
         "{it}"
     );
+    assert_eq!(it["time_zone"], "Europe/Paris");
     let api: Value = serde_json::from_str(&o.agent.get(&format!("/api/v1/sites/{}/visitors/live", o.site)).await.body)
         .expect("json");
     let listed = api.as_array().and_then(|l| l.iter().find(|x| x["id"] == pid).cloned()).expect("in the API");

@@ -361,6 +361,8 @@ pub struct ClientInfo {
     pub device: String,
     /// The first language of `Accept-Language`: "fr-FR".
     pub language: String,
+    /// Their time zone ("Europe/Paris"), as their widget reports it.
+    pub time_zone: String,
 }
 
 /// Where a transfer goes.

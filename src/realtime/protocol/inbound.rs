@@ -15,6 +15,9 @@ pub struct Page {
     pub title: String,
     #[serde(default)]
     pub referrer: String,
+    /// The visitor's time zone (IANA name, "Europe/Paris"), as their browser tells it.
+    #[serde(default)]
+    pub zone: String,
 }
 
 /// Frames a visitor's widget sends.

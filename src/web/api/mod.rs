@@ -318,6 +318,8 @@ struct LiveVisitor {
     os: String,
     device: String,
     language: String,
+    /// Their time zone ("Europe/Paris"), as their widget reports it; empty when unknown.
+    time_zone: String,
     /// Open widgets (tabs).
     tabs: u32,
     /// Their open chat.
@@ -410,6 +412,7 @@ impl Api {
                     os: v.client.os,
                     device: v.client.device,
                     language: v.client.language,
+                    time_zone: v.client.time_zone,
                     tabs: v.tabs,
                     chat: v.chat.map(|c| c.0),
                     invitation: v.invitation.map(|i| i.outcome.as_str().to_string()),

@@ -41,10 +41,11 @@ struct Visitor {
     page: Page,
 }
 
-async fn run(mut s: Socket, client: Box<ClientInfo>) {
+async fn run(mut s: Socket, mut client: Box<ClientInfo>) {
     // `hello` and `handle` are boxed: their futures are large and used briefly, and this
     // task's own state is held for the socket's whole life (per-socket memory, BENCHMARKS.md).
     let Some(v) = Box::pin(hello(&mut s)).await else { return };
+    client.time_zone = crate::web::client_info::time_zone(&v.page.zone);
     let rt = s.state.realtime.clone();
     let name = s
         .state
