@@ -55,12 +55,12 @@ fn write_records(txn: &WriteTransaction, writes: &[ChatWrite], mail: bool) -> Re
     let mut by_visitor = txn.open_table(VISITOR_CHATS)?;
     let mut max_chat = 0;
     let mut max_invitation = 0;
-    for w in writes {
+    for (at, w) in writes.iter().enumerate() {
         match w {
             ChatWrite::Chat(c) => {
                 let old: Option<ChatRecord> = chats.get((c.site.0, c.id.0))?.map(|v| decode(v.value())).transpose()?;
                 stats.chat(old.as_ref(), c);
-                hooks.chat(old.as_ref(), c);
+                hooks.chat(at, old.as_ref(), c);
                 if mail {
                     super::mail::missed_chat(txn, old.as_ref(), c)?;
                 }
@@ -75,7 +75,7 @@ fn write_records(txn: &WriteTransaction, writes: &[ChatWrite], mail: bool) -> Re
             }
             ChatWrite::Event(site, e) => {
                 events.insert((site.0, e.chat.0, e.seq), encode(e).as_slice())?;
-                hooks.event(*site, e);
+                hooks.event(at, *site, e);
                 if let EventKind::Message { file: Some(f), .. } = &e.kind {
                     super::files::mark_sent(txn, *site, f.id, e.seq, e.client_id.as_deref())?;
                 }
@@ -103,7 +103,7 @@ fn write_records(txn: &WriteTransaction, writes: &[ChatWrite], mail: bool) -> Re
                 let old: Option<InvitationRecord> =
                     t.get((i.site.0, i.id.0))?.map(|v| decode(v.value())).transpose()?;
                 stats.invitation(old.as_ref(), i);
-                hooks.invitation(old.as_ref(), i);
+                hooks.invitation(at, old.as_ref(), i);
                 t.insert((i.site.0, i.id.0), encode(i).as_slice())?;
                 max_invitation = max_invitation.max(i.id.0);
             }
@@ -125,7 +125,7 @@ fn write_records(txn: &WriteTransaction, writes: &[ChatWrite], mail: bool) -> Re
         }
     }
     drop((chats, events, open, by_visitor, meta));
-    hooks.record(txn)?;
+    hooks.record(txn, writes)?;
     stats.apply(txn)
 }
 

@@ -7,7 +7,7 @@
 
 use super::codec::{decode, encode};
 use super::tables::{CHATS, WEBHOOK_DELIVERIES, WEBHOOK_DUE, WEBHOOKS};
-use super::{SiteStore, Store, StoreError, next_id};
+use super::{ChatWrite, SiteStore, Store, StoreError, next_id};
 use crate::domain::Millis;
 use crate::domain::chat::{ChatEvent, ChatRecord};
 use crate::domain::ids::{SiteId, VisitorId};
@@ -17,49 +17,49 @@ use crate::domain::webhooks::{Delivery, DeliveryStatus, Endpoint, EventType, Hoo
 use redb::{ReadableTable, WriteTransaction};
 use std::collections::BTreeMap;
 
-/// What a batch of the switchboard's writes may tell endpoints, noted while it is written and
-/// turned into deliveries at its end (with the chats as the batch leaves them).
+/// What a batch of the switchboard's writes may tell endpoints, noted while it is written (by
+/// position in the batch: nothing is copied on the way of every message) and turned into
+/// deliveries at its end, with the chats as the batch leaves them.
 #[derive(Default)]
 pub(super) struct Sources {
-    started: Vec<ChatRecord>,
-    events: Vec<(SiteId, ChatEvent)>,
-    invitations: Vec<(Option<InvitationRecord>, InvitationRecord)>,
+    /// New chats: positions of their records.
+    started: Vec<usize>,
+    /// Positions of events that have a webhook type, with their site.
+    events: Vec<(SiteId, usize)>,
+    /// Invitations that may have been answered, with what was stored before.
+    invitations: Vec<(Option<InvitationRecord>, usize)>,
+    sites: Vec<SiteId>,
 }
 
 impl Sources {
-    pub(super) fn chat(&mut self, old: Option<&ChatRecord>, c: &ChatRecord) {
+    pub(super) fn chat(&mut self, at: usize, old: Option<&ChatRecord>, c: &ChatRecord) {
         if old.is_none() {
-            self.started.push(c.clone());
+            self.started.push(at);
+            self.sites.push(c.site);
         }
     }
 
-    pub(super) fn event(&mut self, site: SiteId, e: &ChatEvent) {
+    pub(super) fn event(&mut self, at: usize, site: SiteId, e: &ChatEvent) {
         if crate::domain::webhooks::event_type_of(&e.kind).is_some() {
-            self.events.push((site, e.clone()));
+            self.events.push((site, at));
+            self.sites.push(site);
         }
     }
 
-    pub(super) fn invitation(&mut self, old: Option<&InvitationRecord>, i: &InvitationRecord) {
-        self.invitations.push((old.cloned(), i.clone()));
+    pub(super) fn invitation(&mut self, at: usize, old: Option<&InvitationRecord>, i: &InvitationRecord) {
+        if old.is_none_or(|o| o.outcome != i.outcome) {
+            self.invitations.push((old.cloned(), at));
+            self.sites.push(i.site);
+        }
     }
 
-    fn sites(&self) -> Vec<SiteId> {
-        let mut sites: Vec<SiteId> = self
-            .started
-            .iter()
-            .map(|c| c.site)
-            .chain(self.events.iter().map(|(s, _)| *s))
-            .chain(self.invitations.iter().map(|(_, i)| i.site))
-            .collect();
-        sites.sort();
-        sites.dedup();
-        sites
-    }
-
-    /// Write the deliveries for every endpoint that wants one of these events.
-    pub(super) fn record(self, txn: &WriteTransaction) -> Result<(), StoreError> {
+    /// Write the deliveries for every endpoint that wants one of these events (`writes`: the
+    /// batch the positions point into).
+    pub(super) fn record(mut self, txn: &WriteTransaction, writes: &[ChatWrite]) -> Result<(), StoreError> {
+        self.sites.sort();
+        self.sites.dedup();
         let mut endpoints = BTreeMap::new();
-        for site in self.sites() {
+        for &site in &self.sites {
             let list = site_endpoints(txn, site)?;
             if !list.is_empty() {
                 endpoints.insert(site, list);
@@ -70,8 +70,9 @@ impl Sources {
         }
         let wants = |site: SiteId, e: EventType| endpoints.get(&site).is_some_and(|l| l.iter().any(|p| p.wants(e)));
         let mut hooks = Vec::new();
-        for c in &self.started {
-            if wants(c.site, EventType::ChatStarted)
+        for &at in &self.started {
+            if let Some(ChatWrite::Chat(c)) = writes.get(at)
+                && wants(c.site, EventType::ChatStarted)
                 && let Some(h) = crate::domain::webhooks::chat_record_hook(None, c)
             {
                 hooks.push(h);
@@ -79,9 +80,10 @@ impl Sources {
         }
         {
             let chats = txn.open_table(CHATS)?;
-            for (site, e) in &self.events {
+            for &(site, at) in &self.events {
+                let Some(ChatWrite::Event(_, e)) = writes.get(at) else { continue };
                 let Some(kind) = crate::domain::webhooks::event_type_of(&e.kind) else { continue };
-                if !wants(*site, kind) {
+                if !wants(site, kind) {
                     continue;
                 }
                 let Some(v) = chats.get((site.0, e.chat.0))? else { continue };
@@ -89,8 +91,10 @@ impl Sources {
                 hooks.extend(crate::domain::webhooks::event_hook(&chat, e));
             }
         }
-        for (old, i) in &self.invitations {
-            if wants(i.site, EventType::InvitationAnswered) {
+        for (old, at) in &self.invitations {
+            if let Some(ChatWrite::Invitation(i)) = writes.get(*at)
+                && wants(i.site, EventType::InvitationAnswered)
+            {
                 hooks.extend(crate::domain::webhooks::invitation_hook(old.as_ref(), i));
             }
         }
