@@ -46,7 +46,9 @@ pub enum ChatWrite {
     },
 }
 
-fn write_records(txn: &WriteTransaction, writes: &[ChatWrite], mail: bool) -> Result<(), StoreError> {
+/// `mail`: mail is configured; `hooks`: some webhook endpoint exists (else no event is looked
+/// at for webhooks).
+fn write_records(txn: &WriteTransaction, writes: &[ChatWrite], mail: bool, hooks_on: bool) -> Result<(), StoreError> {
     let mut stats = super::stats::Pending::default();
     let mut hooks = super::webhooks::Sources::default();
     let mut chats = txn.open_table(CHATS)?;
@@ -125,7 +127,9 @@ fn write_records(txn: &WriteTransaction, writes: &[ChatWrite], mail: bool) -> Re
         }
     }
     drop((chats, events, open, by_visitor, meta));
-    hooks.record(txn, writes)?;
+    if hooks_on {
+        hooks.record(txn, writes)?;
+    }
     stats.apply(txn)
 }
 
@@ -179,8 +183,8 @@ impl Store {
         writes: Vec<ChatWrite>,
         then: impl FnOnce(Result<(), StoreError>) + Send + 'static,
     ) -> Result<(), StoreError> {
-        let mail = self.mail_enabled();
-        self.0.writer.submit_then(move |txn| write_records(txn, &writes, mail), then)
+        let (mail, hooks) = (self.mail_enabled(), self.webhooks_exist());
+        self.0.writer.submit_then(move |txn| write_records(txn, &writes, mail, hooks), then)
     }
 
     /// Run `f` once everything submitted before is committed (for answers that store nothing

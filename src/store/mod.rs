@@ -172,6 +172,9 @@ struct Inner {
     announcer: Arc<Announcer>,
     /// Mail is configured: what causes a mail writes one to the outbox (`store/mail.rs`).
     mail: std::sync::atomic::AtomicBool,
+    /// Some site has (or had, since the start) a webhook endpoint: only then do the
+    /// switchboard's writes look for endpoints that want their events.
+    webhooks: std::sync::atomic::AtomicBool,
 }
 
 /// A cheap, cloneable handle to the open store.
@@ -208,7 +211,12 @@ impl Store {
         let writer = writer::spawn(db.clone(), stats.clone(), failure.clone());
         let announcer = Arc::new(Announcer::default());
         let mail = Default::default();
-        Ok(Store(Arc::new(Inner { db, writer, failure, path, stats, announcer, mail })))
+        let webhooks = {
+            use redb::{ReadableDatabase, ReadableTableMetadata};
+            let r = db.begin_read()?;
+            std::sync::atomic::AtomicBool::new(!r.open_table(tables::WEBHOOKS)?.is_empty()?)
+        };
+        Ok(Store(Arc::new(Inner { db, writer, failure, path, stats, announcer, mail, webhooks })))
     }
 
     /// Why the store stopped taking writes, once a transaction could not begin or commit
@@ -234,6 +242,15 @@ impl Store {
 
     pub fn mail_enabled(&self) -> bool {
         self.0.mail.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Some site has a webhook endpoint (or had one since the start).
+    pub(crate) fn webhooks_exist(&self) -> bool {
+        self.0.webhooks.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn webhook_made(&self) {
+        self.0.webhooks.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     pub fn path(&self) -> &Path {

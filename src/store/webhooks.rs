@@ -373,6 +373,9 @@ impl SiteStore {
         now: Millis,
     ) -> Result<Endpoint, StoreError> {
         let site = self.id();
+        // From now on the switchboard's writes look for endpoints (set before the endpoint is
+        // stored: no event stored after it can be missed).
+        self.store().webhook_made();
         self.store()
             .write(move |txn| {
                 super::site::check_site_exists(txn, site)?;
